@@ -1,0 +1,3 @@
+from rbyf_tui.cli import main
+
+raise SystemExit(main())

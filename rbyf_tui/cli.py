@@ -1,0 +1,191 @@
+"""The `rbyf` command. Heavy modules (DuckDB, llama.cpp, Textual) load only when needed."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from collections.abc import Sequence
+from typing import NoReturn
+
+from rbyf_tui import __version__
+from rbyf_tui.errors import RbyfError, UsageError
+
+log = logging.getLogger("rbyf")
+
+DESCRIPTION = """Rate local LLMs on your own prompt catalog, live, in the terminal.
+
+Without a command, rbyf opens the full-screen app."""
+
+EPILOG = """commands:
+  run          generate every task of a catalog into a new session (headless)
+  sessions     list sessions with their progress
+  rate         rate one task of a session
+  leaderboard  rank every rated model
+  export       write sessions as csv, seed-csv, jsonl, parquet or md
+  catalogs     list or validate prompt catalogs
+
+Files: the DB is --db, else $RBYF_DB, else the user data dir; $RBYF_HOME moves everything."""
+
+
+class Parser(argparse.ArgumentParser):
+    """Usage errors in one line, exit status 2."""
+
+    def error(self, message: str) -> NoReturn:
+        raise UsageError(f"{self.prog}: {message} (see {self.prog} --help)")
+
+
+def _score(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = -1
+    if not 0 <= value <= 5 or text.strip() != str(value):
+        raise argparse.ArgumentTypeError(f"{text!r} is not a score: use a whole number 0 to 5")
+    return value
+
+
+def _positive(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a positive whole number")
+    return value
+
+
+def _non_negative(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = -1
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number >= 0")
+    return value
+
+
+def _common(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--db", metavar="PATH", default=argparse.SUPPRESS,
+                        help="the DuckDB file (default: $RBYF_DB, else the user data dir)")
+    parser.add_argument("--verbose", action="store_true", default=argparse.SUPPRESS,
+                        help="show llama.cpp's own output and debug logs")
+
+
+def _model_options(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group("model")
+    add = group.add_argument
+    add("--model", metavar="PATH", default=argparse.SUPPRESS,
+        help="a .gguf file (default: the demo model, when installed)")
+    add("--catalog", metavar="NAME|PATH", default=argparse.SUPPRESS,
+        help="a catalog name (see `rbyf catalogs`) or a .toml file (default: rbyf-v2)")
+    add("--gpu-layers", type=_non_negative, metavar="N", default=argparse.SUPPRESS,
+        help="layers to offload to the GPU (needs a GPU build of llama-cpp-python)")
+    add("--ctx", type=_positive, metavar="N", default=argparse.SUPPRESS,
+        help="context size in tokens (default: the catalog's n_ctx)")
+    add("--threads", type=_positive, metavar="N", default=argparse.SUPPRESS,
+        help="CPU threads for prompt and decode (default: all cores)")
+    add("--seed", type=_non_negative, metavar="N", default=argparse.SUPPRESS,
+        help="sampling seed (default: a random one, recorded with the session)")
+    add("--chat-format", metavar="F", default=argparse.SUPPRESS,
+        help="chat format when the GGUF has no template (e.g. chatml, llama-3, gemma)")
+    add("--reuse-prefix", action="store_true", default=argparse.SUPPRESS,
+        help="keep the KV cache between tasks (TTFT then excludes the shared prefix)")
+    add("--max-tokens", type=_positive, metavar="N", default=argparse.SUPPRESS,
+        help="cap every task's answer at N tokens")
+    add("--rater", metavar="NAME", default=argparse.SUPPRESS,
+        help="who rates (default: $RBYF_RATER, else your user name)")
+
+
+def build_parser() -> Parser:
+    parser = Parser(prog="rbyf", description=DESCRIPTION, epilog=EPILOG,
+                    formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--version", action="version", version=f"rbyf {__version__}")
+    _common(parser)
+    _model_options(parser)
+    parser.add_argument("--resume", metavar="ID", default=argparse.SUPPRESS,
+                        help="reopen an unfinished session")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=Parser)
+
+    run = sub.add_parser("run", help="generate every task of a catalog into a new session",
+                         description="Generate every task of a catalog (warm-up first) into a "
+                         "new session, one progress line per task; prints the session id last.")
+    _common(run)
+    _model_options(run)
+
+    sessions = sub.add_parser("sessions", help="list sessions with their progress")
+    _common(sessions)
+    sessions.add_argument("--json", action="store_true", help="print JSON")
+
+    rate = sub.add_parser("rate", help="rate one task of a session",
+                          description="Rate the latest answer of one task of a session.")
+    _common(rate)
+    rate.add_argument("--session", required=True, metavar="ID", help="session id or prefix")
+    rate.add_argument("--task", required=True, metavar="KEY", help="task key")
+    rate.add_argument("--score", required=True, type=_score, metavar="0-5")
+    rate.add_argument("--remarks", default="", metavar="TEXT")
+    rate.add_argument("--rater", default=None, metavar="NAME")
+
+    board = sub.add_parser("leaderboard", help="rank every rated model")
+    _common(board)
+    board.add_argument("--catalog", metavar="NAME", help="only this catalog")
+    board.add_argument("--rater", metavar="NAME", help="only this rater's ratings")
+    board.add_argument("--format", choices=("table", "csv", "json"), default="table")
+
+    export = sub.add_parser("export", help="write sessions as csv, seed-csv, jsonl, parquet, md")
+    _common(export)
+    which = export.add_mutually_exclusive_group(required=True)
+    which.add_argument("--session", metavar="ID", help="one session (id or prefix)")
+    which.add_argument("--all", action="store_true", help="every session")
+    export.add_argument("--format", required=True,
+                        choices=("csv", "seed-csv", "jsonl", "parquet", "md"))
+    export.add_argument("--out", metavar="PATH", help="file to write (default: stdout)")
+
+    catalogs = sub.add_parser("catalogs", help="list or validate prompt catalogs")
+    _common(catalogs)
+    catalogs.add_argument("--validate", metavar="PATH", help="check one catalog file")
+    return parser
+
+
+def _setup_logging(verbose: bool) -> None:
+    from rbyf_tui import locations
+
+    root = logging.getLogger()
+    root.setLevel(logging.DEBUG if verbose else logging.INFO)
+    try:
+        path = locations.log_dir() / "rbyf.log"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        handler: logging.Handler = logging.FileHandler(path, encoding="utf-8")
+    except OSError:
+        handler = logging.NullHandler()
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    root.addHandler(handler)
+    if verbose:
+        root.addHandler(logging.StreamHandler(sys.stderr))
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    try:
+        args = build_parser().parse_args(argv)
+        _setup_logging(getattr(args, "verbose", False))
+        from rbyf_tui import commands
+
+        return commands.dispatch(args)
+    except UsageError as exc:
+        print(f"rbyf: {exc}" if not str(exc).startswith("rbyf") else str(exc), file=sys.stderr)
+        return 2
+    except RbyfError as exc:
+        print(f"rbyf: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("rbyf: stopped", file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        return 1
+    except Exception as exc:
+        log.exception("internal error")
+        from rbyf_tui import locations
+
+        print(f"rbyf: internal error: {exc!r} (details in {locations.log_dir() / 'rbyf.log'})",
+              file=sys.stderr)
+        return 1

@@ -1,0 +1,26 @@
+"""What each `rbyf` command does. No Textual here except the lazy hand-off to the app."""
+
+from __future__ import annotations
+
+import argparse
+
+from rbyf_tui.commands import catalogs, rate, reports, run
+
+
+def dispatch(args: argparse.Namespace) -> int:
+    handlers = {
+        None: _tui,
+        "run": run.main,
+        "sessions": reports.sessions,
+        "rate": rate.main,
+        "leaderboard": reports.leaderboard,
+        "export": reports.export,
+        "catalogs": catalogs.main,
+    }
+    return handlers[args.command](args)
+
+
+def _tui(args: argparse.Namespace) -> int:
+    from rbyf_tui.tui.launch import launch
+
+    return launch(args)

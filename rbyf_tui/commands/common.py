@@ -1,0 +1,67 @@
+"""Helpers the commands share: options from args, the store, plain-text tables."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import sys
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from rbyf_tui import locations
+from rbyf_tui.backends import BackendOptions
+from rbyf_tui.store import Store
+
+
+def opt(args: argparse.Namespace, name: str, default: Any = None) -> Any:
+    return getattr(args, name, default)
+
+
+def open_store(args: argparse.Namespace, *, read_only: bool = False) -> Store:
+    return Store(locations.db_path(opt(args, "db")), read_only=read_only)
+
+
+def backend_options(args: argparse.Namespace) -> BackendOptions:
+    return BackendOptions(
+        model=opt(args, "model"),
+        n_ctx=opt(args, "ctx"),
+        gpu_layers=opt(args, "gpu_layers", 0),
+        threads=opt(args, "threads"),
+        seed=opt(args, "seed"),
+        chat_format=opt(args, "chat_format"),
+        reuse_prefix=opt(args, "reuse_prefix", False),
+        verbose=opt(args, "verbose", False),
+    )
+
+
+def pick_seed(options: BackendOptions) -> int:
+    """The given seed, or a random one that the session records, so runs can be repeated."""
+    return options.seed if options.seed is not None else random.randrange(1 << 31)
+
+
+def stamp(value: Any) -> str:
+    if isinstance(value, datetime):
+        return value.strftime("%Y-%m-%d %H:%M")
+    return "" if value is None else str(value)
+
+
+def table(headers: Sequence[str], rows: Sequence[Sequence[Any]],
+          right: Sequence[int] = ()) -> str:
+    """A plain aligned table; columns listed in `right` are right-aligned."""
+    cells = [[str(h) for h in headers]] + [["" if c is None else str(c) for c in r] for r in rows]
+    widths = [max(len(row[i]) for row in cells) for i in range(len(headers))]
+    lines = []
+    for n, row in enumerate(cells):
+        parts = [c.rjust(widths[i]) if i in right else c.ljust(widths[i])
+                 for i, c in enumerate(row)]
+        lines.append("  ".join(parts).rstrip())
+        if n == 0:
+            lines.append("  ".join("-" * w for w in widths))
+    return "\n".join(lines)
+
+
+def print_json(value: Any) -> None:
+    json.dump(value, sys.stdout, ensure_ascii=False, indent=2, default=str)
+    sys.stdout.write("\n")

@@ -1,0 +1,184 @@
+"""Drives one session task by task: backend -> figures -> store. Used by the TUI and `run`."""
+
+from __future__ import annotations
+
+import logging
+import os
+import platform
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from rbyf_tui import __version__
+from rbyf_tui.backends.base import Backend, ChatRequest, ModelInfo, StreamEnd
+from rbyf_tui.catalog import Catalog, Task
+from rbyf_tui.errors import BackendError, RbyfError
+from rbyf_tui.metrics import Figures
+from rbyf_tui.store import FINISHED, Store
+
+log = logging.getLogger(__name__)
+CHECKPOINT_S = 3.0
+
+
+@dataclass
+class Outcome:
+    generation_id: str
+    task: Task
+    status: str  # ok | error | cancelled
+    finish_reason: str | None
+    response: str
+    figures: Figures
+    error: str | None = None
+
+
+class _Checkpointer:
+    """Writes partial answers from a side thread, so the token loop never waits on the DB."""
+
+    def __init__(self, store: Store) -> None:
+        self._store = store
+        self._pending: tuple[str, str] | None = None
+        self._wake = threading.Condition()
+        self._thread: threading.Thread | None = None
+
+    def submit(self, gen_id: str, text: str) -> None:
+        with self._wake:
+            self._pending = (gen_id, text)
+            if self._thread is None or not self._thread.is_alive():
+                self._thread = threading.Thread(target=self._drain, name="rbyf-checkpoint",
+                                                daemon=True)
+                self._thread.start()
+            self._wake.notify()
+
+    def _drain(self) -> None:
+        while True:
+            with self._wake:
+                if self._pending is None:
+                    return
+                gen_id, text = self._pending
+                self._pending = None
+            try:
+                self._store.checkpoint_generation(gen_id, text)
+            except RbyfError as exc:  # the final write will still carry the whole text
+                log.warning("checkpoint of %s failed: %s", gen_id, exc)
+
+    def wait(self) -> None:
+        thread = self._thread
+        if thread is not None:
+            thread.join()
+
+
+def hardware_info(model: ModelInfo) -> dict[str, Any]:
+    return {
+        "platform": platform.platform(),
+        "machine": platform.machine(),
+        "cpu_count": os.cpu_count(),
+        "python": platform.python_version(),
+        "rbyf": __version__,
+        **{k: v for k, v in model.extra.items() if k in ("llama_cpp_python", "system_info")},
+    }
+
+
+class Runner:
+    def __init__(self, store: Store, backend: Backend, catalog: Catalog, session_id: str, *,
+                 seed: int | None = None, max_tokens: int | None = None,
+                 checkpoint_s: float = CHECKPOINT_S) -> None:
+        self.store = store
+        self.backend = backend
+        self.catalog = catalog
+        self.session_id = session_id
+        self.seed = seed
+        self.max_tokens = max_tokens
+        self.checkpoint_s = checkpoint_s
+        self._checkpointer = _Checkpointer(store)
+
+    @classmethod
+    def new_session(cls, store: Store, backend: Backend, catalog: Catalog, *,
+                    settings: dict[str, Any], rater: str, origin: str,
+                    max_tokens: int | None = None, seed: int | None = None) -> Runner:
+        model = backend.describe()
+        session_id = store.create_session(
+            model, catalog, settings=settings, hardware=hardware_info(model), rater=rater,
+            origin=origin)
+        return cls(store, backend, catalog, session_id, seed=seed, max_tokens=max_tokens)
+
+    def pending_tasks(self) -> list[Task]:
+        """Tasks (warm-up first) with no finished generation and no rating yet."""
+        states = self.store.task_states(self.session_id)
+        pending = []
+        for task in self.catalog.all_tasks():
+            state = states.get(task.key)
+            if state and (state["status"] in FINISHED or state["score"] is not None):
+                continue
+            pending.append(task)
+        return pending
+
+    def run_task(self, task: Task, cancel: threading.Event | None = None,
+                 on_text: Callable[[str], None] | None = None) -> Outcome:
+        """Generate one answer; it is committed before this returns, whatever happens."""
+        cancel = cancel or threading.Event()
+        request = ChatRequest.for_task(task, max_tokens=self.max_tokens, seed=self.seed)
+        gen_id = self.store.start_generation(self.session_id, task, request)
+        parts: list[str] = []
+        end: StreamEnd | None = None
+        error: str | None = None
+        first: float | None = None
+        start = time.perf_counter()
+        next_checkpoint = start + self.checkpoint_s
+        try:
+            for item in self.backend.stream(request, cancel):
+                if isinstance(item, str):
+                    stamp = time.perf_counter()
+                    if first is None:
+                        first = stamp
+                    parts.append(item)
+                    if on_text is not None:
+                        on_text(item)
+                    if stamp >= next_checkpoint:
+                        self._checkpointer.submit(gen_id, "".join(parts))
+                        next_checkpoint = stamp + self.checkpoint_s
+                else:
+                    end = item
+        except BackendError as exc:
+            error = str(exc)
+        except KeyboardInterrupt:
+            end = StreamEnd(finish_reason="cancelled")
+            self._finish(gen_id, task, request, parts, end, None, start, first)
+            raise
+        except Exception as exc:  # keep the session going; the traceback goes to the log
+            log.exception("generation of %s failed", task.key)
+            error = f"internal error: {exc!r} (see the rbyf log)"
+        if end is None and error is None:
+            error = "the backend ended without a result"
+        return self._finish(gen_id, task, request, parts, end, error, start, first)
+
+    def _finish(self, gen_id: str, task: Task, request: ChatRequest, parts: list[str],
+                end: StreamEnd | None, error: str | None, start: float,
+                first: float | None) -> Outcome:
+        total = time.perf_counter() - start
+        response = "".join(parts)
+        end = end or StreamEnd(finish_reason="error")
+        if error or end.error:
+            status, finish = "error", "error"
+            error = error or end.error
+        elif end.finish_reason == "cancelled":
+            status, finish = "cancelled", "cancelled"
+        else:
+            status, finish = "ok", end.finish_reason
+        figures = Figures.compute(
+            ttft_s=None if first is None else first - start,
+            total_s=total,
+            prompt_tokens=end.prompt_tokens,
+            completion_tokens=end.completion_tokens,
+            engine_prompt_tps=end.engine_prompt_tps,
+            engine_decode_tps=end.engine_decode_tps,
+            prompt_text=request.text(),
+            completion_text=response,
+            tokens_estimated=end.tokens_estimated,
+        )
+        self._checkpointer.wait()
+        self.store.finish_generation(gen_id, response=response, finish_reason=finish,
+                                     status=status, error=error, figures=figures,
+                                     extra=end.extra)
+        return Outcome(gen_id, task, status, finish, response, figures, error)

@@ -1,0 +1,272 @@
+"""The DuckDB store: models, catalogs, sessions, generations and ratings.
+
+Every write is its own short transaction, committed before the caller moves on.
+"""
+
+from __future__ import annotations
+
+import getpass
+import json
+import os
+import socket
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import duckdb
+
+from rbyf_tui.backends.base import ChatRequest, ModelInfo
+from rbyf_tui.catalog import Catalog, Task
+from rbyf_tui.errors import NotFoundError, UsageError
+from rbyf_tui.metrics import Figures
+from rbyf_tui.store import queries
+from rbyf_tui.store.db import Database
+
+FINISHED = ("ok", "cancelled")  # statuses whose answer can be rated
+
+
+def now() -> datetime:
+    """UTC, without tzinfo: DuckDB TIMESTAMP columns hold UTC throughout."""
+    return datetime.now(UTC).replace(tzinfo=None)
+
+
+def default_rater() -> str:
+    try:
+        return os.environ.get("RBYF_RATER") or getpass.getuser()
+    except (KeyError, OSError):
+        return "me"
+
+
+def new_id(length: int = 32) -> str:
+    return uuid.uuid4().hex[:length]
+
+
+@dataclass(frozen=True)
+class SessionRef:
+    id: str
+    model_id: str
+    model_name: str
+    catalog_id: str
+    catalog_name: str
+    status: str
+    settings: dict[str, Any]
+    rater: str | None
+
+
+class Store:
+    def __init__(self, path: Path, *, read_only: bool = False, wait_s: float | None = None):
+        kwargs = {"wait_s": wait_s} if wait_s is not None else {}
+        self.db = Database(path, read_only=read_only, **kwargs)
+
+    @property
+    def path(self) -> Path:
+        return self.db.path
+
+    # --- models, catalogs, sessions -----------------------------------------------------
+
+    def create_session(self, model: ModelInfo, catalog: Catalog, *, settings: dict[str, Any],
+                       hardware: dict[str, Any], rater: str, origin: str) -> str:
+        def write(con: duckdb.DuckDBPyConnection) -> str:
+            upsert_model(con, model)
+            upsert_catalog(con, catalog)
+            while True:
+                session_id = new_id(8)
+                taken = con.execute("SELECT 1 FROM sessions WHERE id = ?", [session_id])
+                if not taken.fetchone():
+                    break
+            stamp = now()
+            con.execute(
+                "INSERT INTO sessions (id, model_id, catalog_id, catalog_name, n_tasks, backend,"
+                " settings, hardware, rater, status, origin, pid, host, created_at, updated_at)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'open', ?, ?, ?, ?, ?)",
+                [session_id, model.key, catalog.content_hash, catalog.name, len(catalog.tasks),
+                 model.backend, json.dumps(settings), json.dumps(hardware), rater, origin,
+                 os.getpid(), socket.gethostname(), stamp, stamp],
+            )
+            return session_id
+
+        return self.db.write(write)
+
+    def claim_session(self, session_id: str) -> None:
+        """Mark this process as the one generating into the session."""
+        self.db.write(lambda con: con.execute(
+            "UPDATE sessions SET pid = ?, host = ?, updated_at = ? WHERE id = ?",
+            [os.getpid(), socket.gethostname(), now(), session_id]))
+
+    def release_session(self, session_id: str) -> None:
+        self.db.write(lambda con: con.execute(
+            "UPDATE sessions SET pid = NULL, updated_at = ? WHERE id = ? AND pid = ?",
+            [now(), session_id, os.getpid()]))
+
+    def find_session(self, prefix: str) -> SessionRef:
+        """A session by id or unique id prefix."""
+        prefix = prefix.strip().lower()
+        if not prefix:
+            raise UsageError("empty session id: see `rbyf sessions` for the ids")
+        rows = self.db.read(lambda con: con.execute(
+            "SELECT s.id, s.model_id, m.name, s.catalog_id, s.catalog_name, s.status, "
+            "s.settings, s.rater FROM sessions s JOIN models m ON m.id = s.model_id "
+            "WHERE starts_with(s.id, ?) ORDER BY s.id LIMIT 5", [prefix]).fetchall())
+        if not rows:
+            raise NotFoundError(f"no session '{prefix}' in {self.path}: see `rbyf sessions`")
+        if len(rows) > 1:
+            ids = ", ".join(r[0] for r in rows)
+            raise UsageError(f"session id '{prefix}' is ambiguous ({ids}): type more of it")
+        r = rows[0]
+        return SessionRef(r[0], r[1], r[2], r[3], r[4], r[5], json.loads(r[6] or "{}"), r[7])
+
+    def session_catalog(self, session: SessionRef) -> Catalog:
+        """The catalog exactly as the session started with it."""
+        from rbyf_tui.catalog import parse
+
+        row = self.db.read(lambda con: con.execute(
+            "SELECT content, source FROM catalogs WHERE id = ?", [session.catalog_id]).fetchone())
+        if not row:
+            raise NotFoundError(f"the catalog of session {session.id} is missing from the DB")
+        return parse(row[0], row[1] or session.catalog_name)
+
+    # --- generations --------------------------------------------------------------------
+
+    def start_generation(self, session_id: str, task: Task, request: ChatRequest) -> str:
+        gen_id = new_id()
+        system = next((m["content"] for m in request.messages if m["role"] == "system"), None)
+
+        def write(con: duckdb.DuckDBPyConnection) -> None:
+            row = con.execute(
+                "SELECT coalesce(max(attempt), 0) FROM generations "
+                "WHERE session_id = ? AND task_key = ?", [session_id, task.key]).fetchone()
+            stamp = now()
+            con.execute(
+                "INSERT INTO generations (id, session_id, task_key, task_title, is_warmup, "
+                "attempt, system, prompt, sampling, response, status, started_at, updated_at) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, '', 'running', ?, ?)",
+                [gen_id, session_id, task.key, task.title, task.is_warmup,
+                 (row[0] if row else 0) + 1, system, task.prompt,
+                 json.dumps(request.sampling.as_dict()), stamp, stamp])
+            con.execute("UPDATE sessions SET updated_at = ? WHERE id = ?", [stamp, session_id])
+
+        self.db.write(write)
+        return gen_id
+
+    def checkpoint_generation(self, gen_id: str, response: str) -> None:
+        self.db.write(lambda con: con.execute(
+            "UPDATE generations SET response = ?, updated_at = ? WHERE id = ? "
+            "AND status = 'running'", [response, now(), gen_id]))
+
+    def finish_generation(self, gen_id: str, *, response: str, finish_reason: str | None,
+                          status: str, error: str | None, figures: Figures,
+                          extra: dict[str, Any] | None = None) -> None:
+        f = figures
+        self.db.write(lambda con: con.execute(
+            "UPDATE generations SET response = ?, finish_reason = ?, status = ?, error = ?, "
+            "ttft_s = ?, total_s = ?, prompt_tokens = ?, completion_tokens = ?, "
+            "prompt_tps = ?, decode_tps = ?, e2e_tps = ?, engine_prompt_tps = ?, "
+            "engine_decode_tps = ?, prompt_tiktoken = ?, completion_tiktoken = ?, "
+            "tokens_estimated = ?, extra = ?, finished_at = ?, updated_at = ? WHERE id = ?",
+            [response, finish_reason, status, error, f.ttft_s, f.total_s, f.prompt_tokens,
+             f.completion_tokens, f.prompt_tps, f.decode_tps, f.e2e_tps, f.engine_prompt_tps,
+             f.engine_decode_tps, f.prompt_tiktoken, f.completion_tiktoken,
+             f.tokens_estimated, json.dumps(extra) if extra else None, now(), now(), gen_id]))
+
+    def recover_interrupted(self) -> int:
+        """Mark 'running' generations of dead processes as interrupted (text kept)."""
+        host = socket.gethostname()
+
+        def write(con: duckdb.DuckDBPyConnection) -> int:
+            rows = con.execute(
+                "SELECT g.id, s.pid, s.host FROM generations g "
+                "JOIN sessions s ON s.id = g.session_id WHERE g.status = 'running'").fetchall()
+            dead = [gid for gid, pid, ghost in rows
+                    if pid is None or ghost != host or not _alive(pid)]
+            for gid in dead:
+                con.execute(
+                    "UPDATE generations SET status = 'interrupted', finish_reason = NULL, "
+                    "updated_at = ? WHERE id = ?", [now(), gid])
+            return len(dead)
+
+        return self.db.write(write)
+
+    # --- ratings ------------------------------------------------------------------------
+
+    def rate(self, generation_id: str, score: int, remarks: str = "",
+             rater: str | None = None) -> str:
+        if not isinstance(score, int) or isinstance(score, bool) or not 0 <= score <= 5:
+            raise UsageError(f"score {score!r} is not a whole number from 0 to 5")
+        rating_id = new_id()
+
+        def write(con: duckdb.DuckDBPyConnection) -> str:
+            row = con.execute("SELECT session_id FROM generations WHERE id = ?",
+                              [generation_id]).fetchone()
+            if not row:
+                raise NotFoundError(f"no generation {generation_id}")
+            con.execute(
+                "INSERT INTO ratings VALUES (?, ?, ?, ?, ?, ?)",
+                [rating_id, generation_id, score, remarks, rater or default_rater(), now()])
+            queries.refresh_session_status(con, row[0], now())
+            return rating_id
+
+        return self.db.write(write)
+
+    # --- reads --------------------------------------------------------------------------
+
+    def sessions(self) -> list[dict[str, Any]]:
+        return self.db.read(queries.sessions)
+
+    def task_states(self, session_id: str) -> dict[str, dict[str, Any]]:
+        """Per task key: its latest generation and the counted rating, if any."""
+        return self.db.read(queries.task_states, session_id)
+
+    def latest_generation(self, session_id: str, task_key: str) -> dict[str, Any] | None:
+        return self.task_states(session_id).get(task_key)
+
+    def generation(self, gen_id: str) -> dict[str, Any]:
+        row = self.db.read(queries.generation, gen_id)
+        if row is None:
+            raise NotFoundError(f"no generation {gen_id}")
+        return row
+
+    def leaderboard(self, catalog: str | None = None,
+                    rater: str | None = None) -> list[dict[str, Any]]:
+        return self.db.read(queries.leaderboard, catalog, rater)
+
+    def export_rows(self, session_ids: Sequence[str] | None) -> list[dict[str, Any]]:
+        return self.db.read(queries.export_rows, session_ids)
+
+    def export_parquet(self, session_ids: Sequence[str] | None, target: Path) -> None:
+        self.db.read(queries.copy_export, session_ids, str(target), "PARQUET")
+
+
+def upsert_model(con: duckdb.DuckDBPyConnection, model: ModelInfo) -> None:
+    stamp = now()
+    con.execute(
+        "INSERT INTO models (id, name, backend, path, sha256, size_bytes, architecture, "
+        "quantization, parameters, chat_format, n_ctx_train, info, first_seen, last_used) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO UPDATE SET "
+        "path = coalesce(excluded.path, models.path), last_used = excluded.last_used, "
+        "chat_format = coalesce(excluded.chat_format, models.chat_format), "
+        "info = coalesce(excluded.info, models.info)",
+        [model.key, model.name, model.backend, model.path, model.sha256, model.size_bytes,
+         model.architecture, model.quantization, model.parameters, model.chat_format,
+         model.n_ctx_train, json.dumps(model.extra) if model.extra else None, stamp, stamp])
+
+
+def upsert_catalog(con: duckdb.DuckDBPyConnection, catalog: Catalog) -> None:
+    con.execute(
+        "INSERT INTO catalogs VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING",
+        [catalog.content_hash, catalog.name, catalog.version, catalog.source, catalog.text,
+         now()])
+
+
+def _alive(pid: int) -> bool:
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True

@@ -1,0 +1,61 @@
+"""Shared fixtures: an empty rbyf home per test, the real demo model, the CLI as a subprocess."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+LEGACY = REPO / "tests" / "fixtures" / "legacy"  # copies of ../shared/fixtures/legacy
+
+
+@pytest.fixture(autouse=True)
+def rbyf_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Every test gets its own RBYF_HOME, so no test sees the user's files or another test's."""
+    home = tmp_path / "rbyf-home"
+    home.mkdir()
+    monkeypatch.setenv("RBYF_HOME", str(home))
+    monkeypatch.delenv("RBYF_DB", raising=False)
+    monkeypatch.setenv("RBYF_RATER", "tester")
+    return home
+
+
+@pytest.fixture(scope="session")
+def demo_model() -> Path:
+    from rbyf_tui.model_files import demo_model_path
+
+    return demo_model_path()
+
+
+def cli_env(home: Path | None = None, **extra: str) -> dict[str, str]:
+    env = dict(os.environ)
+    env["PYTHONPATH"] = str(REPO) + os.pathsep + env.get("PYTHONPATH", "")
+    if home is not None:
+        env["RBYF_HOME"] = str(home)
+    env.pop("RBYF_DB", None)
+    env.update(extra)
+    return env
+
+
+def run_cli(*args: str, home: Path | None = None, timeout: float = 600,
+            **env: str) -> subprocess.CompletedProcess[str]:
+    """The real `rbyf` command in a subprocess (python -m rbyf_tui, this checkout)."""
+    return subprocess.run(
+        [sys.executable, "-m", "rbyf_tui", *args],
+        capture_output=True, text=True, timeout=timeout, cwd=REPO,
+        env=cli_env(home, **env),
+    )
+
+
+def assert_one_line_error(result: subprocess.CompletedProcess[str], code: int = 1) -> str:
+    """Exit code as given, one line on stderr starting 'rbyf', never a traceback."""
+    assert result.returncode == code, (result.returncode, result.stdout, result.stderr)
+    assert "Traceback" not in result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    assert lines[0].startswith("rbyf"), lines[0]
+    return lines[0]

@@ -1,0 +1,57 @@
+"""Test doubles. They live here, never in the package, and stand in only where a test says so."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterator, Sequence
+
+from rbyf_tui.backends.base import ChatRequest, ModelInfo, StreamEnd
+from rbyf_tui.errors import BackendError
+
+
+class ScriptedBackend:
+    """Streams scripted answers, one delta per token, at a fixed pace."""
+
+    name = "scripted"
+
+    def __init__(self, answers: Sequence[str] | None = None, *, delay_s: float = 0.0,
+                 fail_on: Sequence[str] = (), first_delay_s: float = 0.0) -> None:
+        self.answers = list(answers or ["Hello there, this is a scripted answer."])
+        self.delay_s = delay_s
+        self.first_delay_s = first_delay_s
+        self.fail_on = set(fail_on)
+        self.requests: list[ChatRequest] = []
+        self._info = ModelInfo(key="scripted:test", name="scripted-model", backend=self.name,
+                               architecture="test", quantization="none", n_ctx=4096)
+
+    def load(self) -> ModelInfo:
+        return self._info
+
+    def describe(self) -> ModelInfo:
+        return self._info
+
+    def close(self) -> None:
+        pass
+
+    def stream(self, request: ChatRequest, cancel: threading.Event) -> Iterator[str | StreamEnd]:
+        self.requests.append(request)
+        prompt = request.messages[-1]["content"]
+        if any(marker in prompt for marker in self.fail_on):
+            raise BackendError("scripted failure: the prompt asked for it")
+        answer = self.answers[(len(self.requests) - 1) % len(self.answers)]
+        words = answer.split(" ")
+        if self.first_delay_s:
+            time.sleep(self.first_delay_s)
+        sent = 0
+        for i, word in enumerate(words[: request.sampling.max_tokens]):
+            if cancel.is_set():
+                yield StreamEnd("cancelled", prompt_tokens=len(prompt.split()),
+                                completion_tokens=sent)
+                return
+            if self.delay_s:
+                time.sleep(self.delay_s)
+            sent += 1
+            yield word if i == 0 else " " + word
+        reason = "length" if sent >= request.sampling.max_tokens else "stop"
+        yield StreamEnd(reason, prompt_tokens=len(prompt.split()), completion_tokens=sent)

@@ -1,0 +1,110 @@
+"""The runner with a scripted stream: figures, checkpoints, cancel and errors, all stored."""
+
+from __future__ import annotations
+
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from rbyf_tui.store import Store
+
+from fakes import ScriptedBackend
+from helpers import new_runner
+
+ANSWER = " ".join(f"w{i}" for i in range(40))
+
+
+def test_a_task_is_stored_with_its_figures(tmp_path: Path) -> None:
+    backend = ScriptedBackend([ANSWER], delay_s=0.002, first_delay_s=0.05)
+    runner = new_runner(tmp_path / "db.duckdb", backend)
+    outcome = runner.run_task(runner.catalog.task("a"))
+    assert (outcome.status, outcome.finish_reason) == ("ok", "stop")
+    row = runner.store.generation(outcome.generation_id)
+    assert row["response"] == ANSWER
+    assert row["completion_tokens"] == 40
+    assert row["ttft_s"] >= 0.05
+    assert row["total_s"] > row["ttft_s"]
+    assert row["decode_tps"] == pytest.approx(39 / (row["total_s"] - row["ttft_s"]))
+    assert row["completion_tiktoken"] > 0 and row["prompt_tiktoken"] > 0
+    assert row["task_title"] == "Task A" and row["prompt"] == "First task."
+
+
+def test_max_tokens_override_reaches_the_request(tmp_path: Path) -> None:
+    backend = ScriptedBackend([ANSWER])
+    runner = new_runner(tmp_path / "db.duckdb", backend, max_tokens=5, seed=7)
+    outcome = runner.run_task(runner.catalog.task("a"))
+    assert backend.requests[-1].sampling.max_tokens == 5
+    assert backend.requests[-1].sampling.seed == 7
+    assert (outcome.finish_reason, outcome.figures.completion_tokens) == ("length", 5)
+
+
+def test_partial_text_is_checkpointed_while_streaming(tmp_path: Path) -> None:
+    backend = ScriptedBackend([ANSWER], delay_s=0.02)
+    runner = new_runner(tmp_path / "db.duckdb", backend)
+    runner.checkpoint_s = 0.05
+    seen: list[dict[str, object]] = []
+    count = 0
+
+    def on_text(_: str) -> None:
+        nonlocal count
+        count += 1
+        if count == 30 and not seen:
+            state = Store(runner.store.path).task_states(runner.session_id)["a"]
+            seen.append(state)
+
+    outcome = runner.run_task(runner.catalog.task("a"), on_text=on_text)
+    assert seen and seen[0]["status"] == "running"
+    partial = str(seen[0]["response"])
+    assert partial and ANSWER.startswith(partial) and len(partial) < len(ANSWER)
+    assert runner.store.generation(outcome.generation_id)["response"] == ANSWER
+
+
+def test_cancel_keeps_the_partial_answer(tmp_path: Path) -> None:
+    runner = new_runner(tmp_path / "db.duckdb", ScriptedBackend([ANSWER]))
+    cancel = threading.Event()
+    words: list[str] = []
+
+    def on_text(text: str) -> None:
+        words.append(text)
+        if len(words) == 5:
+            cancel.set()
+
+    outcome = runner.run_task(runner.catalog.task("a"), cancel=cancel, on_text=on_text)
+    row = runner.store.generation(outcome.generation_id)
+    assert (row["status"], row["finish_reason"]) == ("cancelled", "cancelled")
+    assert row["response"] == "w0 w1 w2 w3 w4"
+
+
+def test_a_backend_error_is_stored_and_the_session_goes_on(tmp_path: Path) -> None:
+    backend = ScriptedBackend(["fine answer"], fail_on=["First task"])
+    runner = new_runner(tmp_path / "db.duckdb", backend)
+    failed = runner.run_task(runner.catalog.task("a"))
+    assert failed.status == "error" and "scripted failure" in (failed.error or "")
+    row = runner.store.generation(failed.generation_id)
+    assert (row["status"], row["finish_reason"]) == ("error", "error")
+    assert "scripted failure" in row["error"]
+    ok = runner.run_task(runner.catalog.task("b"))
+    assert ok.status == "ok"
+    assert [t.key for t in runner.pending_tasks()] == ["warm", "a"]
+
+
+def test_the_token_loop_does_not_wait_for_checkpoints(tmp_path: Path,
+                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    backend = ScriptedBackend([ANSWER], delay_s=0.001)
+    runner = new_runner(tmp_path / "db.duckdb", backend)
+    runner.checkpoint_s = 0.0  # checkpoint on every token
+    slow = Store.checkpoint_generation
+
+    def slow_checkpoint(self: Store, gen_id: str, text: str) -> None:
+        time.sleep(0.2)
+        slow(self, gen_id, text)
+
+    monkeypatch.setattr(Store, "checkpoint_generation", slow_checkpoint)
+    started = time.perf_counter()
+    outcome = runner.run_task(runner.catalog.task("a"))
+    stream_time = outcome.figures.total_s or 0
+    assert stream_time < 0.2  # 40 tokens at 1 ms, not 40 checkpoints at 200 ms
+    assert time.perf_counter() - started < 2.0
+    assert runner.store.generation(outcome.generation_id)["response"] == ANSWER
