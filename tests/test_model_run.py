@@ -233,3 +233,20 @@ def test_ctrl_c_stops_cleanly_and_keeps_what_is_done(tmp_path: Path, demo_model:
     assert [g["status"] for g in gens[:2]] == ["ok", "ok"]
     assert gens[2]["status"] == "cancelled"
     assert len(gens) == 3
+
+
+def test_a_prompt_longer_than_the_context_is_stored_as_an_error(tmp_path: Path,
+                                                                 demo_model: Path) -> None:
+    db = tmp_path / "small.duckdb"
+    result = run_cli("run", "--db", str(db), "--ctx", "256", "--max-tokens", "4", home=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert "Traceback" not in result.stderr
+    gens = rows(db, "SELECT task_key, status, error, response FROM generations")
+    by_key = {g["task_key"]: g for g in gens}
+    assert len(by_key) == 15  # the run went on past every error
+    rag = by_key["rag"]
+    assert rag["status"] == "error"
+    assert "the prompt is" in rag["error"] and "context holds 256" in rag["error"]
+    assert "--ctx" in rag["error"]
+    assert by_key["introduction"]["status"] == "ok"
+    assert any("error  the prompt is" in line for line in result.stdout.splitlines())
