@@ -65,6 +65,16 @@ def _non_negative(text: str) -> int:
     return value
 
 
+def _seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = 0.0
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a positive number of seconds")
+    return value
+
+
 def _common(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--db", metavar="PATH", default=argparse.SUPPRESS,
                         help="the DuckDB file (default: $RBYF_DB, else the user data dir)")
@@ -77,6 +87,20 @@ def _model_options(parser: argparse.ArgumentParser) -> None:
     add = group.add_argument
     add("--model", metavar="PATH", default=argparse.SUPPRESS,
         help="a .gguf file (default: the demo model, when installed)")
+    add("--backend", choices=("llama", "openai"), default=argparse.SUPPRESS,
+        help="llama: run the .gguf in-process (default); openai: an OpenAI-compatible "
+             "server (llama-server, vLLM, Ollama); its API key comes from $RBYF_API_KEY "
+             "or $OPENAI_API_KEY")
+    add("--base-url", metavar="URL", default=argparse.SUPPRESS,
+        help="the server's address, e.g. http://127.0.0.1:8080/v1")
+    add("--api-model", metavar="NAME", default=argparse.SUPPRESS,
+        help="the served model's id (default: the only one the server lists)")
+    add("--first-token-timeout", type=_seconds, metavar="S", default=argparse.SUPPRESS,
+        help="with --backend openai: give up when the server sends nothing for S seconds "
+             "after a request (default 600)")
+    add("--token-timeout", type=_seconds, metavar="S", default=argparse.SUPPRESS,
+        help="with --backend openai: give up when the answer stalls for S seconds "
+             "(default 120)")
     add("--catalog", metavar="NAME|PATH", default=argparse.SUPPRESS,
         help="a catalog name (see `rbyf catalogs`) or a .toml file (default: rbyf-v2)")
     add("--gpu-layers", type=_non_negative, metavar="N", default=argparse.SUPPRESS,
