@@ -23,6 +23,7 @@ EPILOG = """commands:
   rate         rate one task of a session
   leaderboard  rank every rated model
   export       write sessions as csv, seed-csv, jsonl, parquet or md
+  merge        bring other raters' sessions into one DB file
   catalogs     list or validate prompt catalogs
 
 Files: the DB is --db, else $RBYF_DB, else the user data dir; $RBYF_HOME moves everything."""
@@ -150,8 +151,15 @@ def build_parser() -> Parser:
     rate.add_argument("--remarks", default="", metavar="TEXT")
     rate.add_argument("--rater", default=None, metavar="NAME")
 
-    board = sub.add_parser("leaderboard", help="rank every rated model")
-    _common(board)
+    board = sub.add_parser("leaderboard", help="rank every rated model",
+                           description="Rank every rated model. Several --db files are read "
+                           "together, read-only (a team's stores).")
+    board.add_argument("--db", metavar="PATH", action="append", default=argparse.SUPPRESS,
+                       help="a DuckDB file; repeat to rank across several")
+    board.add_argument("--verbose", action="store_true", default=argparse.SUPPRESS)
+    board.add_argument("--by-rater", action="store_true",
+                       help="also each rater's mean per model, and how raters agree (mean "
+                            "absolute difference and quadratic-weighted kappa)")
     board.add_argument("--catalog", metavar="NAME", help="only this catalog")
     board.add_argument("--rater", metavar="NAME", help="only this rater's ratings")
     board.add_argument("--format", choices=("table", "csv", "json"), default="table")
@@ -164,6 +172,13 @@ def build_parser() -> Parser:
     export.add_argument("--format", required=True,
                         choices=("csv", "seed-csv", "jsonl", "parquet", "md"))
     export.add_argument("--out", metavar="PATH", help="file to write (default: stdout)")
+
+    merge = sub.add_parser("merge", help="bring other raters' sessions into one DB file",
+                           description="Copy every model, catalog, session, generation and "
+                           "rating that DST lacks from each SRC; running it again adds nothing.")
+    merge.add_argument("sources", nargs="+", metavar="SRC.duckdb")
+    merge.add_argument("--into", required=True, metavar="DST.duckdb")
+    merge.add_argument("--verbose", action="store_true", default=argparse.SUPPRESS)
 
     catalogs = sub.add_parser("catalogs", help="list or validate prompt catalogs")
     _common(catalogs)

@@ -12,7 +12,7 @@ import json
 import threading
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
@@ -70,10 +70,8 @@ class Handler(BaseHTTPRequestHandler):
         self.close_connection = True
         if "#slowfirst" in prompt:
             time.sleep(self.server.pause_s)
-        try:
+        with suppress(BrokenPipeError, ConnectionResetError):
             self._stream(prompt, body)
-        except (BrokenPipeError, ConnectionResetError):
-            pass
 
     def _event(self, payload: dict[str, Any] | str) -> None:
         data = payload if isinstance(payload, str) else json.dumps(payload)

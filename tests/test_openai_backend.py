@@ -10,13 +10,14 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from conftest import assert_one_line_error, run_cli
-from openai_server import FakeServer, serving
 from rbyf_tui.backends.base import ChatRequest, StreamEnd
 from rbyf_tui.backends.openai_compat import OpenAIBackend, OpenAISettings
 from rbyf_tui.catalog import parse
 from rbyf_tui.errors import BackendError, ModelError
 from rbyf_tui.store import Store
+
+from conftest import assert_one_line_error, run_cli
+from openai_server import FakeServer, serving
 
 CATALOG = '''name = "http-faults"
 version = "1"
@@ -114,7 +115,7 @@ def test_without_usage_counts_are_estimated() -> None:
 
 def test_the_only_served_model_is_picked_or_a_choice_is_asked() -> None:
     with serving() as server:
-        with pytest.raises(ModelError, match="serves 2 models .*--api-model"):
+        with pytest.raises(ModelError, match=r"serves 2 models .*--api-model"):
             backend_for(server, model=None)
         with pytest.raises(ModelError, match="does not serve 'nope': it serves fake-model"):
             backend_for(server, model="nope")
@@ -156,7 +157,7 @@ def test_a_wrong_key_and_an_unknown_model() -> None:
         assert collect(good, request("hi"))[0].startswith("Hello")
         gone = backend_for(server)
         gone._model_id = "vanished"  # the server stopped serving it after the session began
-        with pytest.raises(BackendError, match="has no model 'vanished'.*404"):
+        with pytest.raises(BackendError, match=r"has no model 'vanished'.*404"):
             collect(gone, request("hi"))
 
 
