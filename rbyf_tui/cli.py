@@ -23,6 +23,7 @@ EPILOG = """commands:
   rate         rate one task of a session
   leaderboard  rank every rated model
   export       write sessions as csv, seed-csv, jsonl, parquet or md
+  merge        bring other raters' sessions into one DB file
   catalogs     list or validate prompt catalogs
 
 Files: the DB is --db, else $RBYF_DB, else the user data dir; $RBYF_HOME moves everything."""
@@ -65,6 +66,16 @@ def _non_negative(text: str) -> int:
     return value
 
 
+def _seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = 0.0
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a positive number of seconds")
+    return value
+
+
 def _common(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--db", metavar="PATH", default=argparse.SUPPRESS,
                         help="the DuckDB file (default: $RBYF_DB, else the user data dir)")
@@ -77,6 +88,20 @@ def _model_options(parser: argparse.ArgumentParser) -> None:
     add = group.add_argument
     add("--model", metavar="PATH", default=argparse.SUPPRESS,
         help="a .gguf file (default: the demo model, when installed)")
+    add("--backend", choices=("llama", "openai"), default=argparse.SUPPRESS,
+        help="llama: run the .gguf in-process (default); openai: an OpenAI-compatible "
+             "server (llama-server, vLLM, Ollama); its API key comes from $RBYF_API_KEY "
+             "or $OPENAI_API_KEY")
+    add("--base-url", metavar="URL", default=argparse.SUPPRESS,
+        help="the server's address, e.g. http://127.0.0.1:8080/v1")
+    add("--api-model", metavar="NAME", default=argparse.SUPPRESS,
+        help="the served model's id (default: the only one the server lists)")
+    add("--first-token-timeout", type=_seconds, metavar="S", default=argparse.SUPPRESS,
+        help="with --backend openai: give up when the server sends nothing for S seconds "
+             "after a request (default 600)")
+    add("--token-timeout", type=_seconds, metavar="S", default=argparse.SUPPRESS,
+        help="with --backend openai: give up when the answer stalls for S seconds "
+             "(default 120)")
     add("--catalog", metavar="NAME|PATH", default=argparse.SUPPRESS,
         help="a catalog name (see `rbyf catalogs`) or a .toml file (default: rbyf-v2)")
     add("--gpu-layers", type=_non_negative, metavar="N", default=argparse.SUPPRESS,
@@ -126,8 +151,15 @@ def build_parser() -> Parser:
     rate.add_argument("--remarks", default="", metavar="TEXT")
     rate.add_argument("--rater", default=None, metavar="NAME")
 
-    board = sub.add_parser("leaderboard", help="rank every rated model")
-    _common(board)
+    board = sub.add_parser("leaderboard", help="rank every rated model",
+                           description="Rank every rated model. Several --db files are read "
+                           "together, read-only (a team's stores).")
+    board.add_argument("--db", metavar="PATH", action="append", default=argparse.SUPPRESS,
+                       help="a DuckDB file; repeat to rank across several")
+    board.add_argument("--verbose", action="store_true", default=argparse.SUPPRESS)
+    board.add_argument("--by-rater", action="store_true",
+                       help="also each rater's mean per model, and how raters agree (mean "
+                            "absolute difference and quadratic-weighted kappa)")
     board.add_argument("--catalog", metavar="NAME", help="only this catalog")
     board.add_argument("--rater", metavar="NAME", help="only this rater's ratings")
     board.add_argument("--format", choices=("table", "csv", "json"), default="table")
@@ -140,6 +172,13 @@ def build_parser() -> Parser:
     export.add_argument("--format", required=True,
                         choices=("csv", "seed-csv", "jsonl", "parquet", "md"))
     export.add_argument("--out", metavar="PATH", help="file to write (default: stdout)")
+
+    merge = sub.add_parser("merge", help="bring other raters' sessions into one DB file",
+                           description="Copy every model, catalog, session, generation and "
+                           "rating that DST lacks from each SRC; running it again adds nothing.")
+    merge.add_argument("sources", nargs="+", metavar="SRC.duckdb")
+    merge.add_argument("--into", required=True, metavar="DST.duckdb")
+    merge.add_argument("--verbose", action="store_true", default=argparse.SUPPRESS)
 
     catalogs = sub.add_parser("catalogs", help="list or validate prompt catalogs")
     _common(catalogs)

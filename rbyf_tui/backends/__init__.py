@@ -2,19 +2,28 @@
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from rbyf_tui import model_files
-from rbyf_tui.backends.base import Backend
+from rbyf_tui.backends.base import Backend, ModelInfo
+from rbyf_tui.errors import UsageError
+
+API_KEY_VARIABLES = ("RBYF_API_KEY", "OPENAI_API_KEY")
 
 
 @dataclass(frozen=True)
 class BackendOptions:
     """What the user chose on the command line or the home screen."""
 
+    backend: str = "llama"  # llama (in-process) | openai (a server)
     model: str | None = None
+    base_url: str | None = None
+    api_model: str | None = None
+    first_token_timeout_s: float = 600.0
+    token_timeout_s: float = 120.0
     n_ctx: int | None = None
     gpu_layers: int = 0
     threads: int | None = None
@@ -23,8 +32,25 @@ class BackendOptions:
     reuse_prefix: bool = False
     verbose: bool = False
 
-    def settings(self, n_ctx: int, seed: int, max_tokens: int | None = None) -> dict[str, Any]:
-        """What a session records about how its model ran."""
+    def check(self) -> None:
+        if self.backend == "openai":
+            if not self.base_url:
+                raise UsageError("--backend openai needs --base-url (e.g. "
+                                 "http://127.0.0.1:8080/v1)")
+            if self.model:
+                raise UsageError("--model is for the in-process backend: with --backend "
+                                 "openai, name the served model with --api-model")
+        elif self.base_url or self.api_model:
+            raise UsageError("--base-url and --api-model need --backend openai")
+
+    def settings(self, n_ctx: int, seed: int, max_tokens: int | None = None,
+                 model: ModelInfo | None = None) -> dict[str, Any]:
+        """What a session records about how its model ran (never the API key)."""
+        if self.backend == "openai":
+            served = model.extra.get("api_model") if model else None
+            return {"backend": "openai", "base_url": self.base_url,
+                    "api_model": served or self.api_model, "seed": seed,
+                    "max_tokens": max_tokens}
         from rbyf_tui.backends.llama_cpp import default_threads
 
         return {
@@ -47,7 +73,19 @@ def model_path(options: BackendOptions) -> Path:
     return model_files.demo_model_path()
 
 
+def api_key() -> str | None:
+    return next((os.environ[v] for v in API_KEY_VARIABLES if os.environ.get(v)), None)
+
+
 def make_backend(options: BackendOptions, n_ctx: int, seed: int) -> Backend:
+    options.check()
+    if options.backend == "openai":
+        from rbyf_tui.backends.openai_compat import OpenAIBackend, OpenAISettings
+
+        return OpenAIBackend(OpenAISettings(
+            base_url=options.base_url or "", api_model=options.api_model, api_key=api_key(),
+            first_byte_timeout_s=options.first_token_timeout_s,
+            idle_timeout_s=options.token_timeout_s))
     from rbyf_tui.backends.llama_cpp import LlamaCppBackend, LlamaSettings
 
     return LlamaCppBackend(LlamaSettings(

@@ -16,6 +16,7 @@ def dispatch(args: argparse.Namespace) -> int:
         "leaderboard": reports.leaderboard,
         "export": reports.export,
         "catalogs": catalogs.main,
+        "merge": reports.merge,
     }
     return handlers[args.command](args)
 

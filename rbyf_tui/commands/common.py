@@ -25,7 +25,12 @@ def open_store(args: argparse.Namespace, *, read_only: bool = False) -> Store:
 
 def backend_options(args: argparse.Namespace) -> BackendOptions:
     return BackendOptions(
+        backend=opt(args, "backend", "llama"),
         model=opt(args, "model"),
+        base_url=opt(args, "base_url"),
+        api_model=opt(args, "api_model"),
+        first_token_timeout_s=opt(args, "first_token_timeout", 600.0),
+        token_timeout_s=opt(args, "token_timeout", 120.0),
         n_ctx=opt(args, "ctx"),
         gpu_layers=opt(args, "gpu_layers", 0),
         threads=opt(args, "threads"),

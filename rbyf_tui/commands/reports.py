@@ -6,14 +6,17 @@ import argparse
 import csv
 import io
 import sys
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
+from rbyf_tui import agreement, locations
 from rbyf_tui import export as exporter
 from rbyf_tui.catalog import Catalog
-from rbyf_tui.commands.common import open_store, print_json, stamp, table
+from rbyf_tui.commands.common import open_store, opt, print_json, stamp, table
 from rbyf_tui.errors import UsageError
 from rbyf_tui.metrics import fmt
+from rbyf_tui.store import Store
 
 BOARD_KEYS = ("model", "catalog", "n_rated", "total", "mean", "median_ttft_s",
               "median_decode_tps")
@@ -41,10 +44,24 @@ def board_rows(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
             for row in rows]
 
 
+def board_store(args: argparse.Namespace) -> Store:
+    from rbyf_tui.store import team
+
+    paths = [Path(p).expanduser() for p in opt(args, "db", None) or [locations.db_path()]]
+    return team.open_many(paths)
+
+
 def leaderboard(args: argparse.Namespace) -> int:
-    rows = board_rows(open_store(args, read_only=True).leaderboard(args.catalog, args.rater))
+    store = board_store(args)
+    rows = board_rows(store.leaderboard(args.catalog, args.rater))
+    raters = store.db.read(agreement.per_rater_scores, args.catalog) if args.by_rater else []
+    means, agreements = agreement.summarize(raters)
     if args.format == "json":
-        print_json(rows)
+        if args.by_rater:
+            print_json({"leaderboard": rows, "raters": [asdict(m) for m in means],
+                        "agreement": [asdict(a) for a in agreements]})
+        else:
+            print_json(rows)
         return 0
     if args.format == "csv":
         buffer = io.StringIO()
@@ -63,6 +80,36 @@ def leaderboard(args: argparse.Namespace) -> int:
           fmt(r["median_ttft_s"], " s", 2), fmt(r["median_decode_tps"])]
          for i, r in enumerate(rows, start=1)],
         right=[0, 3, 4, 5, 6, 7]))
+    if args.by_rater:
+        print_raters(means, agreements)
+    return 0
+
+
+def print_raters(means: list[agreement.RaterMean],
+                 agreements: list[agreement.Agreement]) -> None:
+    print("\nper rater")
+    print(table(["model", "catalog", "rater", "rated", "mean"],
+                [[m.model, m.catalog, m.rater, m.n_rated, fmt(m.mean, "", 2)] for m in means],
+                right=[3, 4]))
+    if not agreements:
+        print("\nagreement: needs two raters who rated the same model and task")
+        return
+    print("\nagreement (same model and task)")
+    print(table(["catalog", "rater A", "rater B", "common", "mean |A-B|", "kappa (quadratic)"],
+                [[a.catalog, a.rater_a, a.rater_b, a.n_common, fmt(a.mean_abs_diff, "", 2),
+                  fmt(a.kappa, "", 2)] for a in agreements],
+                right=[3, 4, 5]))
+
+
+def merge(args: argparse.Namespace) -> int:
+    from rbyf_tui.store import team
+
+    into = Path(args.into).expanduser()
+    reports = team.merge([Path(p).expanduser() for p in args.sources], into)
+    for report in reports:
+        added = ", ".join(f"{n} {table}" for table, n in report.added.items())
+        print(f"{report.source}: added {added}")
+    print(f"merged {len(reports)} file(s) into {into}")
     return 0
 
 

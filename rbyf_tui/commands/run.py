@@ -11,6 +11,7 @@ import time
 from rbyf_tui import catalog as catalogs
 from rbyf_tui import locations, native_log
 from rbyf_tui.backends import make_backend, model_path
+from rbyf_tui.backends.base import ModelInfo
 from rbyf_tui.commands.common import backend_options, open_store, opt, pick_seed
 from rbyf_tui.metrics import fmt
 from rbyf_tui.runner import Outcome, Runner
@@ -32,9 +33,18 @@ def progress_line(index: int, count: int, outcome: Outcome) -> str:
     )
 
 
+def describe(model: ModelInfo) -> str:
+    if model.backend == "openai":
+        return f"model {model.extra.get('api_model')} at {model.extra.get('base_url')}"
+    return (f"model {model.name} ({model.architecture}, {model.quantization}, chat format "
+            f"{model.chat_format}, ctx {model.n_ctx}, {model.extra.get('threads')} threads)")
+
+
 def main(args: argparse.Namespace) -> int:
     options = backend_options(args)
-    options = dataclasses.replace(options, model=str(model_path(options)))
+    options.check()
+    if options.backend == "llama":
+        options = dataclasses.replace(options, model=str(model_path(options)))
     catalog = catalogs.resolve(opt(args, "catalog") or DEFAULT_CATALOG)
     store = open_store(args)
     store.recover_interrupted()
@@ -45,18 +55,16 @@ def main(args: argparse.Namespace) -> int:
     quiet = (contextlib.nullcontext(sys.stderr) if options.verbose
              else native_log.fd2_to(locations.native_log_path()))
     with quiet:
-        print(f"loading {options.model} …", flush=True)
+        print(f"loading {options.model or options.base_url} …", flush=True)
         model = backend.load()
         try:
             runner = Runner.new_session(
                 store, backend, catalog,
-                settings=options.settings(n_ctx, seed, max_tokens),
+                settings=options.settings(n_ctx, seed, max_tokens, model),
                 rater=opt(args, "rater") or default_rater(), origin="run",
                 max_tokens=max_tokens, seed=seed)
-            print(f"model {model.name} ({model.architecture}, {model.quantization}, "
-                  f"chat format {model.chat_format}, ctx {model.n_ctx}, "
-                  f"{model.extra.get('threads')} threads); catalog {catalog.name} "
-                  f"{catalog.version}; session {runner.session_id}", flush=True)
+            print(f"{describe(model)}; catalog {catalog.name} {catalog.version}; "
+                  f"session {runner.session_id}", flush=True)
             return _generate_all(runner)
         finally:
             backend.close()
