@@ -137,6 +137,9 @@ def build_parser() -> Parser:
                          "new session, one progress line per task; prints the session id last.")
     _common(run)
     _model_options(run)
+    run.add_argument("--resume", metavar="ID", default=argparse.SUPPRESS,
+                     help="go on with an unfinished session: same catalog, model and "
+                          "settings; only tasks without an answer are generated")
 
     sessions = sub.add_parser("sessions", help="list sessions with their progress")
     _common(sessions)

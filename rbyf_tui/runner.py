@@ -11,12 +11,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from rbyf_tui import __version__
+from rbyf_tui import __version__, shield
 from rbyf_tui.backends.base import Backend, ChatRequest, ModelInfo, StreamEnd
 from rbyf_tui.catalog import Catalog, Task
 from rbyf_tui.errors import BackendError, RbyfError
 from rbyf_tui.metrics import Figures
-from rbyf_tui.store import FINISHED, Store
+from rbyf_tui.store import Store, new_id
 
 log = logging.getLogger(__name__)
 CHECKPOINT_S = 3.0
@@ -104,12 +104,15 @@ class Runner:
         return cls(store, backend, catalog, session_id, seed=seed, max_tokens=max_tokens)
 
     def pending_tasks(self) -> list[Task]:
-        """Tasks (warm-up first) with no finished generation and no rating yet."""
+        """Tasks (warm-up first) with no complete answer and no rating yet.
+
+        An unrated answer cut short (cancelled, interrupted) is generated again.
+        """
         states = self.store.task_states(self.session_id)
         pending = []
         for task in self.catalog.all_tasks():
             state = states.get(task.key)
-            if state and (state["status"] in FINISHED or state["score"] is not None):
+            if state and (state["status"] == "ok" or state["score"] is not None):
                 continue
             pending.append(task)
         return pending
@@ -119,44 +122,58 @@ class Runner:
         """Generate one answer; it is committed before this returns, whatever happens."""
         cancel = cancel or threading.Event()
         request = ChatRequest.for_task(task, max_tokens=self.max_tokens, seed=self.seed)
-        gen_id = self.store.start_generation(self.session_id, task, request)
+        gen_id = new_id()
         parts: list[str] = []
         end: StreamEnd | None = None
         error: str | None = None
         first: float | None = None
         start = time.perf_counter()
-        next_checkpoint = start + self.checkpoint_s
-        try:
-            for item in self.backend.stream(request, cancel):
-                if isinstance(item, str):
-                    stamp = time.perf_counter()
-                    if first is None:
-                        first = stamp
-                    parts.append(item)
-                    if on_text is not None:
-                        on_text(item)
-                    if stamp >= next_checkpoint:
-                        self._checkpointer.submit(gen_id, "".join(parts))
-                        next_checkpoint = stamp + self.checkpoint_s
-                else:
-                    end = item
-        except BackendError as exc:
-            error = str(exc)
-        except KeyboardInterrupt:
-            end = StreamEnd(finish_reason="cancelled")
-            self._finish(gen_id, task, request, parts, end, None, start, first)
-            raise
-        except Exception as exc:  # keep the session going; the traceback goes to the log
-            log.exception("generation of %s failed", task.key)
-            error = f"internal error: {exc!r} (see the rbyf log)"
-        if end is None and error is None:
-            error = "the backend ended without a result"
-        return self._finish(gen_id, task, request, parts, end, error, start, first)
+        # A stop signal cancels the stream instead of cutting it: the backend ends at the
+        # next token and the answer is stored whole, with its figures.
+        with shield.deferred(on_stop=cancel.set):
+            try:
+                self.store.start_generation(self.session_id, task, request, gen_id)
+                start = time.perf_counter()
+                next_checkpoint = start + self.checkpoint_s
+                for item in self.backend.stream(request, cancel):
+                    if isinstance(item, str):
+                        stamp = time.perf_counter()
+                        if first is None:
+                            first = stamp
+                        parts.append(item)
+                        if on_text is not None:
+                            on_text(item)
+                        if stamp >= next_checkpoint:
+                            self._checkpointer.submit(gen_id, "".join(parts))
+                            next_checkpoint = stamp + self.checkpoint_s
+                    else:
+                        end = item
+            except BackendError as exc:
+                error = str(exc)
+            except KeyboardInterrupt:
+                # A plain Ctrl+C outside the shield; updating a row not yet written is a
+                # no-op, so this is safe at any point.
+                end = StreamEnd(finish_reason="cancelled")
+                self._finish(gen_id, task, request, parts, end, None, start, first)
+                raise
+            except Exception as exc:  # keep the session going; the traceback goes to the log
+                log.exception("generation of %s failed", task.key)
+                error = f"internal error: {exc!r} (see the rbyf log)"
+            if end is None and error is None:
+                error = "the backend ended without a result"
+            return self._finish(gen_id, task, request, parts, end, error, start, first)
 
     def _finish(self, gen_id: str, task: Task, request: ChatRequest, parts: list[str],
                 end: StreamEnd | None, error: str | None, start: float,
                 first: float | None) -> Outcome:
         total = time.perf_counter() - start
+        with shield.deferred():
+            return self._store_outcome(gen_id, task, request, parts, end, error, total, first,
+                                       start)
+
+    def _store_outcome(self, gen_id: str, task: Task, request: ChatRequest, parts: list[str],
+                       end: StreamEnd | None, error: str | None, total: float,
+                       first: float | None, start: float) -> Outcome:
         response = "".join(parts)
         end = end or StreamEnd(finish_reason="error")
         if error or end.error:

@@ -227,7 +227,7 @@ def test_ctrl_c_stops_cleanly_and_keeps_what_is_done(tmp_path: Path, demo_model:
     assert proc.returncode == 130, err
     assert "Traceback" not in err
     session = out.strip().splitlines()[-1]
-    assert "stopped: 2 of 15 tasks generated" in out
+    assert "stopped: 2 of 15 tasks answered and saved" in out
     gens = rows(db, "SELECT task_key, status FROM generations WHERE session_id = ? "
                 "ORDER BY started_at", [session])
     assert [g["status"] for g in gens[:2]] == ["ok", "ok"]

@@ -218,6 +218,10 @@ class LlamaCppBackend:
             )
         max_tokens = min(sampling.max_tokens, n_ctx - n_prompt)
         stops = [*sampling.stop, *template_stops]
+        if cancel.is_set():  # stopped before the prompt was even read
+            yield StreamEnd(finish_reason="cancelled", prompt_tokens=n_prompt,
+                            completion_tokens=0)
+            return
         if not self.settings.reuse_prefix:
             llm.reset()  # empty KV cache: TTFT is the whole prompt's cost
         llm.set_seed(sampling.seed if sampling.seed is not None else self.settings.seed)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import csv
 import io
 import sys
@@ -14,7 +15,7 @@ from rbyf_tui import agreement, locations
 from rbyf_tui import export as exporter
 from rbyf_tui.catalog import Catalog
 from rbyf_tui.commands.common import open_store, opt, print_json, stamp, table
-from rbyf_tui.errors import UsageError
+from rbyf_tui.errors import StoreError, UsageError
 from rbyf_tui.metrics import fmt
 from rbyf_tui.store import Store
 
@@ -23,7 +24,12 @@ BOARD_KEYS = ("model", "catalog", "n_rated", "total", "mean", "median_ttft_s",
 
 
 def sessions(args: argparse.Namespace) -> int:
-    rows = open_store(args, read_only=True).sessions()
+    store = open_store(args, read_only=True)
+    if store.path.exists():
+        # Answers cut off by a crash show as interrupted, with their partial text.
+        with contextlib.suppress(StoreError):
+            open_store(args).recover_interrupted()
+    rows = store.sessions()
     if args.json:
         print_json([{**r, "created_at": stamp(r["created_at"]),
                      "updated_at": stamp(r["updated_at"])} for r in rows])
@@ -33,8 +39,9 @@ def sessions(args: argparse.Namespace) -> int:
         return 0
     print(table(
         ["id", "model", "catalog", "status", "tasks", "generated", "rated", "created"],
-        [[r["id"], r["model"], r["catalog"], r["status"], r["tasks"], r["generated"],
-          r["rated"], stamp(r["created_at"])] for r in rows],
+        [[r["id"], r["model"], r["catalog"],
+          f"running (pid {r['pid']})" if r["running"] else r["status"], r["tasks"],
+          r["generated"], r["rated"], stamp(r["created_at"])] for r in rows],
         right=[4, 5, 6]))
     return 0
 

@@ -1,4 +1,4 @@
-"""`rbyf run`: generate a whole catalog into a new session, headless."""
+"""`rbyf run`: generate a whole catalog into a new session (or go on with one), headless."""
 
 from __future__ import annotations
 
@@ -9,13 +9,13 @@ import sys
 import time
 
 from rbyf_tui import catalog as catalogs
-from rbyf_tui import locations, native_log
-from rbyf_tui.backends import make_backend, model_path
-from rbyf_tui.backends.base import ModelInfo
+from rbyf_tui import locations, native_log, resume, shield
+from rbyf_tui.backends import BackendOptions, make_backend, model_path
+from rbyf_tui.backends.base import Backend, ModelInfo
 from rbyf_tui.commands.common import backend_options, open_store, opt, pick_seed
 from rbyf_tui.metrics import fmt
 from rbyf_tui.runner import Outcome, Runner
-from rbyf_tui.store import default_rater
+from rbyf_tui.store import Store, default_rater
 
 DEFAULT_CATALOG = "rbyf-v2"
 
@@ -40,58 +40,103 @@ def describe(model: ModelInfo) -> str:
             f"{model.chat_format}, ctx {model.n_ctx}, {model.extra.get('threads')} threads)")
 
 
+def say(text: str) -> None:
+    """Print progress; after SIGHUP the terminal is gone, and the work matters more."""
+    with contextlib.suppress(OSError):
+        print(text, flush=True)
+
+
 def main(args: argparse.Namespace) -> int:
-    options = backend_options(args)
-    options.check()
-    if options.backend == "llama":
-        options = dataclasses.replace(options, model=str(model_path(options)))
-    catalog = catalogs.resolve(opt(args, "catalog") or DEFAULT_CATALOG)
+    shield.install()
+    try:
+        return _main(args)
+    except shield.Stopped as stop:
+        with contextlib.suppress(OSError):
+            print(f"rbyf: stopped by {stop}", file=sys.stderr)
+        return stop.exit_code
+
+
+def _main(args: argparse.Namespace) -> int:
     store = open_store(args)
     store.recover_interrupted()
-    seed = pick_seed(options)
-    n_ctx = options.n_ctx or catalog.n_ctx
+    options = backend_options(args)
+    options.check()
     max_tokens = opt(args, "max_tokens")
+    session_id = opt(args, "resume")
+    if session_id:
+        plan = resume.plan(store, session_id, options, max_tokens)
+        options, catalog = plan.options, plan.catalog
+        n_ctx, seed, max_tokens = plan.n_ctx, plan.seed, plan.max_tokens
+    else:
+        catalog = catalogs.resolve(opt(args, "catalog") or DEFAULT_CATALOG)
+        if options.backend == "llama":
+            options = dataclasses.replace(options, model=str(model_path(options)))
+        seed = pick_seed(options)
+        n_ctx = options.n_ctx or catalog.n_ctx
     backend = make_backend(options, n_ctx, seed)
     quiet = (contextlib.nullcontext(sys.stderr) if options.verbose
              else native_log.fd2_to(locations.native_log_path()))
     with quiet:
-        print(f"loading {options.model or options.base_url} …", flush=True)
+        say(f"loading {options.model or options.base_url} …")
         model = backend.load()
         try:
-            runner = Runner.new_session(
-                store, backend, catalog,
-                settings=options.settings(n_ctx, seed, max_tokens, model),
-                rater=opt(args, "rater") or default_rater(), origin="run",
-                max_tokens=max_tokens, seed=seed)
-            print(f"{describe(model)}; catalog {catalog.name} {catalog.version}; "
-                  f"session {runner.session_id}", flush=True)
-            return _generate_all(runner)
+            if session_id:
+                resume.check_served_model(plan.session, model)
+                runner = Runner(store, backend, catalog, plan.session.id, seed=seed,
+                                max_tokens=max_tokens)
+                store.claim_session(runner.session_id)
+            else:
+                runner = _new_session(args, store, backend, catalog, options, n_ctx, seed,
+                                      max_tokens, model)
+            say(f"{describe(model)}; catalog {catalog.name} {catalog.version}; "
+                f"session {runner.session_id}")
+            return _generate(runner)
         finally:
             backend.close()
 
 
-def _generate_all(runner: Runner) -> int:
+def _new_session(args: argparse.Namespace, store: Store, backend: Backend,
+                 catalog: catalogs.Catalog, options: BackendOptions, n_ctx: int, seed: int,
+                 max_tokens: int | None, model: ModelInfo) -> Runner:
+    return Runner.new_session(
+        store, backend, catalog, settings=options.settings(n_ctx, seed, max_tokens, model),
+        rater=opt(args, "rater") or default_rater(), origin="run", max_tokens=max_tokens,
+        seed=seed)
+
+
+def _generate(runner: Runner) -> int:
     tasks = runner.catalog.all_tasks()
+    todo = {t.key for t in runner.pending_tasks()}
     started = time.monotonic()
-    done = errors = 0
+    errors = 0
+    if len(todo) < len(tasks):
+        say(f"resuming: {len(tasks) - len(todo)} of {len(tasks)} tasks already answered")
     try:
         for index, task in enumerate(tasks, start=1):
+            if task.key not in todo:
+                continue
             outcome = runner.run_task(task)
-            done += 1
             errors += outcome.status == "error"
-            print(progress_line(index, len(tasks), outcome), flush=True)
+            say(progress_line(index, len(tasks), outcome))
     except KeyboardInterrupt:
-        print(f"stopped: {done} of {len(tasks)} tasks generated and saved; the answer in "
-              "progress was kept as cancelled", flush=True)
-        print(runner.session_id, flush=True)
-        return 130
+        done = _answered(runner)
+        say(f"stopped: {done} of {len(tasks)} tasks answered and saved; the answer in "
+            f"progress was kept as cancelled; go on with: rbyf run --resume {runner.session_id}")
+        say(runner.session_id)
+        raise
     finally:
-        runner.store.release_session(runner.session_id)
+        with contextlib.suppress(Exception):
+            runner.store.release_session(runner.session_id)
     minutes, seconds = divmod(int(time.monotonic() - started), 60)
-    summary = f"done: {len(tasks)} tasks in {minutes}m{seconds:02d}s"
+    summary = f"done: {len(todo)} tasks in {minutes}m{seconds:02d}s"
     if errors:
         summary += f", {errors} with errors"
-    print(f"{summary}; rate them in the app (rbyf --resume {runner.session_id}) or with "
-          f"rbyf rate --session {runner.session_id} --task KEY --score N", flush=True)
-    print(runner.session_id, flush=True)
+    say(f"{summary}; rate them in the app (rbyf --resume {runner.session_id}) or with "
+        f"rbyf rate --session {runner.session_id} --task KEY --score N")
+    say(runner.session_id)
     return 0
+
+
+def _answered(runner: Runner) -> int:
+    states = runner.store.task_states(runner.session_id)
+    return sum(1 for s in states.values() if s["status"] == "ok")

@@ -130,8 +130,9 @@ class Store:
 
     # --- generations --------------------------------------------------------------------
 
-    def start_generation(self, session_id: str, task: Task, request: ChatRequest) -> str:
-        gen_id = new_id()
+    def start_generation(self, session_id: str, task: Task, request: ChatRequest,
+                         gen_id: str | None = None) -> str:
+        gen_id = gen_id or new_id()
         system = next((m["content"] for m in request.messages if m["role"] == "system"), None)
 
         def write(con: duckdb.DuckDBPyConnection) -> None:
@@ -213,7 +214,15 @@ class Store:
     # --- reads --------------------------------------------------------------------------
 
     def sessions(self) -> list[dict[str, Any]]:
-        return self.db.read(queries.sessions)
+        """Every session, newest first; `running` when a live process generates into it."""
+        rows = self.db.read(queries.sessions)
+        host = socket.gethostname()
+        for row in rows:
+            pid = row.pop("pid")
+            row["running"] = bool(pid) and row.pop("host") == host and _alive(pid)
+            row["pid"] = pid if row["running"] else None
+            row.pop("host", None)
+        return rows
 
     def task_states(self, session_id: str) -> dict[str, dict[str, Any]]:
         """Per task key: its latest generation and the counted rating, if any."""

@@ -18,7 +18,7 @@ from typing import Any
 
 import duckdb
 
-from rbyf_tui import __version__
+from rbyf_tui import __version__, shield
 from rbyf_tui.errors import StoreError
 from rbyf_tui.store.schema import MIGRATIONS, SCHEMA_VERSION
 
@@ -168,11 +168,13 @@ class Database:
             raise StoreError(f"{self.path} is open read-only here")
         con = self._open(read_only=self.read_only)
         try:
-            if write:
-                con.begin()
-            yield con
-            if write:
-                con.commit()
+            # A stop signal waits until the transaction is committed or rolled back.
+            with shield.deferred() if write else contextlib.nullcontext():
+                if write:
+                    con.begin()
+                yield con
+                if write:
+                    con.commit()
         except BaseException:
             if write:
                 with contextlib.suppress(duckdb.Error):

@@ -45,7 +45,7 @@ def sessions(con: duckdb.DuckDBPyConnection) -> list[dict[str, Any]]:
         SELECT s.id, m.name AS model, s.model_id, s.catalog_name AS catalog, s.status,
                s.n_tasks AS tasks, coalesce(gen.generated, 0) AS generated,
                coalesce(rated.rated, 0) AS rated, s.rater, s.origin, s.backend, s.created_at,
-               s.updated_at
+               s.updated_at, s.pid, s.host
         FROM sessions s JOIN models m ON m.id = s.model_id
         LEFT JOIN gen ON gen.session_id = s.id LEFT JOIN rated ON rated.session_id = s.id
         ORDER BY s.created_at DESC, s.id
