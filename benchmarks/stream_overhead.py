@@ -1,0 +1,155 @@
+"""Stream overhead: does rbyf cost the model anything?
+
+Decodes the same prompt with the same sampling, seed and token count through
+  (a) a bare llama-cpp-python streaming loop (Llama.generate + detokenize),
+  (b) `rbyf run` (a subprocess, into a throwaway DB),
+  (c) the full TUI session screen, headless (App.run_test), when the app is installed,
+alternating a, b, c for several rounds on this noisy shared machine, and prints each
+one's median decode tokens/s, its spread, and the ratio b/a and c/a (target >= 0.97).
+
+    python benchmarks/stream_overhead.py [--rounds 5] [--tokens 256] [--model PATH]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import duckdb
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+
+PROMPT = "Write a long story about a lighthouse keeper, a storm and a lost ship."
+CATALOG = """name = "bench"
+version = "1"
+
+[defaults]
+temperature = 0.7
+repeat_penalty = 1.1
+max_tokens = {tokens}
+n_ctx = 2048
+seed = 7
+
+[rubric]
+0 = "0"
+1 = "1"
+2 = "2"
+3 = "3"
+4 = "4"
+5 = "5"
+
+[[tasks]]
+key = "story"
+prompt = "{prompt}"
+"""
+
+
+def bare(model: Path, tokens: int) -> float:
+    """(a): the loop anyone would write with llama-cpp-python, timed the way rbyf times."""
+    import llama_cpp
+
+    from rbyf_tui.backends.llama_cpp import default_threads
+
+    threads = default_threads()
+    llm = llama_cpp.Llama(model_path=str(model), n_ctx=2048, n_threads=threads,
+                          n_threads_batch=threads, seed=7, verbose=False)
+    prompt = (f"<start_of_turn>user\n{PROMPT}<end_of_turn>\n<start_of_turn>model\n")
+    ids = llm.tokenize(prompt.encode(), add_bos=True, special=True)
+    vocab = llama_cpp.llama_model_get_vocab(llm.model)
+    llm.reset()
+    llm.set_seed(7)
+    count, first, last = 0, 0.0, 0.0
+    for token in llm.generate(ids, temp=0.7, repeat_penalty=1.1, top_k=40, top_p=0.95,
+                              min_p=0.05):
+        count += 1
+        if llama_cpp.llama_token_is_eog(vocab, token):
+            break
+        piece = llm.detokenize([token])
+        now = time.perf_counter()
+        if piece and not first:
+            first = now
+        last = now
+        if count >= tokens:
+            break
+    llm.close()
+    return (count - 1) / (last - first)
+
+
+def through_rbyf_run(model: Path, tokens: int, work: Path) -> float:
+    """(b): `rbyf run` in a subprocess; the figure is the one rbyf stores."""
+    catalog = work / "bench.toml"
+    catalog.write_text(CATALOG.format(tokens=tokens, prompt=PROMPT), encoding="utf-8")
+    db = work / f"b-{time.monotonic_ns()}.duckdb"
+    env = dict(os.environ, RBYF_HOME=str(work), PYTHONPATH=str(REPO))
+    subprocess.run([sys.executable, "-m", "rbyf_tui", "run", "--model", str(model),
+                    "--catalog", str(catalog), "--db", str(db)], check=True, env=env,
+                   capture_output=True, cwd=REPO)
+    con = duckdb.connect(str(db), read_only=True)
+    (value,) = con.execute("SELECT decode_tps FROM generations").fetchone() or (None,)
+    con.close()
+    return float(value)
+
+
+def through_tui(model: Path, tokens: int, work: Path) -> float | None:
+    """(c): the session screen, headless; None until the app provides the hook."""
+    try:
+        from benchmarks.tui_session import decode_tps_in_tui  # type: ignore[import-not-found]
+    except ImportError:
+        return None
+    return decode_tps_in_tui(model, CATALOG.format(tokens=tokens, prompt=PROMPT), work)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--tokens", type=int, default=256)
+    parser.add_argument("--model", type=Path)
+    args = parser.parse_args()
+    from rbyf_tui.model_files import demo_model_path
+
+    model = args.model or demo_model_path()
+    runs: dict[str, list[float]] = {"a": [], "b": [], "c": []}
+    with tempfile.TemporaryDirectory() as tmp:
+        work = Path(tmp)
+        ways: dict[str, Callable[[], float | None]] = {
+            "a": lambda: bare(model, args.tokens),
+            "b": lambda: through_rbyf_run(model, args.tokens, work),
+            "c": lambda: through_tui(model, args.tokens, work),
+        }
+        for round_no in range(1, args.rounds + 1):
+            for name, way in ways.items():
+                value = way()
+                if value is not None:
+                    runs[name].append(value)
+            print(f"round {round_no}: " + "  ".join(
+                f"{k} {v[-1]:.1f}" for k, v in runs.items() if v), flush=True)
+    a = statistics.median(runs["a"])
+    report = {"tokens": args.tokens, "rounds": args.rounds, "target_ratio": 0.97}
+    labels = {"a": "bare llama-cpp-python", "b": "rbyf run", "c": "TUI session screen"}
+    for name, values in runs.items():
+        if not values:
+            print(f"({name}) {labels[name]}: not measured")
+            continue
+        med = statistics.median(values)
+        spread = (max(values) - min(values)) / med * 100
+        ratio = med / a
+        report[name] = {"median_decode_tps": round(med, 2), "spread_pct": round(spread, 1),
+                        "ratio_to_a": round(ratio, 3)}
+        verdict = "" if name == "a" else ("  ok" if ratio >= 0.97 else "  BELOW TARGET")
+        print(f"({name}) {labels[name]:<22} median {med:6.1f} t/s  spread {spread:4.1f}%  "
+              f"ratio {ratio:.3f}{verdict}")
+    print(json.dumps(report))
+
+
+if __name__ == "__main__":
+    main()
