@@ -7,7 +7,6 @@ import csv
 import io
 import sys
 from pathlib import Path
-from typing import Any
 
 from rbyf_tui import export as exporter
 from rbyf_tui.catalog import Catalog
@@ -15,8 +14,8 @@ from rbyf_tui.commands.common import open_store, print_json, stamp, table
 from rbyf_tui.errors import UsageError
 from rbyf_tui.metrics import fmt
 
-BOARD_KEYS = ("model", "catalog", "n_rated", "total", "mean", "median_ttft_s",
-              "median_decode_tps")
+BOARD_KEYS = ("model", "catalog", "n_rated", "total", "mean", "ci_low", "ci_high", "rank",
+              "median_ttft_s", "median_prompt_tps", "median_decode_tps", "n_tasks")
 
 
 def sessions(args: argparse.Namespace) -> int:
@@ -36,33 +35,34 @@ def sessions(args: argparse.Namespace) -> int:
     return 0
 
 
-def board_rows(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    return [{key: row[key] for key in BOARD_KEYS} | {"n_tasks": row["n_tasks"]}
-            for row in rows]
-
-
 def leaderboard(args: argparse.Namespace) -> int:
-    rows = board_rows(open_store(args, read_only=True).leaderboard(args.catalog, args.rater))
+    from rbyf_tui import ranking
+
+    standings = ranking.leaderboard(open_store(args, read_only=True), args.catalog, args.rater)
+    rows = [{key: getattr(s, key) for key in BOARD_KEYS} for s in standings]
     if args.format == "json":
         print_json(rows)
         return 0
     if args.format == "csv":
         buffer = io.StringIO()
-        writer = csv.DictWriter(buffer, fieldnames=[*BOARD_KEYS, "n_tasks"])
+        writer = csv.DictWriter(buffer, fieldnames=list(BOARD_KEYS))
         writer.writeheader()
         writer.writerows(rows)
         sys.stdout.write(buffer.getvalue())
         return 0
     if not rows:
-        print("no rated models yet: rate a session in `rbyf` or with `rbyf rate`")
+        print("no rated models yet: rate a session in `rbyf` or with `rbyf rate`, or bring in "
+              "the old scripts' files with `rbyf import`")
         return 0
     print(table(
-        ["#", "model", "catalog", "rated", "total", "mean", "TTFT", "decode t/s"],
-        [[i, r["model"], r["catalog"], f"{r['n_rated']}/{r['n_tasks']}",
-          f"{r['total']}/{5 * r['n_rated']}", fmt(r["mean"], "", 2),
-          fmt(r["median_ttft_s"], " s", 2), fmt(r["median_decode_tps"])]
-         for i, r in enumerate(rows, start=1)],
-        right=[0, 3, 4, 5, 6, 7]))
+        ["rank", "model", "catalog", "rated", "total", "mean", "95% CI", "TTFT", "prompt t/s",
+         "decode t/s"],
+        [[s.rank, s.model, s.catalog, f"{s.n_rated}/{s.n_tasks}",
+          f"{s.total}/{5 * s.n_rated}", fmt(s.mean, "", 2),
+          f"{s.ci_low:.2f}–{s.ci_high:.2f}", fmt(s.median_ttft_s, " s", 2),
+          fmt(s.median_prompt_tps), fmt(s.median_decode_tps)]
+         for s in standings],
+        right=[0, 3, 4, 5, 6, 7, 8, 9]))
     return 0
 
 

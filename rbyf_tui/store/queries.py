@@ -12,12 +12,53 @@ import duckdb
 COUNTED_PER_SESSION = """
     SELECT * FROM (
         SELECT r.id AS rating_id, r.generation_id, r.score, r.remarks, r.rater,
-               r.created_at AS rated_at, g.session_id, g.task_key, g.is_warmup,
-               row_number() OVER (PARTITION BY g.session_id, g.task_key
+               r.created_at AS rated_at, r.session_id, r.task_key, r.is_warmup,
+               row_number() OVER (PARTITION BY r.session_id, r.task_key
                                   ORDER BY r.created_at DESC, r.id DESC) AS rn
-        FROM ratings r JOIN generations g ON g.id = r.generation_id
+        FROM ratings r
     ) WHERE rn = 1
 """
+
+# Orders ratings newest first as one number (arg_max over a struct is ~2x slower); the hash
+# of the id only breaks ties between ratings given in the same microsecond.
+LATEST = "(epoch_us(r.created_at)::HUGEINT * 18446744073709551616 + hash(r.id))"
+
+# Task keys with ':' cannot come from a catalog (see catalog.KEY_RE): `rbyf import` keeps
+# tasks the catalog lacks under such keys, and they never count in a catalog's ranking.
+IN_CATALOG = "NOT contains(r.task_key, ':')"
+
+
+def counted_sql(catalog: str | None = None, rater: str | None = None,
+                models: Sequence[str] | None = None,
+                extra: Sequence[str] = ()) -> tuple[str, list[Any]]:
+    """Per model, catalog and task, the rating that counts: the latest one given to any
+    attempt in any session of that model (by `rater`, if given); never the warm-up.
+
+    Columns: model_id, catalog_name, task_key, score, generation_id, rated_at and one per
+    rating column named in `extra` (e.g. remarks, rater, id), all from that same rating.
+    """
+    where, params = ["NOT r.is_warmup", IN_CATALOG], []
+    if catalog:
+        where.append("s.catalog_name = ?")
+        params.append(catalog)
+    if rater:
+        where.append("r.rater = ?")
+        params.append(rater)
+    if models is not None:
+        where.append("s.model_id IN (SELECT unnest(?::VARCHAR[]))")
+        params.append(list(models))
+    picks = "".join(f", arg_max(r.{col}, {LATEST}) AS {col}" for col in extra)
+    sql = f"""
+        SELECT s.model_id, s.catalog_name, r.task_key,
+               arg_max(r.score, {LATEST}) AS score,
+               arg_max(r.generation_id, {LATEST}) AS generation_id,
+               max(r.created_at) AS rated_at{picks}
+        FROM ratings r JOIN sessions s ON s.id = r.session_id
+        WHERE {" AND ".join(where)}
+        GROUP BY s.model_id, s.catalog_name, r.task_key
+    """
+    return sql, params
+
 
 GENERATION_COLUMNS = (
     "id", "session_id", "task_key", "task_title", "is_warmup", "attempt", "system", "prompt",
@@ -81,9 +122,11 @@ def generation(con: duckdb.DuckDBPyConnection, gen_id: str) -> dict[str, Any] | 
 def refresh_session_status(con: duckdb.DuckDBPyConnection, session_id: str,
                            stamp: datetime) -> None:
     """A session is complete once every rated task of its catalog has a rating."""
+    # An imported session is a finished run of the old scripts: nothing can be generated
+    # into it, so it stays complete whatever is rated later.
     con.execute(f"""
         UPDATE sessions SET
-            status = CASE WHEN (SELECT count(*) FROM ({COUNTED_PER_SESSION})
+            status = CASE WHEN origin = 'import' OR (SELECT count(*) FROM ({COUNTED_PER_SESSION})
                                 WHERE session_id = ? AND NOT is_warmup) >= n_tasks
                           THEN 'complete' ELSE 'open' END,
             updated_at = ?
@@ -138,46 +181,129 @@ def copy_export(con: duckdb.DuckDBPyConnection, session_ids: Sequence[str] | Non
 
 def leaderboard(con: duckdb.DuckDBPyConnection, catalog: str | None = None,
                 rater: str | None = None) -> list[dict[str, Any]]:
-    """Per model and catalog: the latest rating of each task across sessions, and speeds."""
-    filters, params = [], []
-    if catalog:
-        filters.append("s.catalog_name = ?")
-        params.append(catalog)
-    if rater:
-        filters.append("r.rater = ?")
-        params.append(rater)
-    rating_filter = ("AND " + " AND ".join(filters)) if filters else ""
-    speed_filter = "AND s.catalog_name = ?" if catalog else ""
-    speed_params = [catalog] if catalog else []
+    """Per model and catalog: the counted rating of each task (see counted_sql), how many
+    tasks got each score 0..5 (`score_counts`, what the bootstrap needs), and the median
+    figures of the answers those ratings judge."""
+    counted, params = counted_sql(catalog, rater)
+    histogram = ", ".join(f"count(*) FILTER (WHERE c.score = {n})" for n in range(6))
     return _dicts(con.execute(f"""
-        WITH counted AS (
-            SELECT * FROM (
-                SELECT s.model_id, s.catalog_name, g.task_key, r.score,
-                       row_number() OVER (PARTITION BY s.model_id, s.catalog_name, g.task_key
-                                          ORDER BY r.created_at DESC, r.id DESC) AS rn
-                FROM ratings r JOIN generations g ON g.id = r.generation_id
-                JOIN sessions s ON s.id = g.session_id
-                WHERE NOT g.is_warmup {rating_filter}
-            ) WHERE rn = 1
-        ), scores AS (
-            SELECT model_id, catalog_name, count(*) AS n_rated, sum(score) AS total,
-                   avg(score) AS mean, list(score ORDER BY task_key) AS scores
-            FROM counted GROUP BY model_id, catalog_name
-        ), speeds AS (
-            SELECT s.model_id, s.catalog_name, median(g.ttft_s) AS median_ttft_s,
-                   median(g.prompt_tps) AS median_prompt_tps,
+        WITH counted AS ({counted}),
+        scores AS (
+            SELECT c.model_id, c.catalog_name, count(*) AS n_rated, sum(c.score) AS total,
+                   avg(c.score) AS mean, [{histogram}] AS score_counts,
+                   median(g.ttft_s) AS median_ttft_s, median(g.prompt_tps) AS median_prompt_tps,
                    median(g.decode_tps) AS median_decode_tps
-            FROM generations g JOIN sessions s ON s.id = g.session_id
-            WHERE NOT g.is_warmup AND g.status = 'ok' {speed_filter}
-            GROUP BY s.model_id, s.catalog_name
+            FROM counted c LEFT JOIN generations g ON g.id = c.generation_id
+            GROUP BY c.model_id, c.catalog_name
         ), tasks AS (
             SELECT catalog_name, max(n_tasks) AS n_tasks FROM sessions GROUP BY catalog_name
         )
         SELECT m.name AS model, sc.model_id, sc.catalog_name AS catalog, sc.n_rated,
-               sc.total, sc.mean, t.n_tasks, sp.median_ttft_s, sp.median_prompt_tps,
-               sp.median_decode_tps, sc.scores
+               sc.total::INTEGER AS total, sc.mean, t.n_tasks, sc.median_ttft_s,
+               sc.median_prompt_tps, sc.median_decode_tps, sc.score_counts
         FROM scores sc JOIN models m ON m.id = sc.model_id
-        LEFT JOIN speeds sp ON sp.model_id = sc.model_id AND sp.catalog_name = sc.catalog_name
         LEFT JOIN tasks t ON t.catalog_name = sc.catalog_name
-        ORDER BY sc.catalog_name, sc.mean DESC, sc.total DESC, m.name
-    """, params + speed_params))
+        ORDER BY sc.catalog_name, sc.mean DESC, sc.total DESC, m.name, sc.model_id
+    """, params))
+
+
+ANSWER_FIGURES = (
+    "ttft_s", "total_s", "prompt_tokens", "completion_tokens", "prompt_tps", "decode_tps",
+    "e2e_tps", "engine_prompt_tps", "engine_decode_tps", "prompt_tiktoken",
+    "completion_tiktoken", "tokens_estimated",
+)
+
+
+def matrix_cells(con: duckdb.DuckDBPyConnection, catalog: str,
+                 rater: str | None = None) -> list[tuple[Any, ...]]:
+    """(model_id, model name, task_key, score, generation_id, rated_at) per counted rating."""
+    counted, params = counted_sql(catalog, rater)
+    return con.execute(f"""
+        SELECT c.model_id, m.name, c.task_key, c.score, c.generation_id, c.rated_at
+        FROM ({counted}) c JOIN models m ON m.id = c.model_id
+        ORDER BY c.model_id, c.task_key
+    """, params).fetchall()
+
+
+def task_titles(con: duckdb.DuckDBPyConnection, catalog: str,
+                keys: Sequence[str]) -> dict[str, str]:
+    """Titles as the generations recorded them, for task keys the catalog file lacks."""
+    rows = con.execute("""
+        SELECT g.task_key, arg_max(g.task_title, g.started_at) FROM generations g
+        JOIN sessions s ON s.id = g.session_id
+        WHERE s.catalog_name = ? AND g.task_key IN (SELECT unnest(?::VARCHAR[]))
+        GROUP BY g.task_key
+    """, [catalog, list(keys)]).fetchall()
+    return dict(rows)
+
+
+def latest_catalog(con: duckdb.DuckDBPyConnection, name: str) -> tuple[str, str] | None:
+    """(content, source) of the newest stored catalog with this name."""
+    row = con.execute("SELECT content, source FROM catalogs WHERE name = ? "
+                      "ORDER BY created_at DESC, id LIMIT 1", [name]).fetchone()
+    return (row[0], row[1]) if row else None
+
+
+def models_named(con: duckdb.DuckDBPyConnection,
+                 names: Sequence[str]) -> list[tuple[str, str]]:
+    """(id, name) of models whose id or name is one of `names`."""
+    return con.execute(
+        "SELECT id, name FROM models WHERE id IN (SELECT unnest(?::VARCHAR[])) "
+        "OR name IN (SELECT unnest(?::VARCHAR[])) ORDER BY name, id",
+        [list(names), list(names)]).fetchall()
+
+
+def _answer_columns() -> str:
+    return ", ".join(f"g.{c}" for c in GENERATION_COLUMNS)
+
+
+def compare_answers(con: duckdb.DuckDBPyConnection, catalog: str, model_ids: Sequence[str],
+                    rater: str | None = None) -> list[dict[str, Any]]:
+    """Per model and task of the catalog: the answer whose rating counts, with that rating;
+    for a task not rated yet, the newest finished answer, unrated."""
+    counted, params = counted_sql(catalog, rater, models=model_ids,
+                                  extra=("remarks", "rater"))
+    return _dicts(con.execute(f"""
+        WITH counted AS ({counted}),
+        latest AS (
+            SELECT * FROM (
+                SELECT s.model_id, g.task_key, g.id AS generation_id,
+                       row_number() OVER (PARTITION BY s.model_id, g.task_key
+                                          ORDER BY g.started_at DESC, g.attempt DESC, g.id DESC)
+                           AS rn
+                FROM generations g JOIN sessions s ON s.id = g.session_id
+                WHERE s.catalog_name = ? AND s.model_id IN (SELECT unnest(?::VARCHAR[]))
+                      AND NOT g.is_warmup AND g.status IN ('ok', 'cancelled')
+                      AND NOT contains(g.task_key, ':')
+            ) WHERE rn = 1
+        ), picked AS (
+            SELECT coalesce(c.model_id, l.model_id) AS model_id,
+                   coalesce(c.generation_id, l.generation_id) AS generation_id,
+                   c.score, c.remarks, c.rater, c.rated_at
+            FROM counted c FULL OUTER JOIN latest l
+                 ON l.model_id = c.model_id AND l.task_key = c.task_key
+        )
+        SELECT p.model_id, m.name AS model, s.catalog_name AS catalog, p.score, p.remarks,
+               p.rater, p.rated_at, {_answer_columns()}
+        FROM picked p JOIN generations g ON g.id = p.generation_id
+        JOIN sessions s ON s.id = g.session_id JOIN models m ON m.id = p.model_id
+        ORDER BY p.model_id, g.task_key
+    """, [*params, catalog, list(model_ids)]))
+
+
+def answer(con: duckdb.DuckDBPyConnection, generation_id: str,
+           rater: str | None = None) -> dict[str, Any] | None:
+    """One generation with its model, catalog and latest rating (by `rater`, if given)."""
+    rater_filter = "AND rater = ?" if rater else ""
+    rows = _dicts(con.execute(f"""
+        WITH rating AS (
+            SELECT score, remarks, rater, created_at AS rated_at FROM ratings
+            WHERE generation_id = ? {rater_filter} ORDER BY created_at DESC, id DESC LIMIT 1
+        )
+        SELECT s.model_id, m.name AS model, s.catalog_name AS catalog, r.score, r.remarks,
+               r.rater, r.rated_at, {_answer_columns()}
+        FROM generations g JOIN sessions s ON s.id = g.session_id
+        JOIN models m ON m.id = s.model_id LEFT JOIN rating r ON true
+        WHERE g.id = ?
+    """, [generation_id, *([rater] if rater else []), generation_id]))
+    return rows[0] if rows else None
