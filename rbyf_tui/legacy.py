@@ -310,10 +310,11 @@ class Run:
         return " + ".join(p.name for p in self.files)
 
 
-def group_runs(paths: Iterable[Path]) -> tuple[list[Run], list[LegacyFormatError]]:
-    """Pair X.csv with X_log.txt (same folder); directories give their .csv and .txt files."""
+def group_runs(paths: Iterable[Path]) -> list[Run | LegacyFormatError]:
+    """Pair X.csv with X_log.txt (same folder); folders give their .csv and _log.txt files.
+    Runs, and files that are no use, in the order they were given."""
     runs: dict[tuple[Path, str], Run] = {}
-    problems: list[LegacyFormatError] = []
+    found: list[Run | LegacyFormatError] = []
     seen: set[Path] = set()
     expanded: list[Path] = []
     for path in paths:
@@ -328,7 +329,7 @@ def group_runs(paths: Iterable[Path]) -> tuple[list[Run], list[LegacyFormatError
             continue
         seen.add(resolved)
         if not path.is_file():
-            problems.append(LegacyFormatError(path, None, "no such file"))
+            found.append(LegacyFormatError(path, None, "no such file"))
             continue
         name = path.name
         if name.lower().endswith(".csv"):
@@ -337,16 +338,19 @@ def group_runs(paths: Iterable[Path]) -> tuple[list[Run], list[LegacyFormatError
             stem = name[:-8] if name.lower().endswith("_log.txt") else name[:-4]
             role = "log"
         else:
-            problems.append(LegacyFormatError(
+            found.append(LegacyFormatError(
                 path, None, "not a .csv or .txt file of the old scripts"))
             continue
-        run = runs.setdefault((resolved.parent, stem), Run(stem))
+        run = runs.get((resolved.parent, stem))
+        if run is None:
+            run = runs[(resolved.parent, stem)] = Run(stem)
+            found.append(run)
         if getattr(run, role) is not None:
-            problems.append(LegacyFormatError(
+            found.append(LegacyFormatError(
                 path, None, f"a second {role} for run {stem} ({getattr(run, role).name})"))
             continue
         setattr(run, role, path)
-    return list(runs.values()), problems
+    return found
 
 
 def model_from_file_name(stem: str) -> str:
@@ -551,9 +555,11 @@ def import_paths(store: Store, paths: Sequence[Path], *, model: str | None = Non
     from rbyf_tui.store import ImportedSession
 
     catalog = catalog or catalogs.resolve(CATALOG)
-    runs, problems = group_runs(paths)
-    report = ImportReport(failed=list(problems))
-    for run in runs:
+    report = ImportReport()
+    for run in group_runs(paths):
+        if isinstance(run, LegacyFormatError):
+            report.failed.append(run)
+            continue
         try:
             plan = plan_run(run, catalog, model)
         except LegacyFormatError as exc:
