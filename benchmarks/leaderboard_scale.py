@@ -61,8 +61,8 @@ PREVIOUS_QUERY = """
 
 def catalog_toml(tasks: int) -> str:
     rubric = "\n".join(f'{n} = "score {n}"' for n in range(6))
-    body = "\n".join(f'[[tasks]]\nkey = "t{n:03d}"\ntitle = "Task {n}"\nprompt = "Prompt {n}."\n'
-                     for n in range(1, tasks + 1))
+    body = "\n".join(f'[[tasks]]\nkey = "task-number-{n:03d}"\ntitle = "Task {n}"\n'
+                     f'prompt = "Prompt {n}."\n' for n in range(1, tasks + 1))
     return (f'name = "bench"\nversion = "1"\n\n[rubric]\n{rubric}\n\n[warmup]\nkey = "warmup"\n'
             f'prompt = "Say hi."\n\n{body}')
 
@@ -83,11 +83,12 @@ def build(path: Path, models: int, tasks: int, sessions: int) -> float:
         [cat.content_hash, cat.text])
     con.execute(f"""
         INSERT INTO models (id, name, backend, first_seen, last_used)
-        SELECT 'bench:' || m, printf('model-%04d', m), 'bench', TIMESTAMP '2025-01-01',
-               TIMESTAMP '2025-01-01' FROM range({models}) r(m);
+        SELECT 'sha256:' || sha256(m::VARCHAR), printf('model-%04d', m), 'bench',
+               TIMESTAMP '2025-01-01', TIMESTAMP '2025-01-01' FROM range({models}) r(m);
         INSERT INTO sessions (id, model_id, catalog_id, catalog_name, n_tasks, backend, rater,
                               status, origin, created_at, updated_at)
-        SELECT printf('%08x', k), 'bench:' || (k // {sessions}), '{cat.content_hash}', 'bench',
+        SELECT printf('%08x', k), 'sha256:' || sha256((k // {sessions})::VARCHAR),
+               '{cat.content_hash}', 'bench',
                {tasks}, 'bench', 'rater' || (k % 3), 'complete', 'run',
                TIMESTAMP '2025-01-01' + to_minutes(10 * k),
                TIMESTAMP '2025-01-01' + to_minutes(10 * k)
@@ -96,7 +97,8 @@ def build(path: Path, models: int, tasks: int, sessions: int) -> float:
             prompt, response, status, ttft_s, total_s, prompt_tokens, completion_tokens,
             prompt_tps, decode_tps, e2e_tps, started_at, finished_at, updated_at)
         SELECT md5(k || ':' || t), printf('%08x', k),
-               CASE WHEN t = 0 THEN 'warmup' ELSE printf('t%03d', t) END, 'Task ' || t, t = 0,
+               CASE WHEN t = 0 THEN 'warmup' ELSE printf('task-number-%03d', t) END, 'Task ' || t,
+               t = 0,
                1, 'Prompt.', 'An answer.', CASE WHEN h % 100 = 0 THEN 'error' ELSE 'ok' END,
                ttft, ttft + (ct - 1) / tps, pt, ct, pt / ttft, tps, ct / (ttft + (ct - 1) / tps),
                t0, t0 + to_seconds((ttft + (ct - 1) / tps)::BIGINT), t0
@@ -107,18 +109,18 @@ def build(path: Path, models: int, tasks: int, sessions: int) -> float:
                    TIMESTAMP '2025-01-01' + to_minutes(10 * k) + to_seconds(t) AS t0
             FROM range({n_sessions}) a(k), range({tasks + 1}) b(t)
         );
-        INSERT INTO ratings (id, generation_id, score, remarks, rater, created_at, session_id,
-                             task_key, is_warmup)
+        INSERT INTO ratings (id, generation_id, score, remarks, rater, created_at)
         SELECT md5(g.id || ':' || n), g.id,
                least(5, greatest(0, round((hash(s.model_id) % 1000) / 200.0
                                           + (hash(g.id, n) % 1000 / 1000.0 - 0.5) * 3)))::INTEGER,
-               '', s.rater, g.finished_at + to_minutes(1 + n), g.session_id, g.task_key,
-               g.is_warmup
+               '', s.rater, g.finished_at + to_minutes(1 + n)
         FROM generations g JOIN sessions s ON s.id = g.session_id, range(2) r(n)
         WHERE g.status = 'ok' AND ((n = 0 AND hash(g.id) % 10 <> 0)
                                    OR (n = 1 AND hash(g.id) % 10 = 1));
-        CHECKPOINT;
     """)
+    # Rows went in around the Store: count them as Store.rate would have, one by one.
+    queries.rebuild_counted(con)
+    con.execute("CHECKPOINT")
     con.close()
     return time.perf_counter() - started
 

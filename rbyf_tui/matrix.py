@@ -7,8 +7,7 @@ row's total is that model's leaderboard total.
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from datetime import datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 if TYPE_CHECKING:
     from rbyf_tui.store import Store
@@ -22,11 +21,9 @@ class TaskColumn:
     title: str
 
 
-@dataclass(frozen=True)
-class Cell:
+class Cell(NamedTuple):
     score: int
     generation_id: str  # open it with compare.answer(store, generation_id)
-    rated_at: datetime
 
 
 @dataclass(frozen=True)
@@ -34,18 +31,15 @@ class MatrixRow:
     model: str
     model_id: str
     cells: dict[str, Cell]  # by task key; a task without a rating has no cell
+    n_rated: int
+    total: int
+    mean: float | None
 
-    @property
-    def n_rated(self) -> int:
-        return len(self.cells)
-
-    @property
-    def total(self) -> int:
-        return sum(c.score for c in self.cells.values())
-
-    @property
-    def mean(self) -> float | None:
-        return self.total / self.n_rated if self.cells else None
+    @classmethod
+    def of(cls, model: str, model_id: str, cells: dict[str, Cell]) -> MatrixRow:
+        total = sum(c.score for c in cells.values())
+        return cls(model, model_id, cells, len(cells), total,
+                   total / len(cells) if cells else None)
 
     def score(self, task_key: str) -> int | None:
         cell = self.cells.get(task_key)
@@ -94,18 +88,20 @@ class Matrix:
 
 def matrix(store: Store, catalog: str, rater: str | None = None) -> Matrix:
     """Every model rated on `catalog` (by `rater`, if given), best mean first."""
-    cells = store.matrix_cells(catalog, rater)
-    rows: dict[str, MatrixRow] = {}
-    for model_id, name, task_key, score, generation_id, rated_at in cells:
-        row = rows.get(model_id)
+    cells, names = store.matrix_cells(catalog, rater)
+    by_model: dict[str, dict[str, Cell]] = {}
+    for model_id, task_key, score, generation_id in cells:
+        row = by_model.get(model_id)
         if row is None:
-            row = rows[model_id] = MatrixRow(name, model_id, {})
-        row.cells[task_key] = Cell(score, generation_id, rated_at)
+            row = by_model[model_id] = {}
+        row[task_key] = Cell(score, generation_id)
     definition = store.latest_catalog(catalog)
     tasks = [TaskColumn(t.key, t.title) for t in definition.tasks] if definition else []
     known = {t.key for t in tasks}
-    extra = sorted({key for row in rows.values() for key in row.cells} - known)
+    extra = sorted({key for row in by_model.values() for key in row} - known)
     if extra:  # rated under an older version of the catalog
         titles = store.task_titles(catalog, extra)
         tasks += [TaskColumn(key, titles.get(key, key)) for key in extra]
-    return Matrix(catalog, rater, tuple(tasks), tuple(rows.values())).sorted_by("mean")
+    rows = tuple(MatrixRow.of(names.get(model_id, model_id), model_id, row)
+                 for model_id, row in by_model.items())
+    return Matrix(catalog, rater, tuple(tasks), rows).sorted_by("mean")

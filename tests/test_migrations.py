@@ -1,4 +1,4 @@
-"""Upgrading a DB written by an older rbyf keeps every rating and counts it."""
+"""Upgrading a DB written by an older rbyf counts every rating it holds."""
 
 from __future__ import annotations
 
@@ -13,8 +13,8 @@ from rbyf_tui.store.schema import MIGRATIONS, SCHEMA_VERSION
 from helpers import new_runner
 
 
-def test_ratings_of_a_schema_1_db_get_their_task_and_still_count(tmp_path: Path) -> None:
-    # A v1 file with a rated session, as the first rbyf wrote it: ratings without their task.
+def test_the_ratings_of_a_schema_1_db_count_after_the_upgrade(tmp_path: Path) -> None:
+    # A v1 file with a rated session, as the first rbyf wrote it.
     source = tmp_path / "new.duckdb"
     runner = new_runner(source)
     for task in runner.catalog.all_tasks():
@@ -31,8 +31,7 @@ def test_ratings_of_a_schema_1_db_get_their_task_and_still_count(tmp_path: Path)
     con.execute(f"ATTACH '{source}' AS src (READ_ONLY)")
     for table in ("models", "catalogs", "sessions", "generations"):
         con.execute(f"INSERT INTO {table} SELECT * FROM src.{table}")
-    con.execute("INSERT INTO ratings SELECT id, generation_id, score, remarks, rater, created_at "
-                "FROM src.ratings")
+    con.execute("INSERT INTO ratings SELECT * FROM src.ratings")
     con.close()
 
     store = Store(old)
@@ -40,8 +39,8 @@ def test_ratings_of_a_schema_1_db_get_their_task_and_still_count(tmp_path: Path)
     assert (standing.n_rated, standing.total) == (2, 9)
     con = duckdb.connect(str(old), read_only=True)
     assert con.execute("SELECT max(version) FROM rbyf_schema").fetchone() == (SCHEMA_VERSION,)
-    copied = con.execute("SELECT r.session_id = g.session_id, r.task_key = g.task_key, "
-                         "r.is_warmup = g.is_warmup FROM ratings r JOIN generations g "
-                         "ON g.id = r.generation_id").fetchall()
+    counted = con.execute("SELECT task_key, all_raters, rater, score FROM counted "
+                          "ORDER BY ALL").fetchall()
     con.close()
-    assert copied == [(True, True, True)] * 4
+    assert counted == [("a", False, "tester", 4), ("a", True, "", 4), ("b", False, "tester", 5),
+                       ("b", True, "", 5)]

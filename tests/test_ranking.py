@@ -169,3 +169,52 @@ def test_chart_data(tmp_path: Path) -> None:
     assert imported.points == () and imported.without_speed == ("gemma-2-2b-it",)
     with pytest.raises(ValueError):
         chart.place(0, 10)
+
+
+def counted_rows(db: Path) -> list[tuple[object, ...]]:
+    import duckdb
+
+    con = duckdb.connect(str(db), read_only=True)
+    try:
+        return con.execute("SELECT * FROM counted ORDER BY ALL").fetchall()
+    finally:
+        con.close()
+
+
+def test_the_counted_table_kept_while_rating_equals_a_rebuild(tmp_path: Path) -> None:
+    """Store keeps the counted rating of each model and task as it writes ratings; after
+    re-ratings, regenerations, several raters and imports of old, earlier ratings, what it
+    kept is exactly what a rebuild from all ratings gives."""
+    db = tmp_path / "rbyf.duckdb"
+    first = run_all(db, "alpha")
+    second = run_all(db, "alpha")
+    store = Store(db)
+    one, two = store.task_states(first.session_id), store.task_states(second.session_id)
+    store.rate(one["warm"]["id"], 5, rater="ann")
+    store.rate(one["a"]["id"], 1, rater="ann")
+    store.rate(two["a"]["id"], 4, rater="bob")
+    store.rate(one["a"]["id"], 2, rater="ann")  # ann re-rates the older session's answer
+    store.rate(one["b"]["id"], 3, rater="bob")
+    again = first.run_task(mini_catalog().task("b"))
+    store.rate(again.generation_id, 5, rater="ann")
+    legacy.import_paths(store, [LEGACY])  # 2024 ratings: older than all of the above
+    legacy.import_paths(store, [LEGACY / "gemma-2-2b-it_CPP_8DYBB.csv"], model="alpha")
+    kept = counted_rows(db)
+    # Rows for all raters and for each rater: four imported runs (one without "I am ready"),
+    # the gemma CSV again under the name alpha, and alpha's two tasks (raters ann and bob).
+    assert len(kept) == 2 * (14 + 14 + 14 + 13) + 2 * 14 + (2 + 2 * 2)
+    store.rebuild_counted()
+    assert counted_rows(db) == kept
+    alpha = ranking.leaderboard(store, "mini")[0]
+    assert (alpha.n_rated, alpha.total) == (2, 7)  # a: ann's 2 (latest), b: ann's 5
+    bob = ranking.leaderboard(store, "mini", "bob")[0]  # a: bob's 4, b: bob's 3
+    assert (bob.n_rated, bob.total, bob.mean) == (2, 7, 3.5)
+
+
+def test_every_rating_goes_through_the_store() -> None:
+    """The counted table stays right only if ratings are written by store.insert_rating."""
+    from conftest import REPO
+
+    writers = sorted(str(p.relative_to(REPO)) for p in (REPO / "rbyf_tui").rglob("*.py")
+                     if "INSERT INTO ratings" in p.read_text(encoding="utf-8"))
+    assert writers == ["rbyf_tui/store/__init__.py"]

@@ -262,8 +262,11 @@ class Store:
                      json.dumps(gen.extra) if gen.extra else None, gen.started_at,
                      gen.finished_at, gen.finished_at])
                 if gen.score is not None:
+                    rated = RatedGeneration(session_id, gen.key, gen.is_warmup,
+                                            imported.model.key, imported.catalog.name, f.ttft_s,
+                                            f.prompt_tps, f.decode_tps)
                     insert_rating(con, new_id(), gen_id, gen.score, gen.remarks, rater,
-                                  gen.finished_at, (session_id, gen.key, gen.is_warmup))
+                                  gen.finished_at, rated)
             return session_id, True
 
         return self.db.write(write)
@@ -277,13 +280,13 @@ class Store:
         rating_id = new_id()
 
         def write(con: duckdb.DuckDBPyConnection) -> str:
-            row = con.execute("SELECT session_id, task_key, is_warmup FROM generations "
-                              "WHERE id = ?", [generation_id]).fetchone()
+            row = con.execute(queries.RATED_GENERATION, [generation_id]).fetchone()
             if not row:
                 raise NotFoundError(f"no generation {generation_id}")
+            rated = RatedGeneration(*row)
             insert_rating(con, rating_id, generation_id, score, remarks,
-                          rater or default_rater(), now(), row)
-            queries.refresh_session_status(con, row[0], now())
+                          rater or default_rater(), now(), rated)
+            queries.refresh_session_status(con, rated.session_id, now())
             return rating_id
 
         return self.db.write(write)
@@ -317,7 +320,8 @@ class Store:
         row = self.db.read(queries.latest_catalog, name)
         return parse(row[0], row[1] or name) if row else None
 
-    def matrix_cells(self, catalog: str, rater: str | None = None) -> list[tuple[Any, ...]]:
+    def matrix_cells(self, catalog: str, rater: str | None = None,
+                     ) -> tuple[list[tuple[str, str, int, str]], dict[str, str]]:
         return self.db.read(queries.matrix_cells, catalog, rater)
 
     def task_titles(self, catalog: str, keys: Sequence[str]) -> dict[str, str]:
@@ -335,6 +339,11 @@ class Store:
         if row is None:
             raise NotFoundError(f"no generation {generation_id} in {self.path}")
         return row
+
+    def rebuild_counted(self) -> None:
+        """Recompute the counted ratings from all ratings (they are kept up to date as
+        ratings are written; this is for checks and for data written around the Store)."""
+        self.db.write(queries.rebuild_counted)
 
     def export_rows(self, session_ids: Sequence[str] | None) -> list[dict[str, Any]]:
         return self.db.read(queries.export_rows, session_ids)
@@ -357,14 +366,35 @@ def upsert_model(con: duckdb.DuckDBPyConnection, model: ModelInfo) -> None:
          model.n_ctx_train, json.dumps(model.extra) if model.extra else None, stamp, stamp])
 
 
+@dataclass(frozen=True)
+class RatedGeneration:
+    """What a rating needs to know of the answer it rates (queries.RATED_GENERATION)."""
+
+    session_id: str
+    task_key: str
+    is_warmup: bool
+    model_id: str
+    catalog_name: str
+    ttft_s: float | None
+    prompt_tps: float | None
+    decode_tps: float | None
+
+
 def insert_rating(con: duckdb.DuckDBPyConnection, rating_id: str, generation_id: str,
                   score: int, remarks: str, rater: str | None, stamp: datetime,
-                  generation: Sequence[Any]) -> None:
-    """One rating; `generation` is its (session_id, task_key, is_warmup), kept on the row."""
+                  rated: RatedGeneration) -> None:
+    """Every rating is written here: with it, the counted rating of its model and task
+    (schema.COUNTED_FILL) moves to it if it is the latest, for all raters and for its rater."""
     con.execute(
-        "INSERT INTO ratings (id, generation_id, score, remarks, rater, created_at, session_id, "
-        "task_key, is_warmup) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        [rating_id, generation_id, score, remarks, rater, stamp, *generation])
+        "INSERT INTO ratings (id, generation_id, score, remarks, rater, created_at) "
+        "VALUES (?, ?, ?, ?, ?, ?)", [rating_id, generation_id, score, remarks, rater, stamp])
+    if rated.is_warmup or ":" in rated.task_key:
+        return
+    for all_raters, who in ((True, ""), (False, rater or "")):
+        con.execute(queries.COUNT_RATING, [
+            rated.model_id, rated.catalog_name, rated.task_key, all_raters, who, rating_id,
+            generation_id, rated.session_id, score, stamp, rated.ttft_s, rated.prompt_tps,
+            rated.decode_tps])
 
 
 def upsert_catalog(con: duckdb.DuckDBPyConnection, catalog: Catalog) -> None:

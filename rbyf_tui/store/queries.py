@@ -8,54 +8,64 @@ from typing import Any
 
 import duckdb
 
+from rbyf_tui.store.schema import COUNTED_FILL
+
 # The rating that counts for each (session, task): the latest one, whichever attempt it rates.
 COUNTED_PER_SESSION = """
     SELECT * FROM (
         SELECT r.id AS rating_id, r.generation_id, r.score, r.remarks, r.rater,
-               r.created_at AS rated_at, r.session_id, r.task_key, r.is_warmup,
-               row_number() OVER (PARTITION BY r.session_id, r.task_key
+               r.created_at AS rated_at, g.session_id, g.task_key, g.is_warmup,
+               row_number() OVER (PARTITION BY g.session_id, g.task_key
                                   ORDER BY r.created_at DESC, r.id DESC) AS rn
-        FROM ratings r
+        FROM ratings r JOIN generations g ON g.id = r.generation_id
     ) WHERE rn = 1
 """
 
-# Orders ratings newest first as one number (arg_max over a struct is ~2x slower); the hash
-# of the id only breaks ties between ratings given in the same microsecond.
-LATEST = "(epoch_us(r.created_at)::HUGEINT * 18446744073709551616 + hash(r.id))"
+# A rating's answer, as insert_rating needs it (store.RatedGeneration).
+RATED_GENERATION = """
+    SELECT g.session_id, g.task_key, g.is_warmup, s.model_id, s.catalog_name, g.ttft_s,
+           g.prompt_tps, g.decode_tps
+    FROM generations g JOIN sessions s ON s.id = g.session_id WHERE g.id = ?
+"""
 
-# Task keys with ':' cannot come from a catalog (see catalog.KEY_RE): `rbyf import` keeps
-# tasks the catalog lacks under such keys, and they never count in a catalog's ranking.
-IN_CATALOG = "NOT contains(r.task_key, ':')"
+# Moves the counted rating of a model, catalog, task (and rater) to a new rating if that one
+# is the latest (created_at, then id: the order of COUNTED_FILL and COUNTED_PER_SESSION).
+COUNT_RATING = """
+    INSERT INTO counted VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+    ON CONFLICT (model_id, catalog_name, task_key, all_raters, rater) DO UPDATE SET
+        rating_id = excluded.rating_id, generation_id = excluded.generation_id,
+        session_id = excluded.session_id, score = excluded.score,
+        rated_at = excluded.rated_at, ttft_s = excluded.ttft_s,
+        prompt_tps = excluded.prompt_tps, decode_tps = excluded.decode_tps
+    WHERE excluded.rated_at > counted.rated_at
+       OR (excluded.rated_at = counted.rated_at AND excluded.rating_id > counted.rating_id)
+"""
+
+
+def rebuild_counted(con: duckdb.DuckDBPyConnection) -> None:
+    con.execute("DELETE FROM counted")
+    con.execute(COUNTED_FILL)
 
 
 def counted_sql(catalog: str | None = None, rater: str | None = None,
-                models: Sequence[str] | None = None,
-                extra: Sequence[str] = ()) -> tuple[str, list[Any]]:
-    """Per model, catalog and task, the rating that counts: the latest one given to any
-    attempt in any session of that model (by `rater`, if given); never the warm-up.
-
-    Columns: model_id, catalog_name, task_key, score, generation_id, rated_at and one per
-    rating column named in `extra` (e.g. remarks, rater, id), all from that same rating.
-    """
-    where, params = ["NOT r.is_warmup", IN_CATALOG], []
-    if catalog:
-        where.append("s.catalog_name = ?")
-        params.append(catalog)
+                models: Sequence[str] | None = None) -> tuple[str, list[Any]]:
+    """Per model, catalog and task, the rating that counts (schema.COUNTED_FILL): the latest
+    given to any attempt in any session of that model, by `rater` if given; never the
+    warm-up. Columns: model_id, catalog_name, task_key, score, generation_id, rating_id,
+    session_id, rated_at and the answer's ttft_s, prompt_tps, decode_tps."""
+    where, params = ["NOT c.all_raters AND c.rater = ?" if rater else "c.all_raters"], []
     if rater:
-        where.append("r.rater = ?")
         params.append(rater)
+    if catalog:
+        where.append("c.catalog_name = ?")
+        params.append(catalog)
     if models is not None:
-        where.append("s.model_id IN (SELECT unnest(?::VARCHAR[]))")
+        where.append("c.model_id IN (SELECT unnest(?::VARCHAR[]))")
         params.append(list(models))
-    picks = "".join(f", arg_max(r.{col}, {LATEST}) AS {col}" for col in extra)
     sql = f"""
-        SELECT s.model_id, s.catalog_name, r.task_key,
-               arg_max(r.score, {LATEST}) AS score,
-               arg_max(r.generation_id, {LATEST}) AS generation_id,
-               max(r.created_at) AS rated_at{picks}
-        FROM ratings r JOIN sessions s ON s.id = r.session_id
-        WHERE {" AND ".join(where)}
-        GROUP BY s.model_id, s.catalog_name, r.task_key
+        SELECT c.model_id, c.catalog_name, c.task_key, c.score, c.generation_id, c.rating_id,
+               c.session_id, c.rated_at, c.ttft_s, c.prompt_tps, c.decode_tps
+        FROM counted c WHERE {" AND ".join(where)}
     """
     return sql, params
 
@@ -187,14 +197,12 @@ def leaderboard(con: duckdb.DuckDBPyConnection, catalog: str | None = None,
     counted, params = counted_sql(catalog, rater)
     histogram = ", ".join(f"count(*) FILTER (WHERE c.score = {n})" for n in range(6))
     return _dicts(con.execute(f"""
-        WITH counted AS ({counted}),
-        scores AS (
+        WITH scores AS (
             SELECT c.model_id, c.catalog_name, count(*) AS n_rated, sum(c.score) AS total,
                    avg(c.score) AS mean, [{histogram}] AS score_counts,
-                   median(g.ttft_s) AS median_ttft_s, median(g.prompt_tps) AS median_prompt_tps,
-                   median(g.decode_tps) AS median_decode_tps
-            FROM counted c LEFT JOIN generations g ON g.id = c.generation_id
-            GROUP BY c.model_id, c.catalog_name
+                   median(c.ttft_s) AS median_ttft_s, median(c.prompt_tps) AS median_prompt_tps,
+                   median(c.decode_tps) AS median_decode_tps
+            FROM ({counted}) c GROUP BY c.model_id, c.catalog_name
         ), tasks AS (
             SELECT catalog_name, max(n_tasks) AS n_tasks FROM sessions GROUP BY catalog_name
         )
@@ -214,15 +222,16 @@ ANSWER_FIGURES = (
 )
 
 
-def matrix_cells(con: duckdb.DuckDBPyConnection, catalog: str,
-                 rater: str | None = None) -> list[tuple[Any, ...]]:
-    """(model_id, model name, task_key, score, generation_id, rated_at) per counted rating."""
+def matrix_cells(con: duckdb.DuckDBPyConnection, catalog: str, rater: str | None = None,
+                 ) -> tuple[list[tuple[str, str, int, str]], dict[str, str]]:
+    """(model_id, task_key, score, generation_id) per counted rating, and the models' names.
+    Unsorted and unjoined: at 1,000 models x 100 tasks the cells are 100k rows."""
     counted, params = counted_sql(catalog, rater)
-    return con.execute(f"""
-        SELECT c.model_id, m.name, c.task_key, c.score, c.generation_id, c.rated_at
-        FROM ({counted}) c JOIN models m ON m.id = c.model_id
-        ORDER BY c.model_id, c.task_key
-    """, params).fetchall()
+    cells = con.execute(f"SELECT c.model_id, c.task_key, c.score, c.generation_id "
+                        f"FROM ({counted}) c", params).fetchall()
+    names = con.execute(f"SELECT id, name FROM models WHERE id IN (SELECT DISTINCT c.model_id "
+                        f"FROM ({counted}) c)", params).fetchall()
+    return cells, dict(names)
 
 
 def task_titles(con: duckdb.DuckDBPyConnection, catalog: str,
@@ -261,10 +270,12 @@ def compare_answers(con: duckdb.DuckDBPyConnection, catalog: str, model_ids: Seq
                     rater: str | None = None) -> list[dict[str, Any]]:
     """Per model and task of the catalog: the answer whose rating counts, with that rating;
     for a task not rated yet, the newest finished answer, unrated."""
-    counted, params = counted_sql(catalog, rater, models=model_ids,
-                                  extra=("remarks", "rater"))
+    counted, params = counted_sql(catalog, rater, models=model_ids)
     return _dicts(con.execute(f"""
-        WITH counted AS ({counted}),
+        WITH counted AS (
+            SELECT c.*, r.remarks, r.rater FROM ({counted}) c
+            JOIN ratings r ON r.id = c.rating_id
+        ),
         latest AS (
             SELECT * FROM (
                 SELECT s.model_id, g.task_key, g.id AS generation_id,
