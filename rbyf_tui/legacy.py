@@ -63,10 +63,11 @@ SAMPLING_KEYS = {"temperature": "temperature", "repeat penalty": "repeat_penalty
 class LegacyFormatError(RbyfError):
     """A file of the old scripts that cannot be read: names the file, the line, the reason."""
 
-    def __init__(self, path: Path, line: int | None, reason: str) -> None:
+    def __init__(self, path: Path, line: int | None, reason: str, *,
+                 full_path: bool = False) -> None:
         self.path, self.line, self.reason = path, line, reason
-        where = f"{path.name}:{line}" if line else path.name
-        super().__init__(f"{where}: {reason}")
+        name = str(path) if full_path else path.name
+        super().__init__(f"{name}:{line}: {reason}" if line else f"{name}: {reason}")
 
 
 # --- the two file formats --------------------------------------------------------------
@@ -329,7 +330,8 @@ def group_runs(paths: Iterable[Path]) -> list[Run | LegacyFormatError]:
             continue
         seen.add(resolved)
         if not path.is_file():
-            found.append(LegacyFormatError(path, None, "no such file"))
+            found.append(LegacyFormatError(path, None, "no such file or folder",
+                                           full_path=True))
             continue
         name = path.name
         if name.lower().endswith(".csv"):
@@ -406,8 +408,9 @@ class Plan:
 
     @property
     def rated(self) -> list[Planned]:
-        return [t for t in self.tasks if t.score is not None and not t.is_warmup
-                and t.in_catalog]
+        """The catalog's tasks rated in this run (a task's last rating, if it had two)."""
+        return list({t.key: t for t in self.tasks if t.score is not None and not t.is_warmup
+                     and t.in_catalog}.values())
 
     @property
     def unrated(self) -> list[Planned]:
@@ -455,11 +458,11 @@ def plan_run(run: Run, catalog: Catalog, model: str | None = None) -> Plan:
     for item in log.tasks if log else []:
         key, title, warm, inside = keys.resolve(item.title, item.warmup_marker)
         score, remarks = split_rating(item.rating_text or "")
-        planned = Planned(key, title, warm, inside, item.line, log.path if log else Path(),
-                          item.prompt, item.response, True, item.ttft_s, item.total_s,
-                          item.seed_figures, item.sampling or dict(log.sampling if log else {}),
-                          score, remarks if score is not None else "",
-                          "log" if score is not None else None)
+        planned = Planned(key, title, warm, inside, item.line, log.path, item.prompt,
+                          item.response, True, item.ttft_s, item.total_s, item.seed_figures,
+                          item.sampling or dict(log.sampling))
+        if score is not None:
+            planned.score, planned.remarks, planned.rating_from = score, remarks, "log"
         tasks.append(planned)
         by_title.setdefault(key, []).append(planned)
     used: dict[str, int] = {}

@@ -80,7 +80,7 @@ def test_a_broken_file_is_one_line_and_the_rest_imports(tmp_path: Path) -> None:
     assert "Traceback" not in result.stderr
     assert result.stderr.splitlines() == [
         "rbyf: Broken_CPP_AAAAA.csv:3: vote 'maybe' is not a score from 0 to 5",
-        "rbyf: gone.csv: no such file"]
+        f"rbyf: {tmp_path / 'gone.csv'}: no such file or folder"]
     assert len([line for line in result.stdout.splitlines() if line.startswith("imported ")]) == 4
     assert len(board(db)) == 4
 

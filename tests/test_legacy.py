@@ -271,7 +271,8 @@ def test_missing_and_foreign_files_are_reported(tmp_path: Path) -> None:
     report = import_all(tmp_path / "rbyf.duckdb",
                         [tmp_path / "nope.csv", notes, LEGACY / f"{LLAMA3}.csv"])
     assert [str(p) for p in report.failed] == [
-        "nope.csv: no such file", "notes.md: not a .csv or .txt file of the old scripts"]
+        f"{tmp_path / 'nope.csv'}: no such file or folder",
+        "notes.md: not a .csv or .txt file of the old scripts"]
     assert [i.plan.model for i in report.imported] == ["Llama-3.2-3B-Instruct"]
 
 
