@@ -1,8 +1,8 @@
 """Leaderboard math: totals, means, 95% bootstrap intervals over tasks, interval-aware ranks.
 
-Which rating counts is decided in SQL (store/queries.py: counted_sql): per model, catalog and
-task the latest rating of any attempt, never the warm-up. This module only does the math
-on what that returns, plus the data of the quality-against-speed chart.
+Which rating counts is decided by the store (store/schema.py: COUNTED_FILL): per model,
+catalog and task the latest rating of any attempt, never the warm-up. This module does the
+math on what Store.leaderboard returns, plus the data of the quality-against-speed chart.
 """
 
 from __future__ import annotations

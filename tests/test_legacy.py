@@ -332,6 +332,16 @@ def test_log_variants_of_other_script_versions(tmp_path: Path) -> None:
     assert (standing.n_rated, standing.total) == (13, 65)
 
 
+def test_a_log_with_unix_newlines_and_plain_emoji(tmp_path: Path) -> None:
+    """Logs written on Linux have "\n" endings; some renderings drop the emoji's joiner."""
+    path = _variant(tmp_path, lambda t: t.replace("\r\n", "\n").replace("\u200d", ""))
+    db = tmp_path / "rbyf.duckdb"
+    assert import_all(db, [path]).failed == []
+    toc = counted(db, "gemma-2-2b-it-q5_k_m")["Table of Contents"]
+    assert toc["response"].endswith("lead global environmental efforts\n\n")
+    assert (ranking.leaderboard(Store(db))[0].total) == 70
+
+
 def test_rating_an_imported_answer_again_counts_and_the_session_stays_complete(
         tmp_path: Path) -> None:
     db = tmp_path / "rbyf.duckdb"
