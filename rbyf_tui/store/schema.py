@@ -6,10 +6,10 @@ from __future__ import annotations
 # latest one (created_at, then id), whichever attempt it rates; never the warm-up, nor tasks
 # outside the catalog (`rbyf import` keeps those under keys with ':', which catalog keys
 # cannot have). One row for all raters and one per rater. Store keeps the table up to date
-# as it writes each rating (store.count_rating), so the leaderboard reads ~models x tasks
-# rows however many ratings there are; this rebuilds it from the ratings.
-COUNTED_FILL = """
-    INSERT INTO counted
+# as it writes each rating (store.insert_rating), so the leaderboard reads ~models x tasks
+# rows however many ratings there are; COUNTED_FILL rebuilds it from the ratings, and
+# COUNTED_SELECT computes it where the table cannot be kept (e.g. a view over several files).
+COUNTED_SELECT = """
     WITH rated AS (
         SELECT s.model_id, s.catalog_name, g.task_key, coalesce(r.rater, '') AS rater,
                r.id, r.generation_id, g.session_id, r.score, r.created_at,
@@ -29,8 +29,9 @@ COUNTED_FILL = """
     SELECT l.model_id, l.catalog_name, l.task_key, l.all_raters, l.rater, l.rating_id,
            l.generation_id, l.session_id, l.score, l.rated_at, g.ttft_s, g.prompt_tps,
            g.decode_tps
-    FROM latest l JOIN generations g ON g.id = l.generation_id;
+    FROM latest l JOIN generations g ON g.id = l.generation_id
 """
+COUNTED_FILL = "INSERT INTO counted" + COUNTED_SELECT + ";\n"
 
 
 MIGRATIONS: list[str] = [
