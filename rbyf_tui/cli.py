@@ -25,6 +25,7 @@ EPILOG = """commands:
   export       write sessions as csv, seed-csv, jsonl, parquet or md
   merge        bring other raters' sessions into one DB file
   catalogs     list or validate prompt catalogs
+  import       bring in the old scripts' CSV and log files
 
 Files: the DB is --db, else $RBYF_DB, else the user data dir; $RBYF_HOME moves everything."""
 
@@ -182,6 +183,18 @@ def build_parser() -> Parser:
     merge.add_argument("sources", nargs="+", metavar="SRC.duckdb")
     merge.add_argument("--into", required=True, metavar="DST.duckdb")
     merge.add_argument("--verbose", action="store_true", default=argparse.SUPPRESS)
+
+    imp = sub.add_parser(
+        "import", help="bring in the old scripts' CSV and log files",
+        description="Import the old rating scripts' results: X.csv (#,TASK,VOTE,REMARKS) and "
+        "X_log.txt; a CSV and a log of the same run become one session. Folders give their "
+        ".csv and _log.txt files. Importing the same files again changes nothing.")
+    _common(imp)
+    imp.add_argument("paths", nargs="+", metavar="PATH", help="CSV or log files, or folders")
+    imp.add_argument("--model", metavar="NAME", default=argparse.SUPPRESS,
+                     help="model name (default: from the log header, else the file name)")
+    imp.add_argument("--rater", metavar="NAME", default=argparse.SUPPRESS,
+                     help="who gave the votes (default: $RBYF_RATER, else your user name)")
 
     catalogs = sub.add_parser("catalogs", help="list or validate prompt catalogs")
     _common(catalogs)

@@ -16,14 +16,16 @@ class ScriptedBackend:
     name = "scripted"
 
     def __init__(self, answers: Sequence[str] | None = None, *, delay_s: float = 0.0,
-                 fail_on: Sequence[str] = (), first_delay_s: float = 0.0) -> None:
+                 fail_on: Sequence[str] = (), first_delay_s: float = 0.0,
+                 model: str | None = None) -> None:
         self.answers = list(answers or ["Hello there, this is a scripted answer."])
         self.delay_s = delay_s
         self.first_delay_s = first_delay_s
         self.fail_on = set(fail_on)
         self.requests: list[ChatRequest] = []
-        self._info = ModelInfo(key="scripted:test", name="scripted-model", backend=self.name,
-                               architecture="test", quantization="none", n_ctx=4096)
+        self._info = ModelInfo(key=f"scripted:{model or 'test'}", name=model or "scripted-model",
+                               backend=self.name, architecture="test", quantization="none",
+                               n_ctx=4096)
 
     def load(self) -> ModelInfo:
         return self._info

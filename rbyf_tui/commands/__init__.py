@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from rbyf_tui.commands import catalogs, rate, reports, run
+from rbyf_tui.commands import catalogs, imports, rate, reports, run
 
 
 def dispatch(args: argparse.Namespace) -> int:
@@ -17,6 +17,7 @@ def dispatch(args: argparse.Namespace) -> int:
         "export": reports.export,
         "catalogs": catalogs.main,
         "merge": reports.merge,
+        "import": imports.main,
     }
     return handlers[args.command](args)
 

@@ -9,7 +9,6 @@ import io
 import sys
 from dataclasses import asdict
 from pathlib import Path
-from typing import Any
 
 from rbyf_tui import agreement, locations
 from rbyf_tui import export as exporter
@@ -19,8 +18,8 @@ from rbyf_tui.errors import StoreError, UsageError
 from rbyf_tui.metrics import fmt
 from rbyf_tui.store import Store
 
-BOARD_KEYS = ("model", "catalog", "n_rated", "total", "mean", "median_ttft_s",
-              "median_decode_tps")
+BOARD_KEYS = ("model", "catalog", "n_rated", "total", "mean", "ci_low", "ci_high", "rank",
+              "median_ttft_s", "median_prompt_tps", "median_decode_tps", "n_tasks")
 
 
 def sessions(args: argparse.Namespace) -> int:
@@ -46,11 +45,6 @@ def sessions(args: argparse.Namespace) -> int:
     return 0
 
 
-def board_rows(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    return [{key: row[key] for key in BOARD_KEYS} | {"n_tasks": row["n_tasks"]}
-            for row in rows]
-
-
 def board_store(args: argparse.Namespace) -> Store:
     from rbyf_tui.store import team
 
@@ -59,8 +53,11 @@ def board_store(args: argparse.Namespace) -> Store:
 
 
 def leaderboard(args: argparse.Namespace) -> int:
+    from rbyf_tui import ranking
+
     store = board_store(args)
-    rows = board_rows(store.leaderboard(args.catalog, args.rater))
+    standings = ranking.leaderboard(store, args.catalog, args.rater)
+    rows = [{key: getattr(s, key) for key in BOARD_KEYS} for s in standings]
     raters = store.db.read(agreement.per_rater_scores, args.catalog) if args.by_rater else []
     means, agreements = agreement.summarize(raters)
     if args.format == "json":
@@ -72,21 +69,24 @@ def leaderboard(args: argparse.Namespace) -> int:
         return 0
     if args.format == "csv":
         buffer = io.StringIO()
-        writer = csv.DictWriter(buffer, fieldnames=[*BOARD_KEYS, "n_tasks"])
+        writer = csv.DictWriter(buffer, fieldnames=list(BOARD_KEYS))
         writer.writeheader()
         writer.writerows(rows)
         sys.stdout.write(buffer.getvalue())
         return 0
     if not rows:
-        print("no rated models yet: rate a session in `rbyf` or with `rbyf rate`")
+        print("no rated models yet: rate a session in `rbyf` or with `rbyf rate`, or bring in "
+              "the old scripts' files with `rbyf import`")
         return 0
     print(table(
-        ["#", "model", "catalog", "rated", "total", "mean", "TTFT", "decode t/s"],
-        [[i, r["model"], r["catalog"], f"{r['n_rated']}/{r['n_tasks']}",
-          f"{r['total']}/{5 * r['n_rated']}", fmt(r["mean"], "", 2),
-          fmt(r["median_ttft_s"], " s", 2), fmt(r["median_decode_tps"])]
-         for i, r in enumerate(rows, start=1)],
-        right=[0, 3, 4, 5, 6, 7]))
+        ["rank", "model", "catalog", "rated", "total", "mean", "95% CI", "TTFT", "prompt t/s",
+         "decode t/s"],
+        [[s.rank, s.model, s.catalog, f"{s.n_rated}/{s.n_tasks}",
+          f"{s.total}/{5 * s.n_rated}", fmt(s.mean, "", 2),
+          f"{s.ci_low:.2f}–{s.ci_high:.2f}", fmt(s.median_ttft_s, " s", 2),
+          fmt(s.median_prompt_tps), fmt(s.median_decode_tps)]
+         for s in standings],
+        right=[0, 3, 4, 5, 6, 7, 8, 9]))
     if args.by_rater:
         print_raters(means, agreements)
     return 0

@@ -44,6 +44,38 @@ def new_id(length: int = 32) -> str:
     return uuid.uuid4().hex[:length]
 
 
+@dataclass
+class ImportedGeneration:
+    """A finished generation from elsewhere (e.g. the old scripts' logs), maybe rated."""
+
+    key: str
+    title: str
+    is_warmup: bool
+    attempt: int
+    prompt: str
+    response: str
+    sampling: dict[str, Any] | None
+    figures: Figures
+    extra: dict[str, Any] | None
+    started_at: datetime
+    finished_at: datetime
+    score: int | None = None
+    remarks: str = ""
+    status: str = "ok"
+
+
+@dataclass
+class ImportedSession:
+    model: ModelInfo
+    catalog: Catalog
+    source_hash: str  # identifies the source files: importing them again changes nothing
+    settings: dict[str, Any]
+    note: str
+    rater: str | None
+    created_at: datetime
+    generations: list[ImportedGeneration]
+
+
 @dataclass(frozen=True)
 class SessionRef:
     id: str
@@ -72,11 +104,7 @@ class Store:
         def write(con: duckdb.DuckDBPyConnection) -> str:
             upsert_model(con, model)
             upsert_catalog(con, catalog)
-            while True:
-                session_id = new_id(8)
-                taken = con.execute("SELECT 1 FROM sessions WHERE id = ?", [session_id])
-                if not taken.fetchone():
-                    break
+            session_id = _free_session_id(con)
             stamp = now()
             con.execute(
                 "INSERT INTO sessions (id, model_id, catalog_id, catalog_name, n_tasks, backend,"
@@ -190,6 +218,60 @@ class Store:
 
         return self.db.write(write)
 
+    def import_session(self, imported: ImportedSession) -> tuple[str, bool]:
+        """Store a finished session in one transaction: (session id, True), or the id of
+        the session these sources became before and False, touching nothing."""
+
+        def write(con: duckdb.DuckDBPyConnection) -> tuple[str, bool]:
+            row = con.execute(
+                "SELECT id FROM sessions WHERE origin = 'import' AND "
+                "json_extract_string(settings, '$.import.sha256') = ?",
+                [imported.source_hash]).fetchone()
+            if row:
+                return row[0], False
+            upsert_model(con, imported.model)
+            upsert_catalog(con, imported.catalog)
+            session_id = _free_session_id(con)
+            gens = imported.generations
+            finished = max((g.finished_at for g in gens), default=imported.created_at)
+            rater = imported.rater or default_rater()
+            con.execute(
+                "INSERT INTO sessions (id, model_id, catalog_id, catalog_name, n_tasks, backend,"
+                " settings, rater, status, origin, note, created_at, updated_at, finished_at)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'complete', 'import', ?, ?, ?, ?)",
+                [session_id, imported.model.key, imported.catalog.content_hash,
+                 imported.catalog.name, len(imported.catalog.tasks), imported.model.backend,
+                 json.dumps(imported.settings), rater, imported.note, imported.created_at,
+                 now(), finished])
+            for gen in gens:
+                gen_id = new_id()
+                f = gen.figures
+                con.execute(
+                    "INSERT INTO generations (id, session_id, task_key, task_title, is_warmup, "
+                    "attempt, prompt, sampling, response, status, ttft_s, total_s, "
+                    "prompt_tokens, completion_tokens, prompt_tps, decode_tps, e2e_tps, "
+                    "engine_prompt_tps, engine_decode_tps, prompt_tiktoken, "
+                    "completion_tiktoken, tokens_estimated, extra, started_at, finished_at, "
+                    "updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, "
+                    "?, ?, ?, ?, ?, ?, ?, ?)",
+                    [gen_id, session_id, gen.key, gen.title, gen.is_warmup, gen.attempt,
+                     gen.prompt, json.dumps(gen.sampling) if gen.sampling else None,
+                     gen.response, gen.status, f.ttft_s, f.total_s, f.prompt_tokens,
+                     f.completion_tokens, f.prompt_tps, f.decode_tps, f.e2e_tps,
+                     f.engine_prompt_tps, f.engine_decode_tps, f.prompt_tiktoken,
+                     f.completion_tiktoken, f.tokens_estimated,
+                     json.dumps(gen.extra) if gen.extra else None, gen.started_at,
+                     gen.finished_at, gen.finished_at])
+                if gen.score is not None:
+                    rated = RatedGeneration(session_id, gen.key, gen.is_warmup,
+                                            imported.model.key, imported.catalog.name, f.ttft_s,
+                                            f.prompt_tps, f.decode_tps)
+                    insert_rating(con, new_id(), gen_id, gen.score, gen.remarks, rater,
+                                  gen.finished_at, rated)
+            return session_id, True
+
+        return self.db.write(write)
+
     # --- ratings ------------------------------------------------------------------------
 
     def rate(self, generation_id: str, score: int, remarks: str = "",
@@ -199,14 +281,13 @@ class Store:
         rating_id = new_id()
 
         def write(con: duckdb.DuckDBPyConnection) -> str:
-            row = con.execute("SELECT session_id FROM generations WHERE id = ?",
-                              [generation_id]).fetchone()
+            row = con.execute(queries.RATED_GENERATION, [generation_id]).fetchone()
             if not row:
                 raise NotFoundError(f"no generation {generation_id}")
-            con.execute(
-                "INSERT INTO ratings VALUES (?, ?, ?, ?, ?, ?)",
-                [rating_id, generation_id, score, remarks, rater or default_rater(), now()])
-            queries.refresh_session_status(con, row[0], now())
+            rated = RatedGeneration(*row)
+            insert_rating(con, rating_id, generation_id, score, remarks,
+                          rater or default_rater(), now(), rated)
+            queries.refresh_session_status(con, rated.session_id, now())
             return rating_id
 
         return self.db.write(write)
@@ -241,6 +322,38 @@ class Store:
                     rater: str | None = None) -> list[dict[str, Any]]:
         return self.db.read(queries.leaderboard, catalog, rater)
 
+    def latest_catalog(self, name: str) -> Catalog | None:
+        """The newest stored version of a catalog, as sessions used it."""
+        from rbyf_tui.catalog import parse
+
+        row = self.db.read(queries.latest_catalog, name)
+        return parse(row[0], row[1] or name) if row else None
+
+    def matrix_cells(self, catalog: str, rater: str | None = None,
+                     ) -> tuple[list[tuple[str, str, int, str]], dict[str, str]]:
+        return self.db.read(queries.matrix_cells, catalog, rater)
+
+    def task_titles(self, catalog: str, keys: Sequence[str]) -> dict[str, str]:
+        return self.db.read(queries.task_titles, catalog, keys)
+
+    def models_named(self, names: Sequence[str]) -> list[tuple[str, str]]:
+        return self.db.read(queries.models_named, names)
+
+    def compare_answers(self, catalog: str, model_ids: Sequence[str],
+                        rater: str | None = None) -> list[dict[str, Any]]:
+        return self.db.read(queries.compare_answers, catalog, model_ids, rater)
+
+    def answer(self, generation_id: str, rater: str | None = None) -> dict[str, Any]:
+        row = self.db.read(queries.answer, generation_id, rater)
+        if row is None:
+            raise NotFoundError(f"no generation {generation_id} in {self.path}")
+        return row
+
+    def rebuild_counted(self) -> None:
+        """Recompute the counted ratings from all ratings (they are kept up to date as
+        ratings are written; this is for checks and for data written around the Store)."""
+        self.db.write(queries.rebuild_counted)
+
     def export_rows(self, session_ids: Sequence[str] | None) -> list[dict[str, Any]]:
         return self.db.read(queries.export_rows, session_ids)
 
@@ -262,11 +375,49 @@ def upsert_model(con: duckdb.DuckDBPyConnection, model: ModelInfo) -> None:
          model.n_ctx_train, json.dumps(model.extra) if model.extra else None, stamp, stamp])
 
 
+@dataclass(frozen=True)
+class RatedGeneration:
+    """What a rating needs to know of the answer it rates (queries.RATED_GENERATION)."""
+
+    session_id: str
+    task_key: str
+    is_warmup: bool
+    model_id: str
+    catalog_name: str
+    ttft_s: float | None
+    prompt_tps: float | None
+    decode_tps: float | None
+
+
+def insert_rating(con: duckdb.DuckDBPyConnection, rating_id: str, generation_id: str,
+                  score: int, remarks: str, rater: str | None, stamp: datetime,
+                  rated: RatedGeneration) -> None:
+    """Every rating is written here: with it, the counted rating of its model and task
+    (schema.COUNTED_FILL) moves to it if it is the latest, for all raters and for its rater."""
+    con.execute(
+        "INSERT INTO ratings (id, generation_id, score, remarks, rater, created_at) "
+        "VALUES (?, ?, ?, ?, ?, ?)", [rating_id, generation_id, score, remarks, rater, stamp])
+    if rated.is_warmup or ":" in rated.task_key:
+        return
+    for all_raters, who in ((True, ""), (False, rater or "")):
+        con.execute(queries.COUNT_RATING, [
+            rated.model_id, rated.catalog_name, rated.task_key, all_raters, who, rating_id,
+            generation_id, rated.session_id, score, stamp, rated.ttft_s, rated.prompt_tps,
+            rated.decode_tps])
+
+
 def upsert_catalog(con: duckdb.DuckDBPyConnection, catalog: Catalog) -> None:
     con.execute(
         "INSERT INTO catalogs VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING",
         [catalog.content_hash, catalog.name, catalog.version, catalog.source, catalog.text,
          now()])
+
+
+def _free_session_id(con: duckdb.DuckDBPyConnection) -> str:
+    while True:
+        session_id = new_id(8)
+        if not con.execute("SELECT 1 FROM sessions WHERE id = ?", [session_id]).fetchone():
+            return session_id
 
 
 def _alive(pid: int) -> bool:

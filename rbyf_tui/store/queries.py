@@ -8,6 +8,8 @@ from typing import Any
 
 import duckdb
 
+from rbyf_tui.store.schema import COUNTED_FILL
+
 # The rating that counts for each (session, task): the latest one, whichever attempt it rates.
 COUNTED_PER_SESSION = """
     SELECT * FROM (
@@ -18,6 +20,55 @@ COUNTED_PER_SESSION = """
         FROM ratings r JOIN generations g ON g.id = r.generation_id
     ) WHERE rn = 1
 """
+
+# A rating's answer, as insert_rating needs it (store.RatedGeneration).
+RATED_GENERATION = """
+    SELECT g.session_id, g.task_key, g.is_warmup, s.model_id, s.catalog_name, g.ttft_s,
+           g.prompt_tps, g.decode_tps
+    FROM generations g JOIN sessions s ON s.id = g.session_id WHERE g.id = ?
+"""
+
+# Moves the counted rating of a model, catalog, task (and rater) to a new rating if that one
+# is the latest (created_at, then id: the order of COUNTED_FILL and COUNTED_PER_SESSION).
+COUNT_RATING = """
+    INSERT INTO counted VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+    ON CONFLICT (model_id, catalog_name, task_key, all_raters, rater) DO UPDATE SET
+        rating_id = excluded.rating_id, generation_id = excluded.generation_id,
+        session_id = excluded.session_id, score = excluded.score,
+        rated_at = excluded.rated_at, ttft_s = excluded.ttft_s,
+        prompt_tps = excluded.prompt_tps, decode_tps = excluded.decode_tps
+    WHERE excluded.rated_at > counted.rated_at
+       OR (excluded.rated_at = counted.rated_at AND excluded.rating_id > counted.rating_id)
+"""
+
+
+def rebuild_counted(con: duckdb.DuckDBPyConnection) -> None:
+    con.execute("DELETE FROM counted")
+    con.execute(COUNTED_FILL)
+
+
+def counted_sql(catalog: str | None = None, rater: str | None = None,
+                models: Sequence[str] | None = None) -> tuple[str, list[Any]]:
+    """Per model, catalog and task, the rating that counts (schema.COUNTED_FILL): the latest
+    given to any attempt in any session of that model, by `rater` if given; never the
+    warm-up. Columns: model_id, catalog_name, task_key, score, generation_id, rating_id,
+    session_id, rated_at and the answer's ttft_s, prompt_tps, decode_tps."""
+    where, params = ["NOT c.all_raters AND c.rater = ?" if rater else "c.all_raters"], []
+    if rater:
+        params.append(rater)
+    if catalog:
+        where.append("c.catalog_name = ?")
+        params.append(catalog)
+    if models is not None:
+        where.append("c.model_id IN (SELECT unnest(?::VARCHAR[]))")
+        params.append(list(models))
+    sql = f"""
+        SELECT c.model_id, c.catalog_name, c.task_key, c.score, c.generation_id, c.rating_id,
+               c.session_id, c.rated_at, c.ttft_s, c.prompt_tps, c.decode_tps
+        FROM counted c WHERE {" AND ".join(where)}
+    """
+    return sql, params
+
 
 GENERATION_COLUMNS = (
     "id", "session_id", "task_key", "task_title", "is_warmup", "attempt", "system", "prompt",
@@ -81,9 +132,11 @@ def generation(con: duckdb.DuckDBPyConnection, gen_id: str) -> dict[str, Any] | 
 def refresh_session_status(con: duckdb.DuckDBPyConnection, session_id: str,
                            stamp: datetime) -> None:
     """A session is complete once every rated task of its catalog has a rating."""
+    # An imported session is a finished run of the old scripts: nothing can be generated
+    # into it, so it stays complete whatever is rated later.
     con.execute(f"""
         UPDATE sessions SET
-            status = CASE WHEN (SELECT count(*) FROM ({COUNTED_PER_SESSION})
+            status = CASE WHEN origin = 'import' OR (SELECT count(*) FROM ({COUNTED_PER_SESSION})
                                 WHERE session_id = ? AND NOT is_warmup) >= n_tasks
                           THEN 'complete' ELSE 'open' END,
             updated_at = ?
@@ -138,46 +191,130 @@ def copy_export(con: duckdb.DuckDBPyConnection, session_ids: Sequence[str] | Non
 
 def leaderboard(con: duckdb.DuckDBPyConnection, catalog: str | None = None,
                 rater: str | None = None) -> list[dict[str, Any]]:
-    """Per model and catalog: the latest rating of each task across sessions, and speeds."""
-    filters, params = [], []
-    if catalog:
-        filters.append("s.catalog_name = ?")
-        params.append(catalog)
-    if rater:
-        filters.append("r.rater = ?")
-        params.append(rater)
-    rating_filter = ("AND " + " AND ".join(filters)) if filters else ""
-    speed_filter = "AND s.catalog_name = ?" if catalog else ""
-    speed_params = [catalog] if catalog else []
+    """Per model and catalog: the counted rating of each task (see counted_sql), how many
+    tasks got each score 0..5 (`score_counts`, what the bootstrap needs), and the median
+    figures of the answers those ratings judge."""
+    counted, params = counted_sql(catalog, rater)
+    histogram = ", ".join(f"count(*) FILTER (WHERE c.score = {n})" for n in range(6))
     return _dicts(con.execute(f"""
-        WITH counted AS (
-            SELECT * FROM (
-                SELECT s.model_id, s.catalog_name, g.task_key, r.score,
-                       row_number() OVER (PARTITION BY s.model_id, s.catalog_name, g.task_key
-                                          ORDER BY r.created_at DESC, r.id DESC) AS rn
-                FROM ratings r JOIN generations g ON g.id = r.generation_id
-                JOIN sessions s ON s.id = g.session_id
-                WHERE NOT g.is_warmup {rating_filter}
-            ) WHERE rn = 1
-        ), scores AS (
-            SELECT model_id, catalog_name, count(*) AS n_rated, sum(score) AS total,
-                   avg(score) AS mean, list(score ORDER BY task_key) AS scores
-            FROM counted GROUP BY model_id, catalog_name
-        ), speeds AS (
-            SELECT s.model_id, s.catalog_name, median(g.ttft_s) AS median_ttft_s,
-                   median(g.prompt_tps) AS median_prompt_tps,
-                   median(g.decode_tps) AS median_decode_tps
-            FROM generations g JOIN sessions s ON s.id = g.session_id
-            WHERE NOT g.is_warmup AND g.status = 'ok' {speed_filter}
-            GROUP BY s.model_id, s.catalog_name
+        WITH scores AS (
+            SELECT c.model_id, c.catalog_name, count(*) AS n_rated, sum(c.score) AS total,
+                   avg(c.score) AS mean, [{histogram}] AS score_counts,
+                   median(c.ttft_s) AS median_ttft_s, median(c.prompt_tps) AS median_prompt_tps,
+                   median(c.decode_tps) AS median_decode_tps
+            FROM ({counted}) c GROUP BY c.model_id, c.catalog_name
         ), tasks AS (
             SELECT catalog_name, max(n_tasks) AS n_tasks FROM sessions GROUP BY catalog_name
         )
         SELECT m.name AS model, sc.model_id, sc.catalog_name AS catalog, sc.n_rated,
-               sc.total, sc.mean, t.n_tasks, sp.median_ttft_s, sp.median_prompt_tps,
-               sp.median_decode_tps, sc.scores
+               sc.total::INTEGER AS total, sc.mean, t.n_tasks, sc.median_ttft_s,
+               sc.median_prompt_tps, sc.median_decode_tps, sc.score_counts
         FROM scores sc JOIN models m ON m.id = sc.model_id
-        LEFT JOIN speeds sp ON sp.model_id = sc.model_id AND sp.catalog_name = sc.catalog_name
         LEFT JOIN tasks t ON t.catalog_name = sc.catalog_name
-        ORDER BY sc.catalog_name, sc.mean DESC, sc.total DESC, m.name
-    """, params + speed_params))
+        ORDER BY sc.catalog_name, sc.mean DESC, sc.total DESC, m.name, sc.model_id
+    """, params))
+
+
+ANSWER_FIGURES = (
+    "ttft_s", "total_s", "prompt_tokens", "completion_tokens", "prompt_tps", "decode_tps",
+    "e2e_tps", "engine_prompt_tps", "engine_decode_tps", "prompt_tiktoken",
+    "completion_tiktoken", "tokens_estimated",
+)
+
+
+def matrix_cells(con: duckdb.DuckDBPyConnection, catalog: str, rater: str | None = None,
+                 ) -> tuple[list[tuple[str, str, int, str]], dict[str, str]]:
+    """(model_id, task_key, score, generation_id) per counted rating, and the models' names.
+    Unsorted and unjoined: at 1,000 models x 100 tasks the cells are 100k rows."""
+    counted, params = counted_sql(catalog, rater)
+    cells = con.execute(f"SELECT c.model_id, c.task_key, c.score, c.generation_id "
+                        f"FROM ({counted}) c", params).fetchall()
+    names = con.execute(f"SELECT id, name FROM models WHERE id IN (SELECT DISTINCT c.model_id "
+                        f"FROM ({counted}) c)", params).fetchall()
+    return cells, dict(names)
+
+
+def task_titles(con: duckdb.DuckDBPyConnection, catalog: str,
+                keys: Sequence[str]) -> dict[str, str]:
+    """Titles as the generations recorded them, for task keys the catalog file lacks."""
+    rows = con.execute("""
+        SELECT g.task_key, arg_max(g.task_title, g.started_at) FROM generations g
+        JOIN sessions s ON s.id = g.session_id
+        WHERE s.catalog_name = ? AND g.task_key IN (SELECT unnest(?::VARCHAR[]))
+        GROUP BY g.task_key
+    """, [catalog, list(keys)]).fetchall()
+    return dict(rows)
+
+
+def latest_catalog(con: duckdb.DuckDBPyConnection, name: str) -> tuple[str, str] | None:
+    """(content, source) of the newest stored catalog with this name."""
+    row = con.execute("SELECT content, source FROM catalogs WHERE name = ? "
+                      "ORDER BY created_at DESC, id LIMIT 1", [name]).fetchone()
+    return (row[0], row[1]) if row else None
+
+
+def models_named(con: duckdb.DuckDBPyConnection,
+                 names: Sequence[str]) -> list[tuple[str, str]]:
+    """(id, name) of models whose id or name is one of `names`."""
+    return con.execute(
+        "SELECT id, name FROM models WHERE id IN (SELECT unnest(?::VARCHAR[])) "
+        "OR name IN (SELECT unnest(?::VARCHAR[])) ORDER BY name, id",
+        [list(names), list(names)]).fetchall()
+
+
+def _answer_columns() -> str:
+    return ", ".join(f"g.{c}" for c in GENERATION_COLUMNS)
+
+
+def compare_answers(con: duckdb.DuckDBPyConnection, catalog: str, model_ids: Sequence[str],
+                    rater: str | None = None) -> list[dict[str, Any]]:
+    """Per model and task of the catalog: the answer whose rating counts, with that rating;
+    for a task not rated yet, the newest finished answer, unrated."""
+    counted, params = counted_sql(catalog, rater, models=model_ids)
+    return _dicts(con.execute(f"""
+        WITH counted AS (
+            SELECT c.*, r.remarks, r.rater FROM ({counted}) c
+            JOIN ratings r ON r.id = c.rating_id
+        ),
+        latest AS (
+            SELECT * FROM (
+                SELECT s.model_id, g.task_key, g.id AS generation_id,
+                       row_number() OVER (PARTITION BY s.model_id, g.task_key
+                                          ORDER BY g.started_at DESC, g.attempt DESC, g.id DESC)
+                           AS rn
+                FROM generations g JOIN sessions s ON s.id = g.session_id
+                WHERE s.catalog_name = ? AND s.model_id IN (SELECT unnest(?::VARCHAR[]))
+                      AND NOT g.is_warmup AND g.status IN ('ok', 'cancelled')
+                      AND NOT contains(g.task_key, ':')
+            ) WHERE rn = 1
+        ), picked AS (
+            SELECT coalesce(c.model_id, l.model_id) AS model_id,
+                   coalesce(c.generation_id, l.generation_id) AS generation_id,
+                   c.score, c.remarks, c.rater, c.rated_at
+            FROM counted c FULL OUTER JOIN latest l
+                 ON l.model_id = c.model_id AND l.task_key = c.task_key
+        )
+        SELECT p.model_id, m.name AS model, s.catalog_name AS catalog, p.score, p.remarks,
+               p.rater, p.rated_at, {_answer_columns()}
+        FROM picked p JOIN generations g ON g.id = p.generation_id
+        JOIN sessions s ON s.id = g.session_id JOIN models m ON m.id = p.model_id
+        ORDER BY p.model_id, g.task_key
+    """, [*params, catalog, list(model_ids)]))
+
+
+def answer(con: duckdb.DuckDBPyConnection, generation_id: str,
+           rater: str | None = None) -> dict[str, Any] | None:
+    """One generation with its model, catalog and latest rating (by `rater`, if given)."""
+    rater_filter = "AND rater = ?" if rater else ""
+    rows = _dicts(con.execute(f"""
+        WITH rating AS (
+            SELECT score, remarks, rater, created_at AS rated_at FROM ratings
+            WHERE generation_id = ? {rater_filter} ORDER BY created_at DESC, id DESC LIMIT 1
+        )
+        SELECT s.model_id, m.name AS model, s.catalog_name AS catalog, r.score, r.remarks,
+               r.rater, r.rated_at, {_answer_columns()}
+        FROM generations g JOIN sessions s ON s.id = g.session_id
+        JOIN models m ON m.id = s.model_id LEFT JOIN rating r ON true
+        WHERE g.id = ?
+    """, [generation_id, *([rater] if rater else []), generation_id]))
+    return rows[0] if rows else None

@@ -2,6 +2,38 @@
 
 from __future__ import annotations
 
+# The rating that counts, per model, catalog and task, over all of a model's sessions: the
+# latest one (created_at, then id), whichever attempt it rates; never the warm-up, nor tasks
+# outside the catalog (`rbyf import` keeps those under keys with ':', which catalog keys
+# cannot have). One row for all raters and one per rater. Store keeps the table up to date
+# as it writes each rating (store.insert_rating), so the leaderboard reads ~models x tasks
+# rows however many ratings there are; COUNTED_FILL rebuilds it from the ratings, and
+# COUNTED_SELECT computes it where the table cannot be kept (e.g. a view over several files).
+COUNTED_SELECT = """
+    WITH rated AS (
+        SELECT s.model_id, s.catalog_name, g.task_key, coalesce(r.rater, '') AS rater,
+               r.id, r.generation_id, g.session_id, r.score, r.created_at,
+               {'at': r.created_at, 'id': r.id} AS newest
+        FROM ratings r JOIN generations g ON g.id = r.generation_id
+        JOIN sessions s ON s.id = g.session_id
+        WHERE NOT g.is_warmup AND NOT contains(g.task_key, ':')
+    ), latest AS (
+        SELECT model_id, catalog_name, task_key, all_raters, rater,
+               arg_max(id, newest) AS rating_id, arg_max(generation_id, newest) AS generation_id,
+               arg_max(session_id, newest) AS session_id, arg_max(score, newest) AS score,
+               max(created_at) AS rated_at
+        FROM (SELECT *, false AS all_raters FROM rated
+              UNION ALL SELECT * REPLACE ('' AS rater), true AS all_raters FROM rated)
+        GROUP BY model_id, catalog_name, task_key, all_raters, rater
+    )
+    SELECT l.model_id, l.catalog_name, l.task_key, l.all_raters, l.rater, l.rating_id,
+           l.generation_id, l.session_id, l.score, l.rated_at, g.ttft_s, g.prompt_tps,
+           g.decode_tps
+    FROM latest l JOIN generations g ON g.id = l.generation_id
+"""
+COUNTED_FILL = "INSERT INTO counted" + COUNTED_SELECT + ";\n"
+
+
 MIGRATIONS: list[str] = [
     # 1: the first schema
     """
@@ -89,6 +121,28 @@ MIGRATIONS: list[str] = [
         created_at TIMESTAMP NOT NULL
     );
     """,
+    # 2: the rating that counts per model, catalog and task (see COUNTED_FILL below).
+    """
+    CREATE TABLE counted (
+        model_id VARCHAR NOT NULL,
+        catalog_name VARCHAR NOT NULL,
+        task_key VARCHAR NOT NULL,
+        all_raters BOOLEAN NOT NULL,     -- true: the latest rating by anyone; false: by rater
+        rater VARCHAR NOT NULL,          -- '' on the all_raters rows
+        rating_id VARCHAR NOT NULL,
+        generation_id VARCHAR NOT NULL,
+        session_id VARCHAR NOT NULL,
+        score INTEGER NOT NULL,
+        rated_at TIMESTAMP NOT NULL,
+        ttft_s DOUBLE,                   -- figures of the rated answer, for the medians
+        prompt_tps DOUBLE,
+        decode_tps DOUBLE,
+        PRIMARY KEY (model_id, catalog_name, task_key, all_raters, rater)
+    );
+    """
+    # ...filled from the ratings as COUNTED_FILL reads now: should it ever change, paste
+    # this text here instead, so that this migration stays what it was.
+    + COUNTED_FILL,
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -13,8 +13,10 @@ import duckdb
 from rbyf_tui.errors import StoreError, UsageError
 from rbyf_tui.store import Store, now, queries
 from rbyf_tui.store.db import Database, _first_line
+from rbyf_tui.store.schema import COUNTED_SELECT
 
 # Tables in the order rows must arrive (parents first); every one has a unique `id`.
+# The `counted` table is derived from them and rebuilt, never copied.
 TABLES = ("models", "catalogs", "sessions", "generations", "ratings")
 
 
@@ -74,6 +76,7 @@ def _merge_one(target: Store, source: Path) -> MergeReport:
                     f"WHERE NOT EXISTS (SELECT 1 FROM main.{table} d WHERE d.id = s.id)")
                 after = con.execute(f"SELECT count(*) FROM main.{table}").fetchone()
                 report.added[table] = (after[0] if after else 0) - (before[0] if before else 0)
+            queries.rebuild_counted(con)  # derived from the ratings, which the copy bypassed
             touched = [r[0] for r in con.execute("SELECT id FROM src.sessions").fetchall()]
             for session_id in touched:  # new ratings may complete a session
                 queries.refresh_session_status(con, session_id, now())
@@ -113,6 +116,7 @@ class UnionDatabase(Database):
                                            for n in range(len(self.paths)))
                 con.execute(f"CREATE TEMP VIEW {table} AS SELECT DISTINCT ON (id) * FROM "
                             f"({parts}) ORDER BY id")
+            con.execute("CREATE TEMP VIEW counted AS " + COUNTED_SELECT)
             yield con
         finally:
             con.close()
