@@ -16,16 +16,17 @@ The rules, so a count can be reproduced by hand:
   are written without spaces: each Han, Hiragana or Katakana character counts as one word,
   which is how Chinese counts length (字数): "800–1000 字" and "800–1000 words" use the same
   check. Korean separates its words with spaces and is counted like English.
-- Sentences. A sentence ends at `.`, `!`, `?` or `…` followed by a space or the end of a
-  line (closing quotes and brackets may come between), at `。`, `！`, `？` (also `．`, `!`,
-  `?` in full width) wherever they stand, and at the end of a paragraph, heading or list
-  item. A `.` after a single letter ("U.S.", "J. Smith") or a common abbreviation ("e.g.",
-  "Dr.", "etc." inside a sentence) does not end one. Only pieces holding a letter or digit
-  count, so "..." alone is no sentence. Headings and table rows are not sentences.
-- Paragraphs. Blocks of text separated by blank lines; a block made only of headings or
-  horizontal rules is not a paragraph (it titles one). When an answer has no blank line at
-  all, each non-empty line is a paragraph: some models separate paragraphs with a single
-  line break.
+- Sentences. A sentence ends at `.`, `!`, `?`, `…` or `．` followed by a space or the end
+  of a line (closing quotes and brackets may come between); at `。`, `！`, `？` wherever
+  they stand, and at `!` or `?` right before a CJK character; and at the end of a
+  paragraph or list item (a list item's marker ends nothing). A `.` after a single letter
+  ("U.S.", "J. Smith", "e.g.") or a common title or abbreviation ("Dr.", "Mr.", "vs.",
+  "Inc.") does not end one. Only pieces holding a letter or digit count, so "..." alone is
+  no sentence. Headings, tables and code hold no sentences.
+- Paragraphs. Blocks of text separated by blank lines (a line of spaces is blank); a
+  block made only of headings, horizontal rules or tags is not a paragraph. When the
+  answer is a single block of several lines with no list in it, each line holding a word
+  is a paragraph: some models separate paragraphs with a single line break.
 - List items. Lines starting with `-`, `*`, `+` or `•`, or a number followed by `.`, `)` or
   `、` (also `（1）` and `一、`), possibly wrapped in bold ("**1. Economy**"). Only items at
   the outermost indentation count: sub-items belong to their item.
