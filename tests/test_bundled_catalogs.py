@@ -10,6 +10,7 @@ import pytest
 
 from rbyf_tui import catalog as catalogs
 from rbyf_tui import checks
+from rbyf_tui.commands.common import cell_width
 
 from conftest import run_cli
 
@@ -89,6 +90,12 @@ def test_each_bundled_catalog_runs_on_the_demo_model(name: str, tmp_path: Path,
                      "--seed", "1", home=rbyf_home)
     assert result.returncode == 0, result.stderr
     cat = catalogs.resolve(name)
+    progress = [line for line in result.stdout.splitlines() if line.startswith("[")]
+    assert len(progress) == len(cat.all_tasks())
+    assert sum(" checks " in line for line in progress) == sum(
+        1 for t in cat.all_tasks() if t.checks)
+    # Titles are cut and padded by terminal columns: the figures line up, Chinese or not.
+    assert len({cell_width(line[:line.index("TTFT")]) for line in progress}) == 1, progress
     con = duckdb.connect(str(db), read_only=True)
     try:
         rows = con.execute("SELECT task_key, status, response, checks, checks_passed, "

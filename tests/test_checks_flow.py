@@ -14,7 +14,8 @@ import pytest
 
 from rbyf_tui import catalog as catalogs
 from rbyf_tui import checks, compare, ranking
-from rbyf_tui.commands.common import cell_width, table
+from rbyf_tui.commands.common import cell_width, fit, table
+from rbyf_tui.commands.run import progress_line
 from rbyf_tui.store import Store
 
 from conftest import run_cli
@@ -214,3 +215,15 @@ def test_sessions_and_leaderboard_tables_line_up_cjk_model_names(tmp_path: Path,
     assert column_starts(lines[0], ["catalog"]) == column_starts(cjk, ["mini"]) == (
         column_starts(plain, ["mini"]))
     assert cell_width(cjk) == cell_width(plain)  # right-aligned figures end together
+
+
+def test_run_progress_lines_count_checks_and_align_wide_titles(tmp_path: Path) -> None:
+    text = CHECKED.replace('title = "Task A"', 'title = "生鱼片是死鱼片吗：一个很长的中文标题，超过三十四列"')
+    runner = new_runner(tmp_path / "db.duckdb", ScriptedBackend(["Yes. Two."]),
+                        catalog=catalogs.parse(text, "zh.toml"))
+    lines = [progress_line(n, 3, runner.run_task(task))
+             for n, task in enumerate(runner.catalog.all_tasks(), start=1)]
+    assert lines[1].endswith("checks 1/2") and lines[0].endswith("checks 0/1")
+    assert "checks" not in lines[2]  # task b declares none
+    assert len({column_starts(line, ["ok"])[0] for line in lines}) == 1, lines
+    assert fit("生鱼片", 5) == "生鱼 " and fit("ab", 4) == "ab  "

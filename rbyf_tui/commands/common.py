@@ -65,6 +65,18 @@ def cell_width(text: str) -> int:
     return width
 
 
+def fit(text: str, width: int) -> str:
+    """The text cut and padded to exactly `width` terminal columns."""
+    out, used = [], 0
+    for char in text:
+        size = cell_width(char)
+        if used + size > width:
+            break
+        out.append(char)
+        used += size
+    return "".join(out) + " " * (width - used)
+
+
 def _pad(text: str, width: int, right: bool) -> str:
     fill = " " * max(0, width - cell_width(text))
     return fill + text if right else text + fill
