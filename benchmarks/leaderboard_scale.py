@@ -95,12 +95,16 @@ def build(path: Path, models: int, tasks: int, sessions: int) -> float:
         FROM range({n_sessions}) r(k);
         INSERT INTO generations (id, session_id, task_key, task_title, is_warmup, attempt,
             prompt, response, status, ttft_s, total_s, prompt_tokens, completion_tokens,
-            prompt_tps, decode_tps, e2e_tps, started_at, finished_at, updated_at)
+            prompt_tps, decode_tps, e2e_tps, checks_passed, checks_total, started_at,
+            finished_at, updated_at)
         SELECT md5(k || ':' || t), printf('%08x', k),
                CASE WHEN t = 0 THEN 'warmup' ELSE printf('task-number-%03d', t) END, 'Task ' || t,
                t = 0,
                1, 'Prompt.', 'An answer.', CASE WHEN h % 100 = 0 THEN 'error' ELSE 'ok' END,
                ttft, ttft + (ct - 1) / tps, pt, ct, pt / ttft, tps, ct / (ttft + (ct - 1) / tps),
+               -- automatic checks on two tasks in three, as a catalog with checks would have
+               CASE WHEN t % 3 > 0 THEN hash(k, t, 4) % (t % 3 + 1) END,
+               CASE WHEN t % 3 > 0 THEN t % 3 END,
                t0, t0 + to_seconds((ttft + (ct - 1) / tps)::BIGINT), t0
         FROM (
             SELECT k, t, hash(k, t) AS h, 0.2 + hash(k, t, 1) % 1000 / 500.0 AS ttft,

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from rbyf_tui import checks as checking
 from rbyf_tui import locations
 from rbyf_tui.errors import CatalogError, NotFoundError
 
@@ -26,7 +27,7 @@ SAMPLING_TYPES: dict[str, type | tuple[type, ...]] = {
 }
 TOP_KEYS = {"name", "version", "description", "language", "system", "defaults", "rubric",
             "texts", "warmup", "tasks"}
-TASK_KEYS = {"key", "title", "prompt", "system", *SAMPLING_TYPES}
+TASK_KEYS = {"key", "title", "prompt", "system", "checks", *SAMPLING_TYPES}
 DEFAULT_KEYS = {"n_ctx", *SAMPLING_TYPES}
 KEY_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
 REF_RE = re.compile(r"\{\{\s*([A-Za-z0-9_-]+)\s*\}\}")
@@ -76,6 +77,8 @@ class Task:
     system: str | None
     sampling: Sampling
     is_warmup: bool = False
+    # Automatic checks of the answer (checks.py): hints for the rater, never a score.
+    checks: tuple[checking.Check, ...] = field(default=(), compare=False)
 
 
 @dataclass(frozen=True)
@@ -143,6 +146,43 @@ def _locate(text: str, table: str | None, index: int | None, key: str | None) ->
     return _key_line(text, start, key) or (start if table else None)
 
 
+def _check_line(text: str, table: str, index: int | None, kind: str) -> int | None:
+    """The line declaring check `kind` of a task (or the warm-up): inside an inline
+    `checks = {...}`, a `[tasks.checks]` table or a `[tasks.checks.<kind>]` table; else the
+    `checks` line; else the task's header."""
+    start = _locate(text, table, index, None)
+    if start is None:
+        return None
+    lines = text.splitlines()
+    kind_re = re.compile(r"(^|[\s{,])[\"']?" + re.escape(kind) + r"[\"']?\s*=")
+    sub_table = re.compile(r"^\s*\[\s*" + re.escape(table) + r"\.checks(\.(.+))?\s*\]")
+    in_checks = False
+    in_string = False  # inside a multi-line string, where "[text]" is no table header
+    checks_line = None
+    for i in range(start, len(lines)):
+        line = lines[i]
+        quotes = line.count('"""') + line.count("'''")
+        if in_string or quotes % 2:
+            in_string = in_string != bool(quotes % 2)
+            continue
+        if line.lstrip().startswith("["):
+            header = sub_table.match(line)
+            if not header:
+                break  # the next task or table
+            in_checks = True
+            checks_line = checks_line or i + 1
+            if header.group(2) and header.group(2).strip().strip("\"'") == kind:
+                return i + 1
+            continue
+        if not in_checks and re.match(r"^\s*checks\s*=", line):
+            checks_line = i + 1
+            if kind and kind_re.search(line.split("=", 1)[1]):
+                return i + 1
+        elif in_checks and kind and kind_re.search(line):
+            return i + 1
+    return checks_line or start
+
+
 class _Checker:
     def __init__(self, origin: str, text: str) -> None:
         self.origin = origin
@@ -151,6 +191,12 @@ class _Checker:
     def fail(self, what: str, *, table: str | None = None, index: int | None = None,
              key: str | None = None) -> CatalogError:
         line = _locate(self.text, table, index, key)
+        return self.at(line, what)
+
+    def fail_check(self, what: str, table: str, index: int | None, kind: str) -> CatalogError:
+        return self.at(_check_line(self.text, table, index, kind), what)
+
+    def at(self, line: int | None, what: str) -> CatalogError:
         where = f"{self.origin}:{line}" if line else self.origin
         return CatalogError(f"{where}: {what}")
 
@@ -231,6 +277,14 @@ def _parse_task(chk: _Checker, raw: Any, where: str, table: str, index: int | No
     task_system = raw.get("system", system)
     if task_system is not None:
         task_system = _expand(chk, task_system, texts, where, table, index, "system") or None
+    checks: tuple[checking.Check, ...] = ()
+    if "checks" in raw:
+        try:
+            # Shared text works in checks too, e.g. a JSON schema the prompt also shows.
+            checks = checking.parse(_expand_all(chk, raw["checks"], texts, where, table, index))
+        except checking.CheckSpecError as exc:
+            raise chk.fail_check(f"{where} ('{key}').checks: {exc}", table, index,
+                                 exc.kind) from None
     return Task(
         key=key,
         title=raw.get("title") or key,
@@ -238,7 +292,20 @@ def _parse_task(chk: _Checker, raw: Any, where: str, table: str, index: int | No
         system=task_system,
         sampling=defaults.merged(raw),
         is_warmup=warmup,
+        checks=checks,
     )
+
+
+def _expand_all(chk: _Checker, value: Any, texts: dict[str, str], where: str, table: str,
+                index: int | None) -> Any:
+    """{{name}} references expanded in every string of a checks table."""
+    if isinstance(value, str):
+        return _expand(chk, value, texts, where, table, index, "checks")
+    if isinstance(value, list):
+        return [_expand_all(chk, v, texts, where, table, index) for v in value]
+    if isinstance(value, dict):
+        return {k: _expand_all(chk, v, texts, where, table, index) for k, v in value.items()}
+    return value
 
 
 def parse(text: str, origin: str = "<catalog>") -> Catalog:

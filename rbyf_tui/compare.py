@@ -9,6 +9,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
+from rbyf_tui.checks import CheckResult
+from rbyf_tui.checks import from_json as checks_from_json
 from rbyf_tui.errors import NotFoundError, UsageError
 from rbyf_tui.store.queries import ANSWER_FIGURES
 
@@ -40,6 +42,9 @@ class Answer:
     extra: dict[str, Any] | None  # e.g. extra["legacy"] for imported runs
     started_at: datetime
     finished_at: datetime | None
+    # The automatic checks measured when the answer ended (hints, never a score); empty
+    # when its task declared none.
+    checks: tuple[CheckResult, ...] = ()
 
     @classmethod
     def from_row(cls, row: dict[str, Any]) -> Answer:
@@ -52,7 +57,8 @@ class Answer:
             rater=row["rater"], rated_at=row["rated_at"],
             figures={key: row[key] for key in ANSWER_FIGURES},
             sampling=_json(row["sampling"]), extra=_json(row["extra"]),
-            started_at=row["started_at"], finished_at=row["finished_at"])
+            started_at=row["started_at"], finished_at=row["finished_at"],
+            checks=tuple(checks_from_json(row.get("checks"))))
 
 
 @dataclass(frozen=True)

@@ -10,6 +10,8 @@ from datetime import datetime
 from typing import Any
 
 from rbyf_tui.catalog import Catalog
+from rbyf_tui.checks import CheckResult
+from rbyf_tui.checks import from_json as checks_from_json
 from rbyf_tui.metrics import fmt
 
 FORMATS = ("csv", "seed-csv", "jsonl", "parquet", "md")
@@ -95,6 +97,14 @@ def _figures_line(row: dict[str, Any]) -> str:
     return " · ".join(parts)
 
 
+def _checks_lines(results: list[CheckResult]) -> str:
+    passed = sum(r.passed for r in results)
+    lines = [f"**Checks** ({passed} of {len(results)} passed; hints, not part of the score):"
+             "\n"]
+    lines += [f"- {'✓' if r.passed else '✗'} {r.line}" for r in results]
+    return "\n".join(lines) + "\n"
+
+
 def to_markdown(rows: list[dict[str, Any]], catalogs: dict[str, Catalog]) -> str:
     """A transcript per session: each prompt, answer, figures, score and remarks."""
     out: list[str] = []
@@ -131,6 +141,9 @@ def to_markdown(rows: list[dict[str, Any]], catalogs: dict[str, Catalog]) -> str
             if row["error"]:
                 out.append(f"**Error:** {row['error']}\n")
             out.append(f"_{_figures_line(row)}_\n")
+            results = checks_from_json(row.get("checks"))
+            if results:
+                out.append(_checks_lines(results))
             if row["counted"]:
                 out.append(f"**Score: {row['score']}/5**" + (
                     f" — {row['remarks']}" if row["remarks"] else "") + "\n")

@@ -38,6 +38,10 @@ class Standing:
     median_ttft_s: float | None
     median_prompt_tps: float | None
     median_decode_tps: float | None
+    # Share of the automatic checks passed by the answers whose ratings count; None when
+    # none of them had checks. A hint beside the human mean, never part of it.
+    check_pass_rate: float | None = None
+    checks_total: int = 0
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -124,9 +128,15 @@ def rank_rows(rows: Iterable[dict[str, Any]], level: float = LEVEL) -> list[Stan
             rank=rank_of[i], median_ttft_s=row["median_ttft_s"],
             median_prompt_tps=row["median_prompt_tps"],
             median_decode_tps=row["median_decode_tps"],
+            check_pass_rate=_pass_rate(row.get("checks_passed"), row.get("checks_total")),
+            checks_total=int(row.get("checks_total") or 0),
         )
         for i, row in enumerate(rows)
     ]
+
+
+def _pass_rate(passed: int | None, total: int | None) -> float | None:
+    return passed / total if passed is not None and total else None
 
 
 def leaderboard(store: Store, catalog: str | None = None,

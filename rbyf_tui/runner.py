@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from rbyf_tui import __version__, shield
+from rbyf_tui import checks as checking
 from rbyf_tui.backends.base import Backend, ChatRequest, ModelInfo, StreamEnd
 from rbyf_tui.catalog import Catalog, Task
 from rbyf_tui.errors import BackendError, RbyfError
@@ -31,6 +32,9 @@ class Outcome:
     response: str
     figures: Figures
     error: str | None = None
+    # The task's automatic checks measured on the whole answer (ok or cancelled); empty
+    # when it declares none or the answer failed. Hints for the rater, never a score.
+    checks: tuple[checking.CheckResult, ...] = ()
 
 
 class _Checkpointer:
@@ -194,8 +198,22 @@ class Runner:
             completion_text=response,
             tokens_estimated=end.tokens_estimated,
         )
+        results = self._checks(task, response) if status in ("ok", "cancelled") else None
         self._checkpointer.wait()
         self.store.finish_generation(gen_id, response=response, finish_reason=finish,
                                      status=status, error=error, figures=figures,
-                                     extra=end.extra)
-        return Outcome(gen_id, task, status, finish, response, figures, error)
+                                     extra=end.extra, checks=results)
+        return Outcome(gen_id, task, status, finish, response, figures, error,
+                       tuple(results or ()))
+
+    @staticmethod
+    def _checks(task: Task, response: str) -> list[checking.CheckResult] | None:
+        """The task's checks on the answer; None without any. A check that breaks must not
+        cost the answer: it is logged and the answer stored without checks."""
+        if not task.checks:
+            return None
+        try:
+            return checking.run(task, response)
+        except Exception:
+            log.exception("checks of %s failed", task.key)
+            return None

@@ -146,7 +146,8 @@ def test_catalogs_lists_bundled_and_user_catalogs(rbyf_home: Path) -> None:
 
 
 def test_unknown_catalog_name_lists_the_known_ones() -> None:
-    with pytest.raises(NotFoundError, match="no catalog named 'nope': use one of rbyf-v2"):
+    with pytest.raises(NotFoundError, match="no catalog named 'nope': use one of "
+                                            "rbyf-structured, rbyf-v2, rbyf-zh"):
         catalogs.resolve("nope")
 
 

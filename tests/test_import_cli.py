@@ -36,7 +36,8 @@ def test_import_every_fixture_then_the_leaderboard(tmp_path: Path) -> None:
         ("qwen2.5-1.5b-instruct-q5_k_m", 14, 57, 2), ("Llama-3.2-1B-Instruct-Q8_0", 13, 44, 3)]
     assert list(entries[0]) == ["model", "catalog", "n_rated", "total", "mean", "ci_low",
                                 "ci_high", "rank", "median_ttft_s", "median_prompt_tps",
-                                "median_decode_tps", "n_tasks"]
+                                "median_decode_tps", "n_tasks", "check_pass_rate"]
+    assert entries[0]["check_pass_rate"] is None  # the old scripts' answers have no checks
     qwen = entries[2]
     assert (qwen["ci_low"], qwen["ci_high"]) == (44 / 14, 67 / 14)
     assert qwen["ci_low"] <= qwen["mean"] <= qwen["ci_high"]
@@ -44,7 +45,7 @@ def test_import_every_fixture_then_the_leaderboard(tmp_path: Path) -> None:
 
     table = run_cli("leaderboard", "--db", str(db)).stdout.splitlines()
     assert table[0].split() == ["rank", "model", "catalog", "rated", "total", "mean", "95%",
-                                "CI", "TTFT", "prompt", "t/s", "decode", "t/s"]
+                                "CI", "checks", "TTFT", "prompt", "t/s", "decode", "t/s"]
     assert table[4].split()[:7] == ["2", "qwen2.5-1.5b-instruct-q5_k_m", "rbyf-v2", "14/14",
                                     "57/70", "4.07", "3.14–4.79"]
     csv_lines = run_cli("leaderboard", "--db", str(db), "--format", "csv").stdout.splitlines()

@@ -29,9 +29,10 @@ def test_the_ratings_of_a_schema_1_db_count_after_the_upgrade(tmp_path: Path) ->
                 "NOT NULL, rbyf_version VARCHAR)")
     con.execute("INSERT INTO rbyf_schema VALUES (1, now()::TIMESTAMP, '0.1.0')")
     con.execute(f"ATTACH '{source}' AS src (READ_ONLY)")
-    for table in ("models", "catalogs", "sessions", "generations"):
-        con.execute(f"INSERT INTO {table} SELECT * FROM src.{table}")
-    con.execute("INSERT INTO ratings SELECT * FROM src.ratings")
+    for table in ("models", "catalogs", "sessions", "generations", "ratings"):
+        # The v1 columns only: later migrations added some.
+        cols = ", ".join(d[0] for d in con.execute(f"SELECT * FROM {table} LIMIT 0").description)
+        con.execute(f"INSERT INTO {table} SELECT {cols} FROM src.{table}")
     con.close()
 
     store = Store(old)

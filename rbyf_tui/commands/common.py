@@ -6,6 +6,7 @@ import argparse
 import json
 import random
 import sys
+import unicodedata
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
@@ -52,15 +53,44 @@ def stamp(value: Any) -> str:
     return "" if value is None else str(value)
 
 
+def cell_width(text: str) -> int:
+    """Terminal columns the text takes: CJK and most emoji take two, combining marks and
+    zero-width characters none (unicodedata only, no extra dependency)."""
+    width = 0
+    for char in text:
+        if unicodedata.combining(char) or unicodedata.category(char) in ("Mn", "Me", "Cf",
+                                                                         "Cc"):
+            continue
+        width += 2 if unicodedata.east_asian_width(char) in ("W", "F") else 1
+    return width
+
+
+def fit(text: str, width: int) -> str:
+    """The text cut and padded to exactly `width` terminal columns."""
+    out, used = [], 0
+    for char in text:
+        size = cell_width(char)
+        if used + size > width:
+            break
+        out.append(char)
+        used += size
+    return "".join(out) + " " * (width - used)
+
+
+def _pad(text: str, width: int, right: bool) -> str:
+    fill = " " * max(0, width - cell_width(text))
+    return fill + text if right else text + fill
+
+
 def table(headers: Sequence[str], rows: Sequence[Sequence[Any]],
           right: Sequence[int] = ()) -> str:
-    """A plain aligned table; columns listed in `right` are right-aligned."""
+    """A plain aligned table; columns listed in `right` are right-aligned. Widths are
+    terminal columns, so Chinese names and emoji line up too."""
     cells = [[str(h) for h in headers]] + [["" if c is None else str(c) for c in r] for r in rows]
-    widths = [max(len(row[i]) for row in cells) for i in range(len(headers))]
+    widths = [max(cell_width(row[i]) for row in cells) for i in range(len(headers))]
     lines = []
     for n, row in enumerate(cells):
-        parts = [c.rjust(widths[i]) if i in right else c.ljust(widths[i])
-                 for i, c in enumerate(row)]
+        parts = [_pad(c, widths[i], i in right) for i, c in enumerate(row)]
         lines.append("  ".join(parts).rstrip())
         if n == 0:
             lines.append("  ".join("-" * w for w in widths))

@@ -19,7 +19,8 @@ from rbyf_tui.metrics import fmt
 from rbyf_tui.store import Store
 
 BOARD_KEYS = ("model", "catalog", "n_rated", "total", "mean", "ci_low", "ci_high", "rank",
-              "median_ttft_s", "median_prompt_tps", "median_decode_tps", "n_tasks")
+              "median_ttft_s", "median_prompt_tps", "median_decode_tps", "n_tasks",
+              "check_pass_rate")
 
 
 def sessions(args: argparse.Namespace) -> int:
@@ -79,14 +80,15 @@ def leaderboard(args: argparse.Namespace) -> int:
               "the old scripts' files with `rbyf import`")
         return 0
     print(table(
-        ["rank", "model", "catalog", "rated", "total", "mean", "95% CI", "TTFT", "prompt t/s",
-         "decode t/s"],
+        ["rank", "model", "catalog", "rated", "total", "mean", "95% CI", "checks", "TTFT",
+         "prompt t/s", "decode t/s"],
         [[s.rank, s.model, s.catalog, f"{s.n_rated}/{s.n_tasks}",
           f"{s.total}/{5 * s.n_rated}", fmt(s.mean, "", 2),
-          f"{s.ci_low:.2f}–{s.ci_high:.2f}", fmt(s.median_ttft_s, " s", 2),
-          fmt(s.median_prompt_tps), fmt(s.median_decode_tps)]
+          f"{s.ci_low:.2f}–{s.ci_high:.2f}",
+          "–" if s.check_pass_rate is None else f"{s.check_pass_rate:.0%}",
+          fmt(s.median_ttft_s, " s", 2), fmt(s.median_prompt_tps), fmt(s.median_decode_tps)]
          for s in standings],
-        right=[0, 3, 4, 5, 6, 7, 8, 9]))
+        right=[0, 3, 4, 5, 6, 7, 8, 9, 10]))
     if args.by_rater:
         print_raters(means, agreements)
     return 0

@@ -12,7 +12,7 @@ from rbyf_tui import catalog as catalogs
 from rbyf_tui import locations, native_log, resume, shield
 from rbyf_tui.backends import BackendOptions, make_backend, model_path
 from rbyf_tui.backends.base import Backend, ModelInfo
-from rbyf_tui.commands.common import backend_options, open_store, opt, pick_seed
+from rbyf_tui.commands.common import backend_options, fit, open_store, opt, pick_seed
 from rbyf_tui.metrics import fmt
 from rbyf_tui.runner import Outcome, Runner
 from rbyf_tui.store import Store, default_rater
@@ -22,15 +22,18 @@ DEFAULT_CATALOG = "rbyf-v2"
 
 def progress_line(index: int, count: int, outcome: Outcome) -> str:
     f = outcome.figures
-    head = f"[{index:>{len(str(count))}}/{count}] {outcome.task.title[:34]:<34}"
+    head = f"[{index:>{len(str(count))}}/{count}] {fit(outcome.task.title, 34)}"
     if outcome.status == "error":
         return f"{head} error  {outcome.error}"
-    return (
+    line = (
         f"{head} {outcome.status:<9} {outcome.finish_reason or '':<6} "
         f"TTFT {fmt(f.ttft_s, 's', 2)}  prompt {fmt(f.prompt_tps, ' t/s', 0)}  "
         f"decode {fmt(f.decode_tps, ' t/s')}  {f.completion_tokens or 0} tok  "
         f"{fmt(f.total_s, 's')}"
     )
+    if outcome.checks:  # a hint for the morning's rating, not a score
+        line += f"  checks {sum(r.passed for r in outcome.checks)}/{len(outcome.checks)}"
+    return line
 
 
 def describe(model: ModelInfo) -> str:

@@ -20,6 +20,8 @@ import duckdb
 
 from rbyf_tui.backends.base import ChatRequest, ModelInfo
 from rbyf_tui.catalog import Catalog, Task
+from rbyf_tui.checks import CheckResult
+from rbyf_tui.checks import to_json as checks_to_json
 from rbyf_tui.errors import NotFoundError, UsageError
 from rbyf_tui.metrics import Figures
 from rbyf_tui.store import queries
@@ -187,18 +189,25 @@ class Store:
 
     def finish_generation(self, gen_id: str, *, response: str, finish_reason: str | None,
                           status: str, error: str | None, figures: Figures,
-                          extra: dict[str, Any] | None = None) -> None:
+                          extra: dict[str, Any] | None = None,
+                          checks: Sequence[CheckResult] | None = None) -> None:
+        """The answer's end. `checks`: the results of the task's automatic checks, None
+        when it declares none (or the answer failed)."""
         f = figures
+        passed = None if checks is None else sum(1 for c in checks if c.passed)
         self.db.write(lambda con: con.execute(
             "UPDATE generations SET response = ?, finish_reason = ?, status = ?, error = ?, "
             "ttft_s = ?, total_s = ?, prompt_tokens = ?, completion_tokens = ?, "
             "prompt_tps = ?, decode_tps = ?, e2e_tps = ?, engine_prompt_tps = ?, "
             "engine_decode_tps = ?, prompt_tiktoken = ?, completion_tiktoken = ?, "
-            "tokens_estimated = ?, extra = ?, finished_at = ?, updated_at = ? WHERE id = ?",
+            "tokens_estimated = ?, checks = ?, checks_passed = ?, checks_total = ?, "
+            "extra = ?, finished_at = ?, updated_at = ? WHERE id = ?",
             [response, finish_reason, status, error, f.ttft_s, f.total_s, f.prompt_tokens,
              f.completion_tokens, f.prompt_tps, f.decode_tps, f.e2e_tps, f.engine_prompt_tps,
              f.engine_decode_tps, f.prompt_tiktoken, f.completion_tiktoken,
-             f.tokens_estimated, json.dumps(extra) if extra else None, now(), now(), gen_id]))
+             f.tokens_estimated, None if checks is None else checks_to_json(checks), passed,
+             None if checks is None else len(checks), json.dumps(extra) if extra else None,
+             now(), now(), gen_id]))
 
     def recover_interrupted(self) -> int:
         """Mark 'running' generations of dead processes as interrupted (text kept)."""
@@ -387,6 +396,8 @@ class RatedGeneration:
     ttft_s: float | None
     prompt_tps: float | None
     decode_tps: float | None
+    checks_passed: int | None = None
+    checks_total: int | None = None
 
 
 def insert_rating(con: duckdb.DuckDBPyConnection, rating_id: str, generation_id: str,
@@ -403,7 +414,7 @@ def insert_rating(con: duckdb.DuckDBPyConnection, rating_id: str, generation_id:
         con.execute(queries.COUNT_RATING, [
             rated.model_id, rated.catalog_name, rated.task_key, all_raters, who, rating_id,
             generation_id, rated.session_id, score, stamp, rated.ttft_s, rated.prompt_tps,
-            rated.decode_tps])
+            rated.decode_tps, rated.checks_passed, rated.checks_total])
 
 
 def upsert_catalog(con: duckdb.DuckDBPyConnection, catalog: Catalog) -> None:

@@ -24,19 +24,20 @@ COUNTED_PER_SESSION = """
 # A rating's answer, as insert_rating needs it (store.RatedGeneration).
 RATED_GENERATION = """
     SELECT g.session_id, g.task_key, g.is_warmup, s.model_id, s.catalog_name, g.ttft_s,
-           g.prompt_tps, g.decode_tps
+           g.prompt_tps, g.decode_tps, g.checks_passed, g.checks_total
     FROM generations g JOIN sessions s ON s.id = g.session_id WHERE g.id = ?
 """
 
 # Moves the counted rating of a model, catalog, task (and rater) to a new rating if that one
 # is the latest (created_at, then id: the order of COUNTED_FILL and COUNTED_PER_SESSION).
 COUNT_RATING = """
-    INSERT INTO counted VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+    INSERT INTO counted VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
     ON CONFLICT (model_id, catalog_name, task_key, all_raters, rater) DO UPDATE SET
         rating_id = excluded.rating_id, generation_id = excluded.generation_id,
         session_id = excluded.session_id, score = excluded.score,
         rated_at = excluded.rated_at, ttft_s = excluded.ttft_s,
-        prompt_tps = excluded.prompt_tps, decode_tps = excluded.decode_tps
+        prompt_tps = excluded.prompt_tps, decode_tps = excluded.decode_tps,
+        checks_passed = excluded.checks_passed, checks_total = excluded.checks_total
     WHERE excluded.rated_at > counted.rated_at
        OR (excluded.rated_at = counted.rated_at AND excluded.rating_id > counted.rating_id)
 """
@@ -52,7 +53,8 @@ def counted_sql(catalog: str | None = None, rater: str | None = None,
     """Per model, catalog and task, the rating that counts (schema.COUNTED_FILL): the latest
     given to any attempt in any session of that model, by `rater` if given; never the
     warm-up. Columns: model_id, catalog_name, task_key, score, generation_id, rating_id,
-    session_id, rated_at and the answer's ttft_s, prompt_tps, decode_tps."""
+    session_id, rated_at and the answer's ttft_s, prompt_tps, decode_tps, checks_passed,
+    checks_total."""
     where, params = ["NOT c.all_raters AND c.rater = ?" if rater else "c.all_raters"], []
     if rater:
         params.append(rater)
@@ -64,7 +66,8 @@ def counted_sql(catalog: str | None = None, rater: str | None = None,
         params.append(list(models))
     sql = f"""
         SELECT c.model_id, c.catalog_name, c.task_key, c.score, c.generation_id, c.rating_id,
-               c.session_id, c.rated_at, c.ttft_s, c.prompt_tps, c.decode_tps
+               c.session_id, c.rated_at, c.ttft_s, c.prompt_tps, c.decode_tps,
+               c.checks_passed, c.checks_total
         FROM counted c WHERE {" AND ".join(where)}
     """
     return sql, params
@@ -75,7 +78,8 @@ GENERATION_COLUMNS = (
     "sampling", "response", "finish_reason", "status", "error", "ttft_s", "total_s",
     "prompt_tokens", "completion_tokens", "prompt_tps", "decode_tps", "e2e_tps",
     "engine_prompt_tps", "engine_decode_tps", "prompt_tiktoken", "completion_tiktoken",
-    "tokens_estimated", "checks", "extra", "started_at", "finished_at",
+    "tokens_estimated", "checks", "checks_passed", "checks_total", "extra", "started_at",
+    "finished_at",
 )
 
 
@@ -193,7 +197,8 @@ def leaderboard(con: duckdb.DuckDBPyConnection, catalog: str | None = None,
                 rater: str | None = None) -> list[dict[str, Any]]:
     """Per model and catalog: the counted rating of each task (see counted_sql), how many
     tasks got each score 0..5 (`score_counts`, what the bootstrap needs), and the median
-    figures of the answers those ratings judge."""
+    figures of the answers those ratings judge; with the automatic checks those answers
+    passed and ran (`checks_passed`, `checks_total`: NULL when none had checks)."""
     counted, params = counted_sql(catalog, rater)
     histogram = ", ".join(f"count(*) FILTER (WHERE c.score = {n})" for n in range(6))
     return _dicts(con.execute(f"""
@@ -201,14 +206,17 @@ def leaderboard(con: duckdb.DuckDBPyConnection, catalog: str | None = None,
             SELECT c.model_id, c.catalog_name, count(*) AS n_rated, sum(c.score) AS total,
                    avg(c.score) AS mean, [{histogram}] AS score_counts,
                    median(c.ttft_s) AS median_ttft_s, median(c.prompt_tps) AS median_prompt_tps,
-                   median(c.decode_tps) AS median_decode_tps
+                   median(c.decode_tps) AS median_decode_tps,
+                   sum(c.checks_passed) AS checks_passed, sum(c.checks_total) AS checks_total
             FROM ({counted}) c GROUP BY c.model_id, c.catalog_name
         ), tasks AS (
             SELECT catalog_name, max(n_tasks) AS n_tasks FROM sessions GROUP BY catalog_name
         )
         SELECT m.name AS model, sc.model_id, sc.catalog_name AS catalog, sc.n_rated,
                sc.total::INTEGER AS total, sc.mean, t.n_tasks, sc.median_ttft_s,
-               sc.median_prompt_tps, sc.median_decode_tps, sc.score_counts
+               sc.median_prompt_tps, sc.median_decode_tps, sc.score_counts,
+               sc.checks_passed::INTEGER AS checks_passed,
+               sc.checks_total::INTEGER AS checks_total
         FROM scores sc JOIN models m ON m.id = sc.model_id
         LEFT JOIN tasks t ON t.catalog_name = sc.catalog_name
         ORDER BY sc.catalog_name, sc.mean DESC, sc.total DESC, m.name, sc.model_id

@@ -28,7 +28,7 @@ COUNTED_SELECT = """
     )
     SELECT l.model_id, l.catalog_name, l.task_key, l.all_raters, l.rater, l.rating_id,
            l.generation_id, l.session_id, l.score, l.rated_at, g.ttft_s, g.prompt_tps,
-           g.decode_tps
+           g.decode_tps, g.checks_passed, g.checks_total
     FROM latest l JOIN generations g ON g.id = l.generation_id
 """
 COUNTED_FILL = "INSERT INTO counted" + COUNTED_SELECT + ";\n"
@@ -140,9 +140,42 @@ MIGRATIONS: list[str] = [
         PRIMARY KEY (model_id, catalog_name, task_key, all_raters, rater)
     );
     """
-    # ...filled from the ratings as COUNTED_FILL reads now: should it ever change, paste
-    # this text here instead, so that this migration stays what it was.
-    + COUNTED_FILL,
+    # ...filled from the ratings as COUNTED_FILL read then (it has changed since: this
+    # migration stays what it was).
+    + """INSERT INTO counted
+    WITH rated AS (
+        SELECT s.model_id, s.catalog_name, g.task_key, coalesce(r.rater, '') AS rater,
+               r.id, r.generation_id, g.session_id, r.score, r.created_at,
+               {'at': r.created_at, 'id': r.id} AS newest
+        FROM ratings r JOIN generations g ON g.id = r.generation_id
+        JOIN sessions s ON s.id = g.session_id
+        WHERE NOT g.is_warmup AND NOT contains(g.task_key, ':')
+    ), latest AS (
+        SELECT model_id, catalog_name, task_key, all_raters, rater,
+               arg_max(id, newest) AS rating_id, arg_max(generation_id, newest) AS generation_id,
+               arg_max(session_id, newest) AS session_id, arg_max(score, newest) AS score,
+               max(created_at) AS rated_at
+        FROM (SELECT *, false AS all_raters FROM rated
+              UNION ALL SELECT * REPLACE ('' AS rater), true AS all_raters FROM rated)
+        GROUP BY model_id, catalog_name, task_key, all_raters, rater
+    )
+    SELECT l.model_id, l.catalog_name, l.task_key, l.all_raters, l.rater, l.rating_id,
+           l.generation_id, l.session_id, l.score, l.rated_at, g.ttft_s, g.prompt_tps,
+           g.decode_tps
+    FROM latest l JOIN generations g ON g.id = l.generation_id
+;
+    """,
+    # 3: automatic checks of an answer (checks.py). Their results go in generations.checks
+    # (JSON, there since 1); the counts beside them let the leaderboard sum pass rates
+    # without parsing JSON. NULL: no checks declared, or an answer stored before them.
+    # The counted table carries them like the figures, so the leaderboard's pass rate
+    # reads no generations.
+    """
+    ALTER TABLE generations ADD COLUMN checks_passed INTEGER;
+    ALTER TABLE generations ADD COLUMN checks_total INTEGER;
+    ALTER TABLE counted ADD COLUMN checks_passed INTEGER;
+    ALTER TABLE counted ADD COLUMN checks_total INTEGER;
+    """,
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)
