@@ -1,0 +1,266 @@
+"""Models x tasks: every counted score, coloured 0 (red) to 5 (green); sort by any column,
+filter by catalog and rater, open a cell to read its answer."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import ClassVar
+
+from rich.text import Text
+from textual import events, work
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.screen import Screen
+from textual.widgets import DataTable, Footer, Static
+from textual.worker import Worker, WorkerState
+
+from rbyf_tui import matrix as matrices
+from rbyf_tui.matrix import Matrix
+from rbyf_tui.tui.screens.board_data import (
+    CSS_PATH,
+    EMPTY_HELP,
+    Choices,
+    filter_label,
+    load_choices,
+    open_store,
+    score_text,
+    shorten,
+)
+
+SUMMARY_NAMES = {"model": "model name", "n_rated": "tasks rated", "total": "total",
+                 "mean": "mean score"}
+TASK_PREFIX = "task:"  # column keys of tasks, apart from the summary columns'
+
+
+@dataclass(frozen=True)
+class Loaded:
+    matrix: Matrix | None
+    choices: Choices
+
+
+def load_matrix(db_path: Path, catalog: str | None, rater: str | None,
+                choices: Choices | None) -> Loaded:
+    """Runs in a worker thread: ~0.4 s for 1,000 models x 100 tasks."""
+    store = open_store(db_path)
+    if store is None:
+        return Loaded(None, Choices())
+    if choices is None:
+        choices, _ = load_choices(store)
+    choices = choices.with_catalog(catalog).with_rater(rater)
+    catalog = catalog or (choices.catalogs[0] if choices.catalogs else None)
+    if catalog is None:
+        return Loaded(None, choices)
+    return Loaded(matrices.matrix(store, catalog, rater), choices)
+
+
+def column_name(key: str) -> str:
+    """The Matrix column (as sorted_by takes it) of a table column key."""
+    return key.removeprefix(TASK_PREFIX)
+
+
+class MatrixScreen(Screen[None]):
+    """Scores of every model (rows) on every task (columns) of one catalog."""
+
+    CSS_PATH = CSS_PATH
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape,q", "close", "Back", tooltip="Back to the leaderboard"),
+        Binding("s", "sort", "Sort", tooltip="Sort the rows by the cursor's column; again "
+                "reverses"),
+        Binding("enter", "open", "Answer", tooltip="Open the answer of the cursor's cell"),
+        Binding("c", "next_catalog", "Catalog", tooltip="Show the next catalog"),
+        Binding("r", "next_rater", "Rater", tooltip="Only one rater's ratings, or all"),
+    ]
+
+    def __init__(self, db_path: Path, catalog: str | None = None, rater: str | None = None,
+                 *, choices: Choices | None = None) -> None:
+        super().__init__()
+        self.db_path = Path(db_path)
+        self.catalog = catalog
+        self.rater = rater
+        self.choices = choices
+        self.matrix: Matrix | None = None
+        self.sort_column = "mean"
+        self.descending = True
+        self._width = 0
+
+    def compose(self) -> ComposeResult:
+        yield Static("Matrix · loading…", id="matrix-title", classes="board-title")
+        yield Static("", id="matrix-empty", classes="board-empty")
+        yield DataTable(id="matrix-table", cursor_type="cell", cell_padding=0,
+                        fixed_columns=1)
+        yield Static("", id="matrix-status", classes="board-detail")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.query_one("#matrix-empty").display = False
+        self.load()
+
+    @work(thread=True, exclusive=True, group="matrix-load", exit_on_error=False)
+    def load(self) -> Loaded:
+        return load_matrix(self.db_path, self.catalog, self.rater, self.choices)
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        if event.worker.group != "matrix-load":
+            return
+        if event.state == WorkerState.SUCCESS:
+            loaded: Loaded = event.worker.result
+            self.choices = loaded.choices
+            if loaded.matrix is None:
+                self.show_message(EMPTY_HELP)
+                return
+            self.catalog = loaded.matrix.catalog
+            self.matrix = loaded.matrix.sorted_by(self.sort_column, self.descending)
+            self.render_table()
+        elif event.state == WorkerState.ERROR:
+            self.show_message(f"Cannot read the ratings: {event.worker.error}")
+
+    def show_message(self, text: str) -> None:
+        message = self.query_one("#matrix-empty", Static)
+        message.update(text)
+        message.display = True
+        self.query_one("#matrix-table").display = False
+        self.query_one("#matrix-status").display = False
+
+    # --- drawing ----------------------------------------------------------------------
+
+    def render_table(self, keep_model: str | None = None) -> None:
+        grid = self.matrix
+        if grid is None:
+            return
+        self.query_one("#matrix-title", Static).update(
+            f"Matrix · {filter_label(self.catalog, self.rater)} · {len(grid.rows)} models × "
+            f"{len(grid.tasks)} tasks")
+        table = self.query_one("#matrix-table", DataTable)
+        if not grid.rows:
+            who = f" by {self.rater}" if self.rater else ""
+            self.show_message(f"No ratings{who} in catalog {self.catalog} yet: press c for "
+                              "another catalog, r for another rater.")
+            return
+        self.query_one("#matrix-empty").display = False
+        table.display = True
+        self.query_one("#matrix-status").display = True
+        self._width = self.size.width
+        cursor = table.cursor_coordinate
+        total_width = max(3, *(len(str(r.total)) for r in grid.rows))
+        n_width = max(1, *(len(str(r.n_rated)) for r in grid.rows))
+        fixed = (n_width + 2) + (total_width + 2) + 6 + 3 * len(grid.tasks)
+        longest = max(len(r.model) for r in grid.rows)
+        room = self.size.width - fixed - 4
+        model_width = min(longest, max(12, room if room >= 12 else 24))
+        table.clear(columns=True)
+        table.add_column(Text(" model"), key="model")
+        table.add_column(Text(f" {'n':>{n_width}} "), key="n_rated")
+        table.add_column(Text(f" {'total':>{total_width}} "), key="total")
+        table.add_column(Text(" mean "), key="mean")
+        for number, task in enumerate(grid.tasks, start=1):
+            table.add_column(Text(f"{number:>2} ", justify="right"), key=TASK_PREFIX + task.key)
+        for row in grid.rows:
+            mean = f" {row.mean:.2f} " if row.mean is not None else "  –   "
+            table.add_row(
+                Text(f" {shorten(row.model, model_width):<{model_width}} "),
+                Text(f" {row.n_rated:>{n_width}} "), Text(f" {row.total:>{total_width}} "),
+                Text(mean),
+                *[score_text(row.score(task.key)) for task in grid.tasks],
+                key=row.model_id)
+        row_index = cursor.row
+        if keep_model is not None:
+            row_index = next(i for i, r in enumerate(grid.rows) if r.model_id == keep_model)
+        table.move_cursor(row=min(row_index, len(grid.rows) - 1),
+                          column=min(cursor.column, len(table.columns) - 1))
+        self.show_status()
+
+    def cursor_keys(self) -> tuple[str, str] | None:
+        """(model id, table column key) under the cursor."""
+        table = self.query_one("#matrix-table", DataTable)
+        if not table.row_count:
+            return None
+        row_key, column_key = table.coordinate_to_cell_key(table.cursor_coordinate)
+        return str(row_key.value), str(column_key.value)
+
+    def show_status(self) -> None:
+        keys = self.cursor_keys()
+        if self.matrix is None or keys is None:
+            return
+        model_id, column = keys
+        row = next(r for r in self.matrix.rows if r.model_id == model_id)
+        order = ("Z to A" if self.descending else "A to Z") if self.sort_column == "model" \
+            else ("highest first" if self.descending else "lowest first")
+        name = self.column_title(self.sort_column)
+        lines = [f"{row.model} · {self.column_title(column_name(column))}",
+                 f"sorted by {name}, {order} (s: by the cursor's column)"]
+        if column.startswith(TASK_PREFIX):
+            score = row.score(column_name(column))
+            lines[0] += f" · score {score if score is not None else 'none'}"
+        self.query_one("#matrix-status", Static).update("\n".join(lines))
+
+    def column_title(self, name: str) -> str:
+        if name in SUMMARY_NAMES:
+            return SUMMARY_NAMES[name]
+        assert self.matrix is not None
+        for number, task in enumerate(self.matrix.tasks, start=1):
+            if task.key == name:
+                return f"task {number} {task.title}"
+        return name
+
+    def on_data_table_cell_highlighted(self, event: DataTable.CellHighlighted) -> None:
+        self.show_status()
+
+    def on_data_table_cell_selected(self, event: DataTable.CellSelected) -> None:
+        event.stop()
+        self.action_open()
+
+    def on_resize(self, event: events.Resize) -> None:
+        if self.matrix is not None and event.size.width != self._width:
+            self.render_table()
+
+    # --- actions ----------------------------------------------------------------------
+
+    def action_close(self) -> None:
+        self.dismiss()
+
+    def action_sort(self) -> None:
+        keys = self.cursor_keys()
+        if self.matrix is None or keys is None:
+            return
+        model_id, column = keys
+        name = column_name(column)
+        if name == self.sort_column:
+            self.descending = not self.descending
+        else:
+            self.sort_column, self.descending = name, name != "model"
+        self.matrix = self.matrix.sorted_by(self.sort_column, self.descending)
+        self.render_table(keep_model=model_id)
+
+    def action_open(self) -> None:
+        from rbyf_tui.tui.screens.answer import AnswerScreen
+
+        keys = self.cursor_keys()
+        if self.matrix is None or keys is None:
+            return
+        model_id, column = keys
+        if not column.startswith(TASK_PREFIX):
+            self.notify("Move the cursor to a task's score to open its answer.")
+            return
+        cell = self.matrix.cell(model_id, column_name(column))
+        if cell is None:
+            self.notify("No rating in this cell: nothing to open.")
+            return
+        self.app.push_screen(AnswerScreen(self.db_path, cell.generation_id, self.rater))
+
+    def action_next_catalog(self) -> None:
+        if self.choices and self.choices.catalogs:
+            self.catalog = self.choices.next_catalog(self.catalog)
+            self.reload()
+
+    def action_next_rater(self) -> None:
+        if self.choices and self.choices.catalogs:
+            self.rater = self.choices.next_rater(self.rater)
+            self.reload()
+
+    def reload(self) -> None:
+        self.query_one("#matrix-title", Static).update(
+            f"Matrix · {filter_label(self.catalog, self.rater)} · loading…")
+        self.query_one("#matrix-table", DataTable).move_cursor(row=0)
+        self.load()
+
