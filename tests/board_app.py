@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import html
+import re
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -98,3 +100,20 @@ async def settle(pilot: Pilot[None]) -> None:
         await pilot.pause()
         await pilot.app.workers.wait_for_complete()
         await pilot.pause()
+
+
+def screen_text(app: App[None]) -> str:
+    """What the terminal shows, as plain lines (from the SVG screenshot Textual exports)."""
+    svg = app.export_screenshot()
+    rows: dict[float, dict[int, str]] = {}
+    for match in re.finditer(r'<text class="[^"]*-r\d+"[^>]*? x="([\d.]+)" y="([\d.]+)"'
+                             r'[^>]*>([^<]*)</text>', svg):
+        text = html.unescape(match[3]).replace("\xa0", " ")
+        rows.setdefault(float(match[2]), {})[round(float(match[1]) / 12.2)] = text
+    lines = []
+    for y in sorted(rows):
+        cells = [" "] * 400
+        for column, text in rows[y].items():
+            cells[column:column + len(text)] = text
+        lines.append("".join(cells).rstrip())
+    return "\n".join(lines)

@@ -70,6 +70,8 @@ class ModelPicker(ModalScreen[Picked | None]):
         picks.clear_options()
         picks.add_options([(f"{s.model}  ·  mean {s.mean:.2f}, {s.n_rated} rated",
                             s.model_id, s.model_id in selected) for s in standings])
+        if standings:
+            picks.highlighted = 0  # so that space works at once
         picks.focus()
 
     def action_confirm(self) -> None:
