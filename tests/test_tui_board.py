@@ -70,6 +70,13 @@ async def test_the_leaderboard_ranks_the_imported_runs_with_their_totals(legacy:
         detail = str(app.screen.query_one("#board-detail", Static).content)
         assert detail.startswith("qwen2.5-1.5b-instruct-q5_k_m: rank 2, mean 4.07 (95% CI "
                                  "3.14–4.79), 14 of 14 tasks rated, total 57/70")
+        # 80 columns: the longest names are shortened, the speeds still show in full
+        assert shown[3][1] == "Llama-3.2-1B…-Q8_0"
+        assert [line.split()[-1] for line in text.splitlines()[2:6]] == ["–"] * 4
+        await pilot.resize_terminal(120, 40)
+        await settle(pilot)
+        assert cells(table, 3)[1] == "Llama-3.2-1B-Instruct-Q8_0"
+        assert table.cursor_row == 2  # the cursor stays on its model
 
 
 async def test_rater_and_catalog_filters(full: Path) -> None:
@@ -118,14 +125,14 @@ async def test_the_matrix_sorts_by_the_cursor_column(full: Path) -> None:
         # model, n, total, mean, then the tasks: the 4th is "say 'I am ready'", which the
         # Llama-3.2-1B run never had; swift scored it 3, steady 4, the others 5.
         await pilot.press(*["right"] * 7)
-        assert "task 4 say 'I am ready'" in screen_text(app)
+        assert "task 4: say 'I am ready'" in screen_text(app)
         await pilot.press("s")
         assert rows(table)[-1] == LLAMA_1B  # no score: last either way
         assert rows(table)[-3:-1] == ["fixed:steady-7b-q4", "fixed:swift-1b-q4"]
         await pilot.press("s")  # again: lowest first
         assert rows(table)[:2] == ["fixed:swift-1b-q4", "fixed:steady-7b-q4"]
         assert rows(table)[-1] == LLAMA_1B
-        assert "sorted by task 4 say 'I am ready', lowest first" in screen_text(app)
+        assert "sorted by task 4, lowest first" in screen_text(app)
         await pilot.press(*["left"] * 7, "s")  # the model column: A to Z
         assert rows(table) == sorted(by_mean, key=lambda k: k.split(":")[1].casefold())
         await pilot.press("right", "right", "s")  # total, highest first
@@ -156,10 +163,11 @@ async def test_a_matrix_cell_opens_its_answer(legacy: Path) -> None:
         assert "**The Last Transmission**" not in text
         await pilot.press("escape")
         assert isinstance(app.screen, MatrixScreen)
-        await pilot.press("left", *["right"] * 3, "enter")  # Llama-1B on task 4: empty cell
-        await pilot.press("up", "up", "enter")
+        await pilot.press("up", "enter")  # Llama-3.2-3B's SF story: a CSV has no text
         await settle(pilot)
-        assert isinstance(app.screen, AnswerScreen)
+        text = screen_text(app)
+        assert "Llama-3.2-3B-Instruct · rbyf-v2 · " in text and "score  5  of 5" in text
+        assert "(no answer text)" in text
 
 
 async def test_an_empty_cell_opens_nothing(legacy: Path) -> None:
@@ -229,12 +237,12 @@ async def test_without_ratings_the_screens_say_how_to_get_some(tmp_path: Path) -
 # --- snapshots (deterministic data; see tests/snapshots) ---------------------------------
 
 
-@pytest.mark.parametrize("size", [(80, 24), (120, 40)])
+@pytest.mark.parametrize("size", [(80, 24), (120, 40)], ids=["80x24", "120x40"])
 def test_snapshot_leaderboard(full: Path, snap_compare, size: tuple[int, int]) -> None:
     assert snap_compare(BoardApp(full), terminal_size=size, run_before=settle)
 
 
-@pytest.mark.parametrize("size", [(80, 24), (120, 40)])
+@pytest.mark.parametrize("size", [(80, 24), (120, 40)], ids=["80x24", "120x40"])
 def test_snapshot_matrix(full: Path, snap_compare, size: tuple[int, int]) -> None:
     async def open_matrix(pilot) -> None:
         await settle(pilot)
@@ -245,7 +253,7 @@ def test_snapshot_matrix(full: Path, snap_compare, size: tuple[int, int]) -> Non
     assert snap_compare(BoardApp(full), terminal_size=size, run_before=open_matrix)
 
 
-@pytest.mark.parametrize("size", [(80, 24), (120, 40)])
+@pytest.mark.parametrize("size", [(80, 24), (120, 40)], ids=["80x24", "120x40"])
 def test_snapshot_chart(full: Path, snap_compare, size: tuple[int, int]) -> None:
     async def open_chart(pilot) -> None:
         await settle(pilot)

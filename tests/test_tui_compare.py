@@ -137,7 +137,7 @@ async def test_cancelling_the_first_pick_goes_back(tmp_path: Path) -> None:
         assert isinstance(app.screen, LeaderboardScreen)
 
 
-@pytest.mark.parametrize("size", [(80, 24), (120, 40)])
+@pytest.mark.parametrize("size", [(80, 24), (120, 40)], ids=["80x24", "120x40"])
 def test_snapshot_compare(tmp_path: Path, snap_compare, size: tuple[int, int]) -> None:
     async def on_task_six(pilot) -> None:
         await pick_qwen_and_llama_1b(pilot)

@@ -61,6 +61,11 @@ def shorten(name: str, width: int) -> str:
     stripped = _FILLER.sub("…", name, count=1)
     if len(stripped) <= width:
         return stripped
+    if "…" in stripped:  # cut more before the "…", so the quantization after it stays
+        head, tail = stripped.split("…", 1)
+        keep = len(head) - (len(stripped) - width)
+        if keep >= 4:
+            return head[:keep] + "…" + tail
     head = (width - 1) * 3 // 5
     tail = width - 1 - head
     return name[:head] + "…" + (name[-tail:] if tail else "")

@@ -233,9 +233,11 @@ class CompareScreen(Screen[None]):
         self.query_one("#compare-title", Static).update(
             f"Compare · {filter_label(comparison.catalog, comparison.rater)} · task "
             f"{self.index + 1}/{len(comparison.rows)}: {row.task_title}")
-        prompt = next((a.prompt for a in row.answers if a is not None), "")
-        self.query_one("#compare-prompt", Static).update(
-            "prompt: " + " ".join(prompt.split()) if prompt else "prompt: –")
+        prompt = " ".join(next((a.prompt for a in row.answers if a is not None), "").split())
+        room = 2 * (self.size.width - 2) - 12  # two lines, less what wrapping may waste
+        if len(prompt) > room:
+            prompt = prompt[:room].rsplit(" ", 1)[0] + " …"
+        self.query_one("#compare-prompt", Static).update(f"prompt: {prompt or '–'}")
         for column, answer in zip(self.query(AnswerColumn), row.answers, strict=True):
             await column.show(answer)
 

@@ -142,12 +142,13 @@ class MatrixScreen(Screen[None]):
         self.query_one("#matrix-status").display = True
         self._width = self.size.width
         cursor = table.cursor_coordinate
-        total_width = max(3, *(len(str(r.total)) for r in grid.rows))
+        total_width = max(len("total"), *(len(str(r.total)) for r in grid.rows))
         n_width = max(1, *(len(str(r.n_rated)) for r in grid.rows))
         fixed = (n_width + 2) + (total_width + 2) + 6 + 3 * len(grid.tasks)
         longest = max(len(r.model) for r in grid.rows)
-        room = self.size.width - fixed - 4
-        model_width = min(longest, max(12, room if room >= 12 else 24))
+        scrollbar = 2 if len(grid.rows) + 6 > self.size.height else 0
+        room = self.size.width - fixed - 2 - scrollbar
+        model_width = min(longest, room if room >= 12 else 24)  # else it scrolls sideways
         table.clear(columns=True)
         table.add_column(Text(" model"), key="model")
         table.add_column(Text(f" {'n':>{n_width}} "), key="n_rated")
@@ -186,21 +187,21 @@ class MatrixScreen(Screen[None]):
         row = next(r for r in self.matrix.rows if r.model_id == model_id)
         order = ("Z to A" if self.descending else "A to Z") if self.sort_column == "model" \
             else ("highest first" if self.descending else "lowest first")
-        name = self.column_title(self.sort_column)
+        name = self.column_title(self.sort_column, short=True)
         lines = [f"{row.model} · {self.column_title(column_name(column))}",
-                 f"sorted by {name}, {order} (s: by the cursor's column)"]
+                 f"sorted by {name}, {order}"]
         if column.startswith(TASK_PREFIX):
             score = row.score(column_name(column))
             lines[0] += f" · score {score if score is not None else 'none'}"
         self.query_one("#matrix-status", Static).update("\n".join(lines))
 
-    def column_title(self, name: str) -> str:
+    def column_title(self, name: str, short: bool = False) -> str:
         if name in SUMMARY_NAMES:
             return SUMMARY_NAMES[name]
         assert self.matrix is not None
         for number, task in enumerate(self.matrix.tasks, start=1):
             if task.key == name:
-                return f"task {number} {task.title}"
+                return f"task {number}" if short else f"task {number}: {task.title}"
         return name
 
     def on_data_table_cell_highlighted(self, event: DataTable.CellHighlighted) -> None:
