@@ -170,6 +170,19 @@ async def test_a_matrix_cell_opens_its_answer(legacy: Path) -> None:
         assert "(no answer text)" in text
 
 
+async def test_the_keys_are_in_the_command_palette(legacy: Path) -> None:
+    app = BoardApp(legacy)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        await pilot.press("ctrl+p")
+        await pilot.press(*"matrix")
+        await pilot.pause(0.3)
+        assert "Models x tasks, every score (m)" in screen_text(app)
+        await pilot.press("enter")
+        await settle(pilot)
+        assert isinstance(app.screen, MatrixScreen)
+
+
 async def test_an_empty_cell_opens_nothing(legacy: Path) -> None:
     app = BoardApp(legacy)
     async with app.run_test(size=(100, 30)) as pilot:

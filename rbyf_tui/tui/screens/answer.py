@@ -18,7 +18,13 @@ from textual.worker import Worker, WorkerState
 from rbyf_tui import compare
 from rbyf_tui.compare import Answer
 from rbyf_tui.store import Store
-from rbyf_tui.tui.screens.board_data import CSS_PATH, figures_line, score_text
+from rbyf_tui.tui.screens.board_data import (
+    CSS_PATH,
+    BindingCommands,
+    CommandSet,
+    figures_line,
+    score_text,
+)
 
 
 def rating_text(answer: Answer) -> Text:
@@ -48,6 +54,7 @@ class AnswerScreen(Screen[None]):
     """The answer behind one score."""
 
     CSS_PATH = CSS_PATH
+    COMMANDS: ClassVar[CommandSet] = {BindingCommands}
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape,q", "close", "Back", tooltip="Back to the matrix"),
     ]

@@ -18,7 +18,9 @@ from rbyf_tui.ranking import Standing
 from rbyf_tui.tui.screens.board_data import (
     CSS_PATH,
     EMPTY_HELP,
+    BindingCommands,
     BoardData,
+    CommandSet,
     filter_label,
     load_board,
     shorten,
@@ -30,6 +32,7 @@ COLUMNS: tuple[tuple[str, int, bool], ...] = (
     ("total", 5, True), ("TTFT", 5, True), ("prompt", 6, True), ("decode", 6, True))
 LEGEND = ("TTFT: median seconds to the first token · prompt, decode: median tokens/s · "
           "total: sum of the scores, of 5 per task rated")
+NEEDS_RATINGS = ("next_catalog", "next_rater", "matrix", "chart", "compare")
 
 
 def standing_cells(s: Standing) -> list[str]:
@@ -51,6 +54,7 @@ class LeaderboardScreen(Screen[None]):
     """Models of one catalog, ranked; `c` switches catalog, `r` rater."""
 
     CSS_PATH = CSS_PATH
+    COMMANDS: ClassVar[CommandSet] = {BindingCommands}
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape,q", "close", "Back", tooltip="Back to where you were"),
         Binding("c", "next_catalog", "Catalog", tooltip="Show the next catalog"),
@@ -95,8 +99,15 @@ class LeaderboardScreen(Screen[None]):
         elif event.state == WorkerState.ERROR:
             self.show_message(f"Cannot read the ratings: {event.worker.error}")
 
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        # Without ratings there is nothing to switch to or open: keys shown dimmed.
+        if action in NEEDS_RATINGS and (self.data is None or self.data.empty):
+            return None
+        return True
+
     def show(self, data: BoardData) -> None:
         self.data = data
+        self.refresh_bindings()
         if data.empty:
             self.query_one("#board-title", Static).update("Leaderboard")
             self.show_message(EMPTY_HELP)

@@ -4,12 +4,15 @@ a worker thread, the catalog and rater choices, and how a score looks."""
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 
 import duckdb
 from rich.text import Text
+from textual.binding import Binding
+from textual.command import DiscoveryHit, Hit, Hits, Provider
 
 from rbyf_tui import ranking
 from rbyf_tui.metrics import fmt
@@ -17,6 +20,7 @@ from rbyf_tui.ranking import Standing
 from rbyf_tui.store import Store
 
 CSS_PATH = Path(__file__).resolve().parent.parent / "board.tcss"
+CommandSet = set[type[Provider] | Callable[[], type[Provider]]]  # a Screen's COMMANDS
 
 # Red (0) to green (5) behind a dark or light digit: the digit carries the score, so it
 # stays readable with 256 colours and under NO_COLOR.
@@ -180,3 +184,27 @@ def load_board(db_path: Path, rater: str | None = None) -> BoardData:
 
 def filter_label(catalog: str | None, rater: str | None) -> str:
     return f"{catalog or 'no catalog'} · {'rater ' + rater if rater else 'all raters'}"
+
+
+class BindingCommands(Provider):
+    """The screen's key bindings as command palette entries (description, then key)."""
+
+    def commands(self) -> list[tuple[str, str, str]]:
+        found = []
+        for binding in getattr(type(self.screen), "BINDINGS", []):
+            if isinstance(binding, Binding) and binding.description:
+                key = binding.key.split(",")[0]
+                found.append((binding.description, binding.action,
+                              f"{binding.tooltip or binding.description} ({key})"))
+        return found
+
+    async def discover(self) -> Hits:
+        for name, action, help_text in self.commands():
+            yield DiscoveryHit(name, partial(self.screen.run_action, action), help=help_text)
+
+    async def search(self, query: str) -> Hits:
+        matcher = self.matcher(query)
+        for name, action, help_text in self.commands():
+            if (score := matcher.match(f"{name} {help_text}")) > 0:
+                yield Hit(score, matcher.highlight(name), partial(self.screen.run_action, action),
+                          text=name, help=help_text)

@@ -21,8 +21,10 @@ from rbyf_tui.ranking import MAX_SCORE, Chart
 from rbyf_tui.tui.screens.board_data import (
     CSS_PATH,
     EMPTY_HELP,
+    BindingCommands,
     BoardData,
     Choices,
+    CommandSet,
     filter_label,
     load_board,
     shorten,
@@ -129,6 +131,7 @@ class ChartScreen(Screen[None]):
     """Mean score against decode tokens/s, one point per model, bars for the 95% CI."""
 
     CSS_PATH = CSS_PATH
+    COMMANDS: ClassVar[CommandSet] = {BindingCommands}
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape,q", "close", "Back", tooltip="Back to the leaderboard"),
         Binding("c", "next_catalog", "Catalog", tooltip="Show the next catalog"),

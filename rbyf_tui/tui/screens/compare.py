@@ -22,7 +22,9 @@ from rbyf_tui.store import Store
 from rbyf_tui.tui.screens.board_data import (
     CSS_PATH,
     EMPTY_HELP,
+    BindingCommands,
     BoardData,
+    CommandSet,
     figures_line,
     filter_label,
     load_board,
@@ -36,6 +38,7 @@ class ModelPicker(ModalScreen[Picked | None]):
     """Pick the models (space) and the catalog (c) to compare; enter compares."""
 
     CSS_PATH = CSS_PATH
+    COMMANDS: ClassVar[CommandSet] = {BindingCommands}
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("enter", "confirm", "Compare", priority=True,
                 tooltip="Compare the picked models"),
@@ -133,6 +136,7 @@ class CompareScreen(Screen[None]):
     """Each task in turn with the picked models' answers in columns."""
 
     CSS_PATH = CSS_PATH
+    COMMANDS: ClassVar[CommandSet] = {BindingCommands}
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape,q", "close", "Back", tooltip="Back to the leaderboard"),
         Binding("n,right", "step(1)", "Next task", priority=True, tooltip="The next task"),

@@ -20,7 +20,9 @@ from rbyf_tui.matrix import Matrix
 from rbyf_tui.tui.screens.board_data import (
     CSS_PATH,
     EMPTY_HELP,
+    BindingCommands,
     Choices,
+    CommandSet,
     filter_label,
     load_choices,
     open_store,
@@ -63,6 +65,7 @@ class MatrixScreen(Screen[None]):
     """Scores of every model (rows) on every task (columns) of one catalog."""
 
     CSS_PATH = CSS_PATH
+    COMMANDS: ClassVar[CommandSet] = {BindingCommands}
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape,q", "close", "Back", tooltip="Back to the leaderboard"),
         Binding("s", "sort", "Sort", tooltip="Sort the rows by the cursor's column; again "
