@@ -14,6 +14,7 @@ from rbyf_tui.tui.screens.answer import AnswerScreen
 from rbyf_tui.tui.screens.board import LeaderboardScreen
 from rbyf_tui.tui.screens.chart import ChartScreen
 from rbyf_tui.tui.screens.matrix import MatrixScreen
+from rbyf_tui.tui.screens.score_grid import ScoreGrid
 
 from board_app import BoardApp, full_db, legacy_db, screen_text, settle
 
@@ -23,11 +24,15 @@ QWEN = "legacy:qwen2.5-1.5b-instruct-q5_k_m"
 LLAMA_1B = "legacy:Llama-3.2-1B-Instruct-Q8_0"
 
 
-def rows(table: DataTable) -> list[str]:
+def rows(table: DataTable | ScoreGrid) -> list[str]:
+    if isinstance(table, ScoreGrid):
+        return list(table.row_keys)
     return [str(row.key.value) for row in table.ordered_rows]
 
 
-def cells(table: DataTable, index: int) -> list[str]:
+def cells(table: DataTable | ScoreGrid, index: int) -> list[str]:
+    if isinstance(table, ScoreGrid):
+        return table.cell_text(index)
     return [c.plain if isinstance(c, Text) else str(c) for c in table.get_row_at(index)]
 
 
@@ -118,7 +123,7 @@ async def test_the_matrix_sorts_by_the_cursor_column(full: Path) -> None:
         await pilot.press("m")
         await settle(pilot)
         assert isinstance(app.screen, MatrixScreen)
-        table = app.screen.query_one(DataTable)
+        table = app.screen.query_one(ScoreGrid)
         by_mean = rows(table)
         assert by_mean[0] == "legacy:gemma-2-2b-it-q5_k_m" and by_mean[-1] == (
             "fixed:swift-1b-q4")
@@ -146,7 +151,7 @@ async def test_a_matrix_cell_opens_its_answer(legacy: Path) -> None:
         await settle(pilot)
         await pilot.press("m")
         await settle(pilot)
-        table = app.screen.query_one(DataTable)
+        table = app.screen.query_one(ScoreGrid)
         assert rows(table)[2] == QWEN
         # the 13th task is the 1000-word SF story, which qwen got a 0 for
         await pilot.press("down", "down", *["right"] * 16)
@@ -189,7 +194,7 @@ async def test_an_empty_cell_opens_nothing(legacy: Path) -> None:
         await settle(pilot)
         await pilot.press("m")
         await settle(pilot)
-        assert rows(app.screen.query_one(DataTable))[3] == LLAMA_1B
+        assert rows(app.screen.query_one(ScoreGrid))[3] == LLAMA_1B
         await pilot.press(*["down"] * 3, *["right"] * 7, "enter")
         await settle(pilot)
         assert isinstance(app.screen, MatrixScreen)

@@ -7,12 +7,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import ClassVar
 
-from rich.text import Text
+from rich.style import Style
 from textual import events, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.screen import Screen
-from textual.widgets import DataTable, Footer, Static
+from textual.widgets import Footer, Static
 from textual.worker import Worker, WorkerState
 
 from rbyf_tui import matrix as matrices
@@ -29,10 +29,16 @@ from rbyf_tui.tui.screens.board_data import (
     score_text,
     shorten,
 )
+from rbyf_tui.tui.screens.score_grid import GridColumn, ScoreGrid
 
 SUMMARY_NAMES = {"model": "model name", "n_rated": "tasks rated", "total": "total",
                  "mean": "mean score"}
 TASK_PREFIX = "task:"  # column keys of tasks, apart from the summary columns'
+PLAIN = Style()
+# One cell per score, shared by every row: nothing is built per cell.
+SCORE_CELLS = {score: (text.plain, text.style if isinstance(text.style, Style) else
+                       Style.parse(text.style))
+               for score in (None, 0, 1, 2, 3, 4, 5) for text in [score_text(score)]}
 
 
 @dataclass(frozen=True)
@@ -90,8 +96,7 @@ class MatrixScreen(Screen[None]):
     def compose(self) -> ComposeResult:
         yield Static("Matrix · loading…", id="matrix-title", classes="board-title")
         yield Static("", id="matrix-empty", classes="board-empty")
-        yield DataTable(id="matrix-table", cursor_type="cell", cell_padding=0,
-                        fixed_columns=1)
+        yield ScoreGrid(id="matrix-table")
         yield Static("", id="matrix-status", classes="board-detail")
         yield Footer()
 
@@ -134,7 +139,7 @@ class MatrixScreen(Screen[None]):
         self.query_one("#matrix-title", Static).update(
             f"Matrix · {filter_label(self.catalog, self.rater)} · {len(grid.rows)} models × "
             f"{len(grid.tasks)} tasks")
-        table = self.query_one("#matrix-table", DataTable)
+        table = self.query_one("#matrix-table", ScoreGrid)
         if not grid.rows:
             who = f" by {self.rater}" if self.rater else ""
             self.show_message(f"No ratings{who} in catalog {self.catalog} yet: press c for "
@@ -144,7 +149,6 @@ class MatrixScreen(Screen[None]):
         table.display = True
         self.query_one("#matrix-status").display = True
         self._width = self.size.width
-        cursor = table.cursor_coordinate
         total_width = max(len("total"), *(len(str(r.total)) for r in grid.rows))
         n_width = max(1, *(len(str(r.n_rated)) for r in grid.rows))
         fixed = (n_width + 2) + (total_width + 2) + 6 + 3 * len(grid.tasks)
@@ -152,35 +156,30 @@ class MatrixScreen(Screen[None]):
         scrollbar = 2 if len(grid.rows) + 6 > self.size.height else 0
         room = self.size.width - fixed - 2 - scrollbar
         model_width = min(longest, room if room >= 12 else 24)  # else it scrolls sideways
-        table.clear(columns=True)
-        table.add_column(Text(" model"), key="model")
-        table.add_column(Text(f" {'n':>{n_width}} "), key="n_rated")
-        table.add_column(Text(f" {'total':>{total_width}} "), key="total")
-        table.add_column(Text(" mean "), key="mean")
-        for number, task in enumerate(grid.tasks, start=1):
-            table.add_column(Text(f"{number:>2} ", justify="right"), key=TASK_PREFIX + task.key)
+        columns = [GridColumn("model", f" {'model':<{model_width}} ", model_width + 2),
+                   GridColumn("n_rated", f" {'n':>{n_width}} ", n_width + 2),
+                   GridColumn("total", f" {'total':>{total_width}} ", total_width + 2),
+                   GridColumn("mean", " mean ", 6)]
+        columns += [GridColumn(TASK_PREFIX + task.key, f"{number:>2} ", 3)
+                    for number, task in enumerate(grid.tasks, start=1)]
+        keys = [task.key for task in grid.tasks]
+        rows = []
         for row in grid.rows:
             mean = f" {row.mean:.2f} " if row.mean is not None else "  –   "
-            table.add_row(
-                Text(f" {shorten(row.model, model_width):<{model_width}} "),
-                Text(f" {row.n_rated:>{n_width}} "), Text(f" {row.total:>{total_width}} "),
-                Text(mean),
-                *[score_text(row.score(task.key)) for task in grid.tasks],
-                key=row.model_id)
-        row_index = cursor.row
+            rows.append((row.model_id, [
+                (f" {shorten(row.model, model_width):<{model_width}} ", PLAIN),
+                (f" {row.n_rated:>{n_width}} ", PLAIN),
+                (f" {row.total:>{total_width}} ", PLAIN), (mean, PLAIN),
+                *[SCORE_CELLS[row.score(key)] for key in keys]]))
+        row_index = table.cursor_row
         if keep_model is not None:
             row_index = next(i for i, r in enumerate(grid.rows) if r.model_id == keep_model)
-        table.move_cursor(row=min(row_index, len(grid.rows) - 1),
-                          column=min(cursor.column, len(table.columns) - 1))
+        table.set_data(columns, rows, (row_index, table.cursor_column))
         self.show_status()
 
     def cursor_keys(self) -> tuple[str, str] | None:
         """(model id, table column key) under the cursor."""
-        table = self.query_one("#matrix-table", DataTable)
-        if not table.row_count:
-            return None
-        row_key, column_key = table.coordinate_to_cell_key(table.cursor_coordinate)
-        return str(row_key.value), str(column_key.value)
+        return self.query_one("#matrix-table", ScoreGrid).cursor_key
 
     def show_status(self) -> None:
         keys = self.cursor_keys()
@@ -207,10 +206,10 @@ class MatrixScreen(Screen[None]):
                 return f"task {number}" if short else f"task {number}: {task.title}"
         return name
 
-    def on_data_table_cell_highlighted(self, event: DataTable.CellHighlighted) -> None:
+    def on_score_grid_moved(self, event: ScoreGrid.Moved) -> None:
         self.show_status()
 
-    def on_data_table_cell_selected(self, event: DataTable.CellSelected) -> None:
+    def on_score_grid_opened(self, event: ScoreGrid.Opened) -> None:
         event.stop()
         self.action_open()
 
@@ -265,6 +264,6 @@ class MatrixScreen(Screen[None]):
     def reload(self) -> None:
         self.query_one("#matrix-title", Static).update(
             f"Matrix · {filter_label(self.catalog, self.rater)} · loading…")
-        self.query_one("#matrix-table", DataTable).move_cursor(row=0)
+        self.query_one("#matrix-table", ScoreGrid).cursor_row = 0
         self.load()
 
