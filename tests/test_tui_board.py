@@ -6,8 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from rich.text import Text
-from textual.widgets import DataTable, Static
+from textual.widgets import Static
 
 from rbyf_tui.store import Store
 from rbyf_tui.tui.screens.answer import AnswerScreen
@@ -24,16 +23,12 @@ QWEN = "legacy:qwen2.5-1.5b-instruct-q5_k_m"
 LLAMA_1B = "legacy:Llama-3.2-1B-Instruct-Q8_0"
 
 
-def rows(table: DataTable | ScoreGrid) -> list[str]:
-    if isinstance(table, ScoreGrid):
-        return list(table.row_keys)
-    return [str(row.key.value) for row in table.ordered_rows]
+def rows(table: ScoreGrid) -> list[str]:
+    return list(table.row_keys)
 
 
-def cells(table: DataTable | ScoreGrid, index: int) -> list[str]:
-    if isinstance(table, ScoreGrid):
-        return table.cell_text(index)
-    return [c.plain if isinstance(c, Text) else str(c) for c in table.get_row_at(index)]
+def cells(table: ScoreGrid, index: int) -> list[str]:
+    return [text.strip() for text in table.cell_text(index)]
 
 
 @pytest.fixture
@@ -55,7 +50,7 @@ async def test_the_leaderboard_ranks_the_imported_runs_with_their_totals(legacy:
     app = BoardApp(legacy)
     async with app.run_test(size=(80, 24)) as pilot:
         await settle(pilot)
-        table = app.screen.query_one(DataTable)
+        table = app.screen.query_one(ScoreGrid)
         assert rows(table) == ["legacy:gemma-2-2b-it-q5_k_m", "legacy:Llama-3.2-3B-Instruct",
                                QWEN, LLAMA_1B]
         shown = [cells(table, i) for i in range(4)]
@@ -88,7 +83,7 @@ async def test_rater_and_catalog_filters(full: Path) -> None:
     app = BoardApp(full)
     async with app.run_test(size=(100, 30)) as pilot:
         await settle(pilot)
-        table = app.screen.query_one(DataTable)
+        table = app.screen.query_one(ScoreGrid)
         assert len(rows(table)) == 6  # rbyf-v2 has the most ratings: shown first
         await pilot.press("r")  # raters in turn: ann, tester, then all again
         await settle(pilot)
@@ -113,7 +108,7 @@ async def test_the_given_catalog_and_rater_come_first(full: Path) -> None:
         assert "No ratings by ann in catalog mini yet" in screen_text(app)
         await pilot.press("r")  # ann -> tester
         await settle(pilot)
-        assert rows(app.screen.query_one(DataTable)) == ["fixed:mini-model"]
+        assert rows(app.screen.query_one(ScoreGrid)) == ["fixed:mini-model"]
 
 
 async def test_the_matrix_sorts_by_the_cursor_column(full: Path) -> None:

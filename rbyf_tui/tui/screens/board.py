@@ -5,12 +5,12 @@ from __future__ import annotations
 from pathlib import Path
 from typing import ClassVar
 
-from rich.text import Text
+from rich.style import Style
 from textual import events, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.screen import Screen
-from textual.widgets import DataTable, Footer, Static
+from textual.widgets import Footer, Static
 from textual.worker import Worker, WorkerState
 
 from rbyf_tui.metrics import fmt
@@ -25,6 +25,7 @@ from rbyf_tui.tui.screens.board_data import (
     load_board,
     shorten,
 )
+from rbyf_tui.tui.screens.score_grid import GridColumn, ScoreGrid
 
 # (header, width, right-aligned) of every column but the model's, whose width is what is left.
 COLUMNS: tuple[tuple[str, int, bool], ...] = (
@@ -32,6 +33,7 @@ COLUMNS: tuple[tuple[str, int, bool], ...] = (
     ("total", 5, True), ("TTFT", 5, True), ("prompt", 6, True), ("decode", 6, True))
 LEGEND = ("TTFT: median seconds to the first token · prompt, decode: median tokens/s · "
           "total: sum of the scores, of 5 per task rated")
+PLAIN = Style()
 NEEDS_RATINGS = ("next_catalog", "next_rater", "matrix", "chart", "compare")
 
 
@@ -76,7 +78,7 @@ class LeaderboardScreen(Screen[None]):
     def compose(self) -> ComposeResult:
         yield Static("Leaderboard · loading…", id="board-title", classes="board-title")
         yield Static(EMPTY_HELP, id="board-empty", classes="board-empty")
-        yield DataTable(id="board-table", cursor_type="row", zebra_stripes=True)
+        yield ScoreGrid(id="board-table", row_cursor=True)
         yield Static("", id="board-detail", classes="board-detail")
         yield Static(LEGEND, id="board-legend", classes="board-legend")
         yield Footer()
@@ -137,7 +139,7 @@ class LeaderboardScreen(Screen[None]):
             title += f" · catalog {position}/{n_catalogs}"
         self.query_one("#board-title", Static).update(title)
         empty = self.query_one("#board-empty", Static)
-        table = self.query_one("#board-table", DataTable)
+        table = self.query_one("#board-table", ScoreGrid)
         if not standings:
             who = f" by {self.rater}" if self.rater else ""
             self.show_message(f"No ratings{who} in catalog {self.catalog} yet: press c for "
@@ -151,28 +153,31 @@ class LeaderboardScreen(Screen[None]):
         longest = max(len(s.model) for s in standings)
         scrollbar = 2 if len(standings) + 8 > self.size.height else 0
         model_width = max(10, min(longest, self.size.width - fixed - 2 - scrollbar))
-        row = table.cursor_row
-        table.clear(columns=True)
         headers = [COLUMNS[0], ("model", model_width, False), *COLUMNS[1:]]
-        for header, width, right in headers:
-            table.add_column(Text(header, justify="right" if right else "left"), width=width,
-                             key=header)
+
+        def pad(value: str, width: int, right: bool) -> str:
+            return f" {value:>{width}} " if right else f" {value:<{width}} "
+
+        columns = [GridColumn(header, pad(header, width, right), width + 2)
+                   for header, width, right in headers]
+        rows = []
         for s in standings:
-            cells = standing_cells(s)
-            values = [cells[0], shorten(s.model, model_width), *cells[1:]]
-            table.add_row(*[Text(v, justify="left" if i == 1 else "right")
-                            for i, v in enumerate(values)], key=s.model_id)
-        table.move_cursor(row=min(row, len(standings) - 1))
+            values = standing_cells(s)
+            values.insert(1, shorten(s.model, model_width))
+            rows.append((s.model_id, [(pad(value, width, right), PLAIN)
+                                      for value, (_, width, right) in zip(values, headers,
+                                                                         strict=True)]))
+        table.set_data(columns, rows)
         self.show_detail()
 
     def show_detail(self) -> None:
         standings = self.standings()
-        table = self.query_one("#board-table", DataTable)
+        table = self.query_one("#board-table", ScoreGrid)
         if standings and 0 <= table.cursor_row < len(standings):
             self.query_one("#board-detail", Static).update(
                 standing_detail(standings[table.cursor_row]))
 
-    def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
+    def on_score_grid_moved(self, event: ScoreGrid.Moved) -> None:
         self.show_detail()
 
     def on_resize(self, event: events.Resize) -> None:
@@ -181,7 +186,7 @@ class LeaderboardScreen(Screen[None]):
 
     def selected_model(self) -> str | None:
         standings = self.standings()
-        row = self.query_one("#board-table", DataTable).cursor_row
+        row = self.query_one("#board-table", ScoreGrid).cursor_row
         return standings[row].model_id if 0 <= row < len(standings) else None
 
     # --- actions ----------------------------------------------------------------------

@@ -55,8 +55,9 @@ class ScoreGrid(ScrollView, can_focus=True):
     class Opened(Message):
         """Enter (or a click) on the cursor's cell."""
 
-    def __init__(self, **kwargs: object) -> None:
+    def __init__(self, *, row_cursor: bool = False, **kwargs: object) -> None:
         super().__init__(**kwargs)  # type: ignore[arg-type]
+        self.row_cursor = row_cursor  # the cursor is the whole row (left/right scroll)
         self.columns: list[GridColumn] = []
         self.row_keys: list[str] = []
         self.rows: list[Sequence[Cell]] = []
@@ -109,8 +110,11 @@ class ScoreGrid(ScrollView, can_focus=True):
         base = self.rich_style
         segments = []
         for index, (text, style) in enumerate(cells):
-            if index == self.cursor_column and (row == self.cursor_row or row == -1):
-                style = style + CURSOR_STYLE if row >= 0 else style + Style(underline=True)
+            if self.row_cursor:
+                if row == self.cursor_row:
+                    style = style + CURSOR_STYLE
+            elif index == self.cursor_column and row in (self.cursor_row, -1):
+                style = style + (CURSOR_STYLE if row >= 0 else Style(underline=True))
             segments.append(Segment(text, base + style))
         fixed_width = self.columns[0].width
         fixed = Strip(segments[:1], fixed_width)
