@@ -27,7 +27,7 @@ from rbyf_tui.tui.screens.board_data import (
 )
 from rbyf_tui.tui.screens.score_grid import GridColumn, ScoreGrid
 
-# (header, width, right-aligned) of every column but the model's, whose width is what is left.
+# (header, least width, right-aligned) of every column but the model's.
 COLUMNS: tuple[tuple[str, int, bool], ...] = (
     ("#", 2, True), ("mean", 4, True), ("95% CI", 9, True), ("rated", 5, True),
     ("total", 5, True), ("TTFT", 5, True), ("prompt", 6, True), ("decode", 6, True))
@@ -149,11 +149,17 @@ class LeaderboardScreen(Screen[None]):
         for selector in ("#board-table", "#board-detail", "#board-legend"):
             self.query_one(selector).display = True
         self._width = self.size.width
-        fixed = sum(width + 2 for _, width, _ in COLUMNS)
+        values = [standing_cells(s) for s in standings]
+        # Each column as wide as its widest value; the model's gets the room that is left.
+        widths = [max(width, *(len(v[i]) for v in values))
+                  for i, (_, width, _) in enumerate(COLUMNS)]
+        fixed = sum(width + 2 for width in widths)
         longest = max(len(s.model) for s in standings)
         scrollbar = 2 if len(standings) + 8 > self.size.height else 0
         model_width = max(10, min(longest, self.size.width - fixed - 2 - scrollbar))
-        headers = [COLUMNS[0], ("model", model_width, False), *COLUMNS[1:]]
+        headers = [(COLUMNS[0][0], widths[0], True), ("model", model_width, False),
+                   *[(name, width, right) for (name, _, right), width
+                     in zip(COLUMNS[1:], widths[1:], strict=True)]]
 
         def pad(value: str, width: int, right: bool) -> str:
             return f" {value:>{width}} " if right else f" {value:<{width}} "
@@ -161,11 +167,10 @@ class LeaderboardScreen(Screen[None]):
         columns = [GridColumn(header, pad(header, width, right), width + 2)
                    for header, width, right in headers]
         rows = []
-        for s in standings:
-            values = standing_cells(s)
-            values.insert(1, shorten(s.model, model_width))
+        for s, cells in zip(standings, values, strict=True):
+            cells = [cells[0], shorten(s.model, model_width), *cells[1:]]
             rows.append((s.model_id, [(pad(value, width, right), PLAIN)
-                                      for value, (_, width, right) in zip(values, headers,
+                                      for value, (_, width, right) in zip(cells, headers,
                                                                          strict=True)]))
         table.set_data(columns, rows)
         self.show_detail()
@@ -226,8 +231,7 @@ class LeaderboardScreen(Screen[None]):
         from rbyf_tui.tui.screens.chart import ChartScreen
 
         if self._ready() and self.data:
-            self.app.push_screen(ChartScreen(self.db_path, self.catalog, self.rater,
-                                             choices=self.data.choices))
+            self.app.push_screen(ChartScreen(self.db_path, self.catalog, self.rater))
 
     def action_compare(self) -> None:
         from rbyf_tui.tui.screens.compare import CompareScreen

@@ -138,14 +138,14 @@ class ChartScreen(Screen[None]):
         Binding("r", "next_rater", "Rater", tooltip="Only one rater's ratings, or all"),
     ]
 
-    def __init__(self, db_path: Path, catalog: str | None = None, rater: str | None = None,
-                 *, choices: Choices | None = None) -> None:
+    def __init__(self, db_path: Path, catalog: str | None = None,
+                 rater: str | None = None) -> None:
         super().__init__()
         self.db_path = Path(db_path)
         self.catalog = catalog
         self.rater = rater
         self.data: BoardData | None = None
-        self.choices = choices
+        self.choices: Choices | None = None
 
     def compose(self) -> ComposeResult:
         yield Static("Chart · loading…", id="chart-title", classes="board-title")
