@@ -274,3 +274,46 @@ def test_snapshot_chart(full: Path, snap_compare, size: tuple[int, int]) -> None
         await settle(pilot)
 
     assert snap_compare(BoardApp(full), terminal_size=size, run_before=open_chart)
+
+
+async def test_a_wide_matrix_scrolls_sideways_and_keeps_the_model_column(tmp_path: Path) -> None:
+    """100 tasks at 80 columns: the cursor walks right, the grid scrolls, names stay."""
+    import sys
+
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "benchmarks"))
+    from board_screens import synthetic
+
+    grid = synthetic(30, 100)
+    app = BoardApp(tmp_path / "missing.duckdb")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        screen = MatrixScreen(tmp_path / "missing.duckdb")
+        await app.push_screen(screen)
+        await settle(pilot)
+        screen.matrix = grid
+        screen.render_table()
+        await pilot.pause()
+        scores = app.screen.query_one(ScoreGrid)
+        await pilot.press(*["right"] * 60, *["down"] * 25)
+        assert scores.scroll_offset.x > 0 and scores.scroll_offset.y > 0
+        text = screen_text(app).splitlines()
+        assert text[1].startswith(" model ")
+        row = grid.rows[25]
+        assert f"{row.model} · task 57: Task 56 · score {row.score('t56')}" in "\n".join(text)
+        assert any(line.startswith(f" {row.model[:12]}") for line in text[2:])
+
+
+def test_the_matrix_benchmark_runs_on_tiny_sizes() -> None:
+    import subprocess
+    import sys
+
+    from conftest import REPO
+
+    result = subprocess.run([sys.executable, "benchmarks/board_screens.py", "--models", "5",
+                             "--tasks", "3", "--repeat", "1"],
+                            capture_output=True, text=True, cwd=REPO, timeout=600)
+    assert result.returncode == 0, result.stderr
+    assert "5 models x 3 tasks = 15 cells" in result.stdout
+    for name in ("ScoreGrid: fill and paint", "ScoreGrid: sort by a task",
+                 "DataTable: fill and paint", "DataTable / ScoreGrid"):
+        assert name in result.stdout

@@ -173,6 +173,8 @@ class LeaderboardScreen(Screen[None]):
                                       for value, (_, width, right) in zip(cells, headers,
                                                                          strict=True)]))
         table.set_data(columns, rows)
+        if self.focused is None:  # it was hidden (a message) when the screen opened
+            table.focus()
         self.show_detail()
 
     def show_detail(self) -> None:

@@ -175,6 +175,8 @@ class MatrixScreen(Screen[None]):
         if keep_model is not None:
             row_index = next(i for i, r in enumerate(grid.rows) if r.model_id == keep_model)
         table.set_data(columns, rows, (row_index, table.cursor_column))
+        if self.focused is None:  # it was hidden (a message) when the screen opened
+            table.focus()
         self.show_status()
 
     def cursor_keys(self) -> tuple[str, str] | None:
