@@ -126,6 +126,35 @@ async def test_picking_again_and_cancelling(tmp_path: Path) -> None:
         assert isinstance(app.screen, LeaderboardScreen)
 
 
+async def test_three_models_at_80_columns_scroll_sideways(tmp_path: Path) -> None:
+    app = BoardApp(full_db(tmp_path / "rbyf.duckdb"))
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        await app.push_screen(CompareScreen(app.db_path, "rbyf-v2", models=[
+            "fixed:swift-1b-q4", "legacy:gemma-2-2b-it-q5_k_m", "fixed:steady-7b-q4"]))
+        await settle(pilot)
+        columns = list(app.screen.query(AnswerColumn))
+        assert [c.model for c in columns] == [
+            "swift-1b-q4", "gemma-2-2b-it-q5_k_m", "steady-7b-q4"]
+        assert all(c.outer_size.width >= 38 for c in columns)  # never squeezed
+        assert "steady-7b-q4 on introduction." not in screen_text(app)
+        await pilot.press("tab", "tab")
+        await pilot.pause()
+        assert columns[2].has_focus
+        text = screen_text(app)
+        assert "steady-7b-q4 on introduction." in text and " 5  of 5 · ann" in text
+
+
+async def test_a_model_that_is_gone_is_one_line(tmp_path: Path) -> None:
+    app = BoardApp(legacy_db(tmp_path / "rbyf.duckdb"))
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        await app.push_screen(CompareScreen(app.db_path, "rbyf-v2", models=[
+            "legacy:gemma-2-2b-it-q5_k_m", "nobody"]))
+        await settle(pilot)
+        assert "Cannot compare: no model 'nobody'" in screen_text(app)
+
+
 async def test_cancelling_the_first_pick_goes_back(tmp_path: Path) -> None:
     app = BoardApp(legacy_db(tmp_path / "rbyf.duckdb"))
     async with app.run_test(size=(80, 24)) as pilot:

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import ClassVar
 
 from rich.text import Text
-from textual import work
+from textual import events, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical, VerticalScroll
@@ -32,6 +32,7 @@ from rbyf_tui.tui.screens.board_data import (
 )
 
 Picked = tuple[str, list[str]]  # catalog, model ids
+MIN_COLUMN = 38  # cells: two answers side by side at 80 columns
 
 
 class ModelPicker(ModalScreen[Picked | None]):
@@ -222,8 +223,21 @@ class CompareScreen(Screen[None]):
         columns = self.query_one("#compare-columns", Horizontal)
         await columns.remove_children()
         await columns.mount_all([AnswerColumn(m.name) for m in self.comparison.models])
+        self.size_columns()
         await self.show_task()
         self.query(AnswerColumn).first().focus()
+
+    def size_columns(self) -> None:
+        """Share the width out, but never narrower than MIN_COLUMN: past that the columns
+        scroll sideways (tab moves between them)."""
+        columns = list(self.query(AnswerColumn))
+        if columns:
+            width = max(MIN_COLUMN, self.size.width // len(columns))
+            for column in columns:
+                column.styles.width = width
+
+    def on_resize(self, event: events.Resize) -> None:
+        self.size_columns()
 
     async def show_task(self) -> None:
         comparison = self.comparison
