@@ -133,6 +133,12 @@ async def test_the_matrix_sorts_by_the_cursor_column(full: Path) -> None:
         assert rows(table)[:2] == ["fixed:swift-1b-q4", "fixed:steady-7b-q4"]
         assert rows(table)[-1] == LLAMA_1B
         assert "sorted by task 4, lowest first" in screen_text(app)
+        await pilot.press("c")  # the mini catalog has no task 4: sorted by mean again
+        await settle(pilot)
+        assert rows(table) == ["fixed:mini-model"]
+        assert "sorted by mean score, highest first" in screen_text(app)
+        await pilot.press("c")
+        await settle(pilot)
         await pilot.press(*["left"] * 7, "s")  # the model column: A to Z
         assert rows(table) == sorted(by_mean, key=lambda k: k.split(":")[1].casefold())
         await pilot.press("right", "right", "s")  # total, highest first

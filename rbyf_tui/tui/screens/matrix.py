@@ -118,6 +118,8 @@ class MatrixScreen(Screen[None]):
                 self.show_message(EMPTY_HELP)
                 return
             self.catalog = loaded.matrix.catalog
+            if self.sort_column not in loaded.matrix.columns:  # a task of another catalog
+                self.sort_column, self.descending = "mean", True
             self.matrix = loaded.matrix.sorted_by(self.sort_column, self.descending)
             self.render_table()
         elif event.state == WorkerState.ERROR:

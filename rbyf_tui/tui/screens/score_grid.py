@@ -32,7 +32,8 @@ class GridColumn:
 
 class ScoreGrid(ScrollView, can_focus=True):
     """Rows of cells under a fixed header; the first column stays put when scrolled
-    sideways. The cursor is one cell; enter opens it."""
+    sideways. The cursor is one cell (or row); a click on it posts Opened (enter is the
+    screen's to bind, so that it shows in the footer)."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("up", "move(-1, 0)", "Up", show=False),
@@ -43,7 +44,6 @@ class ScoreGrid(ScrollView, can_focus=True):
         Binding("pagedown", "page(1)", "Page down", show=False),
         Binding("home", "edge(-1)", "First row", show=False),
         Binding("end", "edge(1)", "Last row", show=False),
-        Binding("enter", "open", "Open", show=False),
     ]
 
     cursor_row: reactive[int] = reactive(0, always_update=True)
