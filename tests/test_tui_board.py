@@ -235,6 +235,30 @@ async def test_the_chart_places_models_by_score_and_speed(full: Path) -> None:
             assert len(axis) == size[0]  # drawn at the terminal's size
 
 
+async def test_every_screen_works_under_no_color(full: Path,
+                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    """NO_COLOR: the scores stay readable, as the digits carry them."""
+    monkeypatch.setenv("NO_COLOR", "1")
+    app = BoardApp(full)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        assert "57/70" in screen_text(app)
+        await pilot.press("m")
+        await settle(pilot)
+        assert " 14     70  5.00  5  5  5  5" in screen_text(app)
+        await pilot.press("right", "right", "right", "right", "enter")
+        await settle(pilot)
+        assert isinstance(app.screen, AnswerScreen)
+        await pilot.press("escape", "escape", "g")
+        await settle(pilot)
+        assert "1 steady-7b-q4" in screen_text(app)
+        await pilot.press("escape", "v")
+        await settle(pilot)
+        await pilot.press("enter")
+        await settle(pilot)
+        assert "task 1/14: introduction" in screen_text(app)
+
+
 async def test_without_ratings_the_screens_say_how_to_get_some(tmp_path: Path) -> None:
     for path in (tmp_path / "missing.duckdb", tmp_path / "empty.duckdb"):
         if path.name == "empty.duckdb":

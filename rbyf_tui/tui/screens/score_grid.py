@@ -97,7 +97,7 @@ class ScoreGrid(ScrollView, can_focus=True):
     def render_line(self, y: int) -> Strip:
         width = self.scrollable_content_region.width
         if not self.columns:
-            return Strip.blank(width)
+            return Strip.blank(width, self.rich_style)
         scroll_x, scroll_y = self.scroll_offset
         if y == 0:
             cells: Sequence[Cell] = [(c.header, HEADER_STYLE) for c in self.columns]
