@@ -3,6 +3,9 @@
 
 from __future__ import annotations
 
+import importlib.util
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -16,6 +19,7 @@ from rbyf_tui.tui.screens.matrix import MatrixScreen
 from rbyf_tui.tui.screens.score_grid import ScoreGrid
 
 from board_app import BoardApp, full_db, legacy_db, screen_text, settle
+from conftest import REPO
 
 pytestmark = pytest.mark.anyio
 
@@ -308,12 +312,12 @@ def test_snapshot_chart(full: Path, snap_compare, size: tuple[int, int]) -> None
 
 async def test_a_wide_matrix_scrolls_sideways_and_keeps_the_model_column(tmp_path: Path) -> None:
     """100 tasks at 80 columns: the cursor walks right, the grid scrolls, names stay."""
-    import sys
-
-    sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "benchmarks"))
-    from board_screens import synthetic
-
-    grid = synthetic(30, 100)
+    spec = importlib.util.spec_from_file_location("board_screens",
+                                                  REPO / "benchmarks" / "board_screens.py")
+    assert spec is not None and spec.loader is not None
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+    grid = bench.synthetic(30, 100)
     app = BoardApp(tmp_path / "missing.duckdb")
     async with app.run_test(size=(80, 24)) as pilot:
         await settle(pilot)
@@ -334,11 +338,6 @@ async def test_a_wide_matrix_scrolls_sideways_and_keeps_the_model_column(tmp_pat
 
 
 def test_the_matrix_benchmark_runs_on_tiny_sizes() -> None:
-    import subprocess
-    import sys
-
-    from conftest import REPO
-
     result = subprocess.run([sys.executable, "benchmarks/board_screens.py", "--models", "5",
                              "--tasks", "3", "--repeat", "1"],
                             capture_output=True, text=True, cwd=REPO, timeout=600)
