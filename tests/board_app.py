@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import html
 import re
+import time
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -95,11 +96,23 @@ class BoardApp(App[None]):
 
 
 async def settle(pilot: Pilot[None]) -> None:
-    """Wait for the screens' loading workers and the messages they send."""
-    for _ in range(3):
+    """Wait for the screens' loading workers and the messages they send (a finished worker
+    may start the next, e.g. compare: the models, then their answers)."""
+    idle = 0
+    while idle < 2:
         await pilot.pause()
         await pilot.app.workers.wait_for_complete()
         await pilot.pause()
+        busy = any(not w.is_finished for w in pilot.app.workers)
+        idle = 0 if busy else idle + 1
+
+
+async def until(pilot: Pilot[None], shown: str, timeout_s: float = 10.0) -> str:
+    """The screen's text once it shows `shown` (or as it is when the time is up)."""
+    deadline = time.monotonic() + timeout_s
+    while shown not in (text := screen_text(pilot.app)) and time.monotonic() < deadline:
+        await pilot.pause(0.05)
+    return text
 
 
 def screen_text(app: App[None]) -> str:

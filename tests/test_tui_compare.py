@@ -10,7 +10,7 @@ from textual.widgets import SelectionList
 from rbyf_tui.tui.screens.board import LeaderboardScreen
 from rbyf_tui.tui.screens.compare import AnswerColumn, CompareScreen, ModelPicker
 
-from board_app import BoardApp, full_db, legacy_db, screen_text, settle
+from board_app import BoardApp, full_db, legacy_db, screen_text, settle, until
 
 pytestmark = pytest.mark.anyio
 
@@ -152,7 +152,7 @@ async def test_a_model_that_is_gone_is_one_line(tmp_path: Path) -> None:
         await app.push_screen(CompareScreen(app.db_path, "rbyf-v2", models=[
             "legacy:gemma-2-2b-it-q5_k_m", "nobody"]))
         await settle(pilot)
-        assert "Cannot compare: no model 'nobody'" in screen_text(app)
+        assert "Cannot compare: no model 'nobody'" in await until(pilot, "Cannot compare")
 
 
 async def test_cancelling_the_first_pick_goes_back(tmp_path: Path) -> None:
