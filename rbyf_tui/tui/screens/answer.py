@@ -1,0 +1,104 @@
+"""One answer in full (a matrix cell opened): the text, its score, remarks, rater, time and
+figures, and the prompt it answered."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import ClassVar
+
+from rich.text import Text
+from textual import work
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import VerticalScroll
+from textual.screen import Screen
+from textual.widgets import Footer, Markdown, Static
+from textual.worker import Worker, WorkerState
+
+from rbyf_tui import compare
+from rbyf_tui.compare import Answer
+from rbyf_tui.store import Store
+from rbyf_tui.tui.screens.board_data import (
+    CSS_PATH,
+    BindingCommands,
+    CommandSet,
+    figures_line,
+    score_text,
+)
+
+
+def rating_text(answer: Answer) -> Text:
+    """Score block, rater and time, then the remarks."""
+    text = Text()
+    if answer.score is None:
+        text.append("not rated", style="italic")
+    else:
+        text.append("score ")
+        text.append_text(score_text(answer.score))
+        text.append(f" of 5 · by {answer.rater or '?'}")
+        if answer.rated_at is not None:
+            text.append(f" · {answer.rated_at:%Y-%m-%d %H:%M} UTC")
+    text.append("\nremarks: ")
+    text.append(answer.remarks or "(none)", style="" if answer.remarks else "dim")
+    return text
+
+
+def heading(answer: Answer) -> str:
+    attempt = f" · attempt {answer.attempt}" if answer.attempt > 1 else ""
+    status = "" if answer.status == "ok" else f" · {answer.status}"
+    return (f"{answer.model} · {answer.catalog} · {answer.task_title} "
+            f"({answer.task_key}){attempt}{status}")
+
+
+class AnswerScreen(Screen[None]):
+    """The answer behind one score."""
+
+    CSS_PATH = CSS_PATH
+    COMMANDS: ClassVar[CommandSet] = {BindingCommands}
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape,q", "close", "Back", tooltip="Back to the matrix"),
+    ]
+
+    def __init__(self, db_path: Path, generation_id: str, rater: str | None = None) -> None:
+        super().__init__()
+        self.db_path = Path(db_path)
+        self.generation_id = generation_id
+        self.rater = rater
+        self.answer: Answer | None = None
+
+    def compose(self) -> ComposeResult:
+        yield Static("Answer · loading…", id="answer-title", classes="board-title")
+        with VerticalScroll(id="answer-body", classes="board-scroll"):
+            yield Static("", id="answer-rating", classes="answer-rating")
+            yield Static("", id="answer-figures", classes="answer-figures")
+            yield Markdown("", id="answer-text", classes="answer-text")
+            yield Static("Prompt", classes="answer-section")
+            yield Static("", id="answer-prompt", classes="answer-prompt", markup=False)
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.load()
+
+    @work(thread=True, exclusive=True, group="answer-load", exit_on_error=False)
+    def load(self) -> Answer:
+        return compare.answer(Store(self.db_path), self.generation_id, self.rater)
+
+    async def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        if event.worker.group != "answer-load":
+            return
+        if event.state == WorkerState.ERROR:
+            self.query_one("#answer-title", Static).update(
+                f"Cannot open this answer: {event.worker.error}")
+        elif event.state == WorkerState.SUCCESS:
+            answer: Answer = event.worker.result
+            self.answer = answer
+            self.query_one("#answer-title", Static).update(heading(answer))
+            self.query_one("#answer-rating", Static).update(rating_text(answer))
+            self.query_one("#answer-figures", Static).update(figures_line(answer.figures))
+            self.query_one("#answer-prompt", Static).update(answer.prompt)
+            await self.query_one("#answer-text", Markdown).update(
+                answer.response or "*(no answer text)*")
+            self.query_one("#answer-body").focus()
+
+    def action_close(self) -> None:
+        self.dismiss()
