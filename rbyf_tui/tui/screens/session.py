@@ -120,7 +120,7 @@ class SessionScreen(Screen[None]):
         self.live_chunks: list[str] = []
         self.sparks: dict[str, list[float]] = {}
         self.saving = False
-        self.loading = True
+        self.opening = True
         self.failed: str | None = None
         self.after_generation: str | None = None  # "advance" | "quit"
         self.stream_repaints = 0  # the benchmark reads this: drains that repainted
@@ -173,7 +173,7 @@ class SessionScreen(Screen[None]):
     # --- opening the session (a worker: loading a model takes seconds) ------------------
 
     def _open(self, model: str | None = None) -> None:
-        self.loading = True
+        self.opening = True
         self.query_one("#loading").display = True
         what = "the model"
         if isinstance(self.start, NewSession):
@@ -234,7 +234,7 @@ class SessionScreen(Screen[None]):
 
     @on(SessionFailed)
     def _failed(self, message: SessionFailed) -> None:
-        self.loading = False
+        self.opening = False
         self.query_one("#loading").display = False
         if message.ask_path:
             self._status(message.error, error=True)
@@ -253,7 +253,7 @@ class SessionScreen(Screen[None]):
 
     @on(SessionOpened)
     def _opened(self, message: SessionOpened) -> None:
-        self.loading = False
+        self.opening = False
         self.query_one("#loading").display = False
         self.runner = message.runner
         self.rater = message.rater
@@ -504,6 +504,7 @@ class SessionScreen(Screen[None]):
         if self.rbyf.stop_signal is not None:
             self.rbyf.check_stop()
             return
+        self.query_one(ScoreBar).focus()
         self._advance(self._index_of(message.key))
 
     @on(RatingFailed)
@@ -517,7 +518,7 @@ class SessionScreen(Screen[None]):
         if self.cancel is not None:
             self.cancel.set()
             self._status(f"{self.tasks[self.view].title} · stopping …")
-        elif self.failed is not None or (self.runner is None and not self.loading):
+        elif self.failed is not None or (self.runner is None and not self.opening):
             self.action_home()
 
     def action_regenerate(self) -> None:
