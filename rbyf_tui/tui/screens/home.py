@@ -86,7 +86,7 @@ class HomeScreen(Screen[None]):
                 yield Static("enter on a model picks it · enter on a catalog starts a new "
                              "session · enter on a session resumes it · tab moves",
                              id="home-help")
-        yield Footer()
+        yield Footer(compact=True)
 
     def on_mount(self) -> None:
         self.query_one("#models").border_title = "model"
@@ -168,10 +168,10 @@ class HomeScreen(Screen[None]):
         out = self.query_one("#sessions", OptionList)
         options = []
         for r in rows:
-            busy = "  (open elsewhere)" if r["running"] else ""
-            text = Text(f"{r['id']}  {r['model'][:22]}\n", style="bold")
-            text.append(f"  {r['catalog']} · rated {r['rated']}/{r['tasks']} · "
-                        f"{_when(r['created_at'])}{busy}", style="")
+            busy = " · open elsewhere" if r["running"] else ""
+            text = Text(f"{r['id']}  {r['model'][:24]}\n", style="bold")
+            text.append(f"  {r['catalog'][:12]} · {r['rated']}/{r['tasks']} rated · "
+                        f"{_when(r['created_at'])[5:]}{busy}", style="")
             options.append(Option(text))
         out.set_options(options)
         if not options:

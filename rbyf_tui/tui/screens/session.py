@@ -83,8 +83,8 @@ class SessionScreen(Screen[None]):
         Binding("escape", "stop", "stop", key_display="esc"),
         Binding("r", "regenerate", "regen"),
         Binding("s", "skip", "skip"),
-        Binding("n", "next_task", "next"),
-        Binding("p", "previous_task", "prev"),
+        Binding("n", "next_task", "next/prev", key_display="n/p"),
+        Binding("p", "previous_task", "prev", show=False),
         Binding("l", "leaderboard", "board"),
         Binding("q", "quit", "quit"),
         Binding("t", "toggle_prompt", "prompt", show=False),
@@ -154,7 +154,7 @@ class SessionScreen(Screen[None]):
                     with VerticalScroll(id="answer"):
                         yield Markdown("", id="answer-md")
                 yield RatingForm(id="form")
-        yield Footer()
+        yield Footer(compact=True)
 
     def on_mount(self) -> None:
         self.query_one("#catalog").border_title = "tasks"

@@ -64,7 +64,7 @@ class SummaryScreen(Screen[None]):
         with VerticalScroll(id="summary"):
             yield Static(summary_text(self.session_id, self.tasks, self.states),
                          id="summary-text", markup=False)
-        yield Footer()
+        yield Footer(compact=True)
 
     def on_mount(self) -> None:
         self.query_one("#summary").border_title = "done"
