@@ -83,7 +83,7 @@ class SessionScreen(Screen[None]):
         Binding("escape", "stop", "stop", key_display="esc"),
         Binding("r", "regenerate", "regen"),
         Binding("s", "skip", "skip"),
-        Binding("n", "next_task", "next/prev", key_display="n/p"),
+        Binding("n", "next_task", "move", key_display="n/p"),
         Binding("p", "previous_task", "prev", show=False),
         Binding("l", "leaderboard", "board"),
         Binding("q", "quit", "quit"),
