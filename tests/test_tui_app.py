@@ -183,3 +183,102 @@ async def test_stream_appends_without_rewrapping_what_is_done(tmp_path: Path) ->
         assert view._rows == whole
         assert view.text == text
         assert all(len(row) <= width for row in view._rows)
+
+
+async def test_home_starts_a_new_session_and_resumes_an_unfinished_one(tmp_path: Path) -> None:
+    backend = ScriptedBackend(["a scripted answer"])
+    config = AppConfig(db_path=tmp_path / "rbyf.duckdb", handle_signals=False,
+                       demo_model=Path("/models/demo.gguf"), catalog=str(mini_file(tmp_path)),
+                       backend_factory=lambda options, n_ctx, seed: backend)
+    app = RbyfApp(config)
+    async with app.run_test(size=(80, 24)) as pilot:
+        from rbyf_tui.tui.screens.home import HomeScreen
+
+        await until(pilot, lambda: isinstance(app.screen, HomeScreen))
+        await pilot.press("enter")  # the demo model
+        assert app.screen.focused is not None and app.screen.focused.id == "catalogs"
+        await pilot.press("enter")  # the catalog given on the command line starts a session
+        await until(pilot, lambda: isinstance(app.screen, SessionScreen))
+        screen = app.screen
+        assert isinstance(screen, SessionScreen)
+        await until(pilot, lambda: screen.runner is not None and screen.gen_key is None)
+        assert screen.runner is not None and screen.runner.catalog.name == "mini"
+        sid = screen.runner.session_id
+        await pilot.press("l")  # the leaderboard screen, or a note when it is not built in
+        await pilot.pause(0.2)
+        if isinstance(app.screen, SessionScreen):
+            assert any("leaderboard" in n.message for n in app._notifications)
+        else:
+            await pilot.press("escape")
+            await until(pilot, lambda: isinstance(app.screen, SessionScreen))
+        screen.action_home()
+        await until(pilot, lambda: isinstance(app.screen, HomeScreen))
+        home = app.screen
+        assert isinstance(home, HomeScreen)
+        await until(pilot, lambda: home.session_ids == [sid])
+        home.query_one("#sessions").focus()
+        await pilot.press("enter")
+        await until(pilot, lambda: isinstance(app.screen, SessionScreen))
+        resumed = app.screen
+        assert isinstance(resumed, SessionScreen)
+        await until(pilot, lambda: resumed.runner is not None)
+        assert resumed.runner is not None and resumed.runner.session_id == sid
+
+
+async def test_a_moved_model_is_asked_for_and_a_failed_load_is_shown(
+        tmp_path: Path, demo_model: Path) -> None:
+    from rbyf_tui.backends.base import ModelInfo
+    from rbyf_tui.errors import ModelError
+    from rbyf_tui.model_files import sha256_of
+    from rbyf_tui.tui.screens.dialogs import ModelPathPrompt
+
+    from helpers import mini_catalog
+
+    db = tmp_path / "rbyf.duckdb"
+    model = ModelInfo(key=f"sha256:{sha256_of(demo_model)}", name="demo", backend="llama.cpp",
+                      path="/gone/demo.gguf")
+    sid = Store(db).create_session(model, mini_catalog(), settings={
+        "backend": "llama.cpp", "model_path": "/gone/demo.gguf"}, hardware={}, rater="tester",
+        origin="tui")
+    backend = ScriptedBackend(["found again"])
+    config = AppConfig(db_path=db, resume=sid, handle_signals=False,
+                       backend_factory=lambda options, n_ctx, seed: backend)
+    app = RbyfApp(config)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await until(pilot, lambda: isinstance(app.screen, ModelPathPrompt))
+        assert "no longer at /gone/demo.gguf" in app.screen.problem
+        await pilot.press(*str(demo_model), "enter")
+        screen = session(app)
+        await until(pilot, lambda: screen.runner is not None and screen.gen_key is None
+                    and "warm" in screen.states)
+        assert backend.requests  # the session goes on with the file found again
+
+    class Broken(ScriptedBackend):
+        def load(self) -> ModelInfo:
+            raise ModelError("llama.cpp could not load x.gguf: bad tensor")
+
+    app = app_for(tmp_path, "/models/x.gguf", backend=Broken())
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = session(app)
+        await until(pilot, lambda: screen.failed is not None)
+        assert "bad tensor" in str(screen.query_one("#status").render())
+        await pilot.press("escape")  # back home, nothing lost
+        from rbyf_tui.tui.screens.home import HomeScreen
+
+        await until(pilot, lambda: isinstance(app.screen, HomeScreen))
+
+
+async def test_the_command_palette_runs_session_actions(tmp_path: Path) -> None:
+    backend = ScriptedBackend(["one two"])
+    app = app_for(tmp_path, "/models/x.gguf", backend=backend)
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = session(app)
+        await until(pilot, lambda: screen.runner is not None and screen.gen_key is None
+                    and "warm" in screen.states)
+        await pilot.press("ctrl+p")
+        await pilot.pause(0.2)
+        await pilot.press(*"skip task")
+        await pilot.pause(0.3)
+        await pilot.press("enter")
+        await until(pilot, lambda: screen.states.get("a", {}).get("status") == "ok")
+        assert screen.tasks[screen.view].key == "a"

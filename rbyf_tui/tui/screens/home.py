@@ -129,7 +129,9 @@ class HomeScreen(Screen[None]):
     def _render_models(self) -> None:
         out = self.query_one("#models", OptionList)
         out.set_options(self._model_option(i, m) for i, m in enumerate(self.models))
-        if not self.models:
+        if self.models:
+            out.highlighted = self.model
+        else:
             out.add_option(Option("no models yet: type a .gguf path below", disabled=True))
 
     def _model_option(self, index: int, model: ModelChoice) -> Option:
@@ -143,6 +145,16 @@ class HomeScreen(Screen[None]):
         self.catalog_entries = catalogs.discover()
         wanted = self.rbyf.config.catalog or DEFAULT_CATALOG
         names = [e.name for e in self.catalog_entries]
+        if wanted not in names:  # a .toml path given with --catalog
+            try:
+                given = catalogs.resolve(wanted)
+            except RbyfError:
+                pass
+            else:
+                self.catalog_entries.insert(0, catalogs.CatalogEntry(
+                    given.name, Path(wanted), "given", given))
+                names.insert(0, given.name)
+                wanted = given.name
         if wanted in names and self.catalog == 0:
             self.catalog = names.index(wanted)
         out = self.query_one("#catalogs", OptionList)
@@ -174,7 +186,9 @@ class HomeScreen(Screen[None]):
                         f"{_when(r['created_at'])[5:]}{busy}", style="")
             options.append(Option(text))
         out.set_options(options)
-        if not options:
+        if options:
+            out.highlighted = 0
+        else:
             out.add_option(Option("none: every session is rated", disabled=True))
 
     # --- choosing ---------------------------------------------------------------------

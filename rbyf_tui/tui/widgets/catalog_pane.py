@@ -32,6 +32,9 @@ class CatalogPane(OptionList):
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id)
         self.tasks: list[Task] = []
+        self._states: States = {}
+        self._generating: str | None = None
+        self._drawn_width = 0
 
     def _row_width(self) -> int:
         return max(24, self.scrollable_content_region.width or 30)
@@ -46,11 +49,19 @@ class CatalogPane(OptionList):
 
     def set_tasks(self, tasks: Sequence[Task], states: States, generating: str | None) -> None:
         self.tasks = list(tasks)
+        self._states, self._generating = states, generating
+        self._drawn_width = self._row_width()
         self.set_options(
             Option(self._prompt(i, state_label(states.get(t.key), t.key == generating)), id=t.key)
             for i, t in enumerate(self.tasks))
 
+    def on_resize(self) -> None:
+        if self.tasks and self._row_width() != self._drawn_width:
+            self.update_states(self._states, self._generating)
+
     def update_states(self, states: States, generating: str | None) -> None:
+        self._states, self._generating = states, generating
+        self._drawn_width = self._row_width()
         for i, task in enumerate(self.tasks):
             label = state_label(states.get(task.key), task.key == generating)
             self.replace_option_prompt_at_index(i, self._prompt(i, label))

@@ -133,8 +133,8 @@ class StreamView(ScrollView, can_focus=True):
         self.virtual_size = Size(width, len(self._rows))
 
     def on_resize(self) -> None:
-        width = max(1, self.scrollable_content_region.width)
-        if width != self._wrap_width:
+        width = self.scrollable_content_region.width
+        if width > 0 and width != self._wrap_width:  # hidden (0 wide): keep the rows
             follow = self.scroll_y >= self.max_scroll_y
             self._rewrap(width)
             if follow:
