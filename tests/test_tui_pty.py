@@ -95,7 +95,7 @@ def test_keys_in_a_terminal_rate_and_llama_stays_off_the_screen(
 @pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGHUP])
 def test_a_stop_signal_mid_stream_keeps_everything(tmp_path: Path, demo_model: Path,
                                                    signum: int) -> None:
-    child, home, db = start(tmp_path, demo_model, 300)
+    child, home, db = start(tmp_path, demo_model, 120)
     wait_for(child, lambda: any(g[0] == "warm" and g[2] == "ok" for g in generations(db)),
              timeout=300)
     child.send("s")

@@ -5,7 +5,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 import signal
+import threading
+import time
 from typing import Any
 
 from textual.app import App
@@ -19,6 +22,19 @@ from rbyf_tui.tui.config import AppConfig, NewSession, ResumeSession
 
 log = logging.getLogger(__name__)
 STOP_SIGNALS = (signal.SIGTERM, signal.SIGHUP)
+
+
+def _exit_soon(code: int, after_s: float = 3.0) -> None:
+    """After a hang-up the terminal is gone and Textual may block writing to it; everything
+    is stored by now (nothing is in flight), so leave for sure after a grace period."""
+
+    def leave() -> None:
+        time.sleep(after_s)
+        log.warning("the terminal did not let go in %.0f s: exiting", after_s)
+        logging.shutdown()
+        os._exit(code)
+
+    threading.Thread(target=leave, name="rbyf-exit", daemon=True).start()
 
 
 class RbyfApp(App[int]):
@@ -92,6 +108,8 @@ class RbyfApp(App[int]):
             return  # the screen calls again when its answer or rating is stored
         code = 0 if self.stop_signal is None else 128 + self.stop_signal
         self.close_sessions()
+        if self.stop_signal is not None and self.config.handle_signals:
+            _exit_soon(code)
         self.exit(return_code=code)
 
     async def action_quit(self) -> None:
