@@ -17,6 +17,40 @@ from typing import Any, TextIO
 from rbyf_tui import native_log
 
 
+class HangupSafe:
+    """The terminal, as the driver's writer thread sees it: after a hang-up (an SSH drop)
+    writes fail with EIO; swallowing them keeps that thread alive, so the app's queue of
+    writes never blocks the event loop and the SIGHUP handler can still save and exit."""
+
+    def __init__(self, stream: TextIO) -> None:
+        self._stream = stream
+        self.gone = False
+
+    def write(self, text: str) -> int:
+        if not self.gone:
+            try:
+                self._stream.write(text)
+            except (OSError, ValueError):
+                self.gone = True
+        return len(text)
+
+    def flush(self) -> None:
+        if not self.gone:
+            try:
+                self._stream.flush()
+            except (OSError, ValueError):
+                self.gone = True
+
+    def fileno(self) -> int:
+        return self._stream.fileno()
+
+    def isatty(self) -> bool:
+        return True
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._stream, name)
+
+
 def driver_on(terminal: TextIO) -> type[Any] | None:
     """Textual's own driver for this platform, drawing on `terminal` instead of fd 2."""
     if os.name != "posix":
@@ -26,7 +60,7 @@ def driver_on(terminal: TextIO) -> type[Any] | None:
     class TerminalDriver(LinuxDriver):
         def __init__(self, *args: Any, **kwargs: Any) -> None:
             super().__init__(*args, **kwargs)
-            self._file = terminal
+            self._file = HangupSafe(terminal)
 
     return TerminalDriver
 
