@@ -101,3 +101,17 @@ def test_summary(snap_compare: Any, stored: tuple[Path, str], size: tuple[int, i
         await settle(pilot)
 
     assert snap_compare(app_on(db), terminal_size=size, run_before=show)
+
+
+def test_session_without_colour(snap_compare: Any, stored: tuple[Path, str],
+                                monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("NO_COLOR", "1")  # states are words, the chosen score is [N]
+    db, sid = stored
+
+    async def ready(pilot: Any) -> None:
+        while getattr(pilot.app.screen, "runner", None) is None:
+            await pilot.pause(0.05)
+        await settle(pilot)
+        await pilot.press("2")
+
+    assert snap_compare(app_on(db, resume=sid), terminal_size=(80, 24), run_before=ready)
