@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import sys
 import time
@@ -106,9 +107,12 @@ def test_a_stop_signal_mid_stream_keeps_everything(tmp_path: Path, demo_model: P
     time.sleep(0.5)
     child.send("3")
     child.send("\r")
-    # b starts streaming; stop it a moment later
+    # b starts; stop it once its first tokens are on the screen (the stats pane counts them)
     wait_for(child, lambda: any(g[0] == "b" for g in generations(db)))
-    time.sleep(1.0)
+    screen = tmp_path / "screen.txt"
+    seen = len(screen.read_text(encoding="utf-8"))
+    wait_for(child, lambda: re.search(r"– \+ +[1-9]",
+                                      screen.read_text(encoding="utf-8")[seen:]) is not None)
     if how == "terminal closed":  # an SSH connection dropping: the kernel hangs up
         os.close(child.child_fd)
         end = time.monotonic() + 60

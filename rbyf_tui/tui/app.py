@@ -46,7 +46,10 @@ class RbyfApp(App[int]):
     def __init__(self, config: AppConfig, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.config = config
-        self.store = Store(config.db_path)  # a locked or too-new DB fails here, before the UI
+        # A locked, corrupt or too-new DB fails here, in one line, before the screen changes.
+        self.store = Store(config.db_path)
+        self.store.db.ensure_ready()
+        self.store.recover_interrupted()  # answers cut by a crash become 'interrupted'
         self.stop_signal: int | None = None
         self._backends: list[Backend] = []
         self._runners: list[Runner] = []
@@ -55,7 +58,6 @@ class RbyfApp(App[int]):
     # --- start ------------------------------------------------------------------------
 
     def on_mount(self) -> None:
-        self.store.recover_interrupted()
         if self.config.handle_signals:
             self._install_signals()
         self.push_screen(self.first_screen())

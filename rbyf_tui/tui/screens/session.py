@@ -281,7 +281,10 @@ class SessionScreen(Screen[None]):
 
     def _reload_states(self) -> None:
         if self.runner is not None:
-            self.states = self.rbyf.store.task_states(self.runner.session_id)
+            try:
+                self.states = self.rbyf.store.task_states(self.runner.session_id)
+            except RbyfError as exc:  # e.g. another process held the file too long
+                self.notify(f"could not read the session: {exc}", severity="error")
 
     def _go(self, index: int) -> None:
         """Show a task; generate it when it has no answer and nothing else is running."""
