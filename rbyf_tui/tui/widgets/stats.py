@@ -79,5 +79,6 @@ class StatsPane(Vertical):
         yield Sparkline([], id="spark", summary_function=max)
 
     def show(self, figures: Mapping[str, Any], rates: list[float] | None = None) -> None:
-        self.query_one("#figures", Static).update(stats_text(figures))
+        # fixed size: no screen layout for a new set of figures
+        self.query_one("#figures", Static).update(stats_text(figures), layout=False)
         self.query_one("#spark", Sparkline).data = rates or []

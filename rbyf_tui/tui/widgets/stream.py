@@ -99,10 +99,23 @@ class StreamView(ScrollView, can_focus=True):
             self._tail_starts = [0]
             self._rows.append("")
             self._extend_tail(piece)
-        self.virtual_size = Size(self._wrap_width, len(self._rows))
+        self._grow(len(self._rows))
         if follow:
             self.scroll_end(animate=False, immediate=True, x_axis=False)
         self.refresh()
+
+    def _grow(self, rows: int) -> None:
+        """New height without a screen layout: only this widget and its scrollbar repaint.
+
+        (Assigning `virtual_size` would lay out the whole screen on every batch.)"""
+        size = Size(self._wrap_width, rows)
+        if size == self.virtual_size:
+            return
+        scrollbar = self.show_vertical_scrollbar
+        self.set_reactive(StreamView.virtual_size, size)
+        self._scroll_update(size)
+        if self.show_vertical_scrollbar != scrollbar:
+            self.refresh(layout=True)
 
     def _extend_tail(self, piece: str) -> None:
         tail = self._lines[-1] + piece
