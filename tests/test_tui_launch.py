@@ -33,3 +33,7 @@ def test_a_database_that_is_not_one(tmp_path: Path) -> None:
     line = assert_one_line_error(run_cli("--db", str(db)))
     assert "cannot be opened" in line
     assert db.read_bytes() == b"not a database at all" * 100
+
+
+def test_an_unknown_session_to_resume() -> None:
+    assert "no session 'abc'" in assert_one_line_error(run_cli("--resume", "abc"))

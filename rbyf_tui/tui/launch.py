@@ -27,6 +27,15 @@ def config_from_args(args: argparse.Namespace) -> AppConfig:
     model_given = bool(options.model) or options.backend == "openai"
     if options.model and not opt(args, "resume"):
         model_files.check_gguf(Path(options.model))  # missing or not GGUF: one line now
+    resume = opt(args, "resume")
+    if resume:  # an unknown, ambiguous or complete session fails now, in one line
+        from rbyf_tui.store import Store
+
+        found = Store(locations.db_path(opt(args, "db"))).find_session(resume)
+        if found.status == "complete":
+            raise RbyfError(f"session {found.id} is complete: every task is rated; start a "
+                            "new one, or rate again with rbyf rate")
+        resume = found.id
     demo = None
     with contextlib.suppress(RbyfError):
         if model_files.demo_available():
@@ -35,7 +44,7 @@ def config_from_args(args: argparse.Namespace) -> AppConfig:
         db_path=locations.db_path(opt(args, "db")),
         options=options,
         catalog=catalog,
-        resume=opt(args, "resume"),
+        resume=resume,
         start=model_given and bool(catalog),
         max_tokens=opt(args, "max_tokens"),
         rater=opt(args, "rater"),
