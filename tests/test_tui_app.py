@@ -282,3 +282,26 @@ async def test_the_command_palette_runs_session_actions(tmp_path: Path) -> None:
         await pilot.press("enter")
         await until(pilot, lambda: screen.states.get("a", {}).get("status") == "ok")
         assert screen.tasks[screen.view].key == "a"
+
+
+async def test_an_openai_compatible_server_from_the_command_line(tmp_path: Path) -> None:
+    from openai_server import serving
+
+    with serving() as server:
+        config = AppConfig(db_path=tmp_path / "rbyf.duckdb", handle_signals=False,
+                           options=BackendOptions(backend="openai", base_url=server.url,
+                                                  api_model="fake-model"),
+                           catalog=str(mini_file(tmp_path)), start=True)
+        app = RbyfApp(config)  # the real OpenAI backend, as `rbyf --backend openai` makes it
+        async with app.run_test(size=(80, 24)) as pilot:
+            screen = session(app)
+            await until(pilot, lambda: screen.runner is not None and "warm" in screen.states
+                        and screen.gen_key is None)
+            assert screen.states["warm"]["response"] == "Hello from the fake server."
+            assert "fake-model" in str(screen.query_one("#title").render())
+            await pilot.press("s")
+            await until(pilot, lambda: screen.states.get("a", {}).get("status") == "ok")
+            await pilot.press("5", "enter")
+            await until(pilot, lambda: "b" in screen.states and screen.gen_key is None)
+        [row] = Store(config.db_path).sessions()
+        assert row["backend"] == "openai" and row["rated"] == 1
