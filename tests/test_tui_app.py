@@ -305,3 +305,21 @@ async def test_an_openai_compatible_server_from_the_command_line(tmp_path: Path)
             await until(pilot, lambda: "b" in screen.states and screen.gen_key is None)
         [row] = Store(config.db_path).sessions()
         assert row["backend"] == "openai" and row["rated"] == 1
+
+
+async def test_tokens_reach_the_screen_in_batches_with_live_figures(tmp_path: Path) -> None:
+    words = " ".join(f"w{i}" for i in range(1500))
+    backend = ScriptedBackend([words], delay_s=0.0005)
+    app = app_for(tmp_path, "/models/x.gguf", backend=backend, max_tokens=1500)
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = session(app)
+        await until(pilot, lambda: screen.live is not None and screen.live.tokens > 50)
+        figures = str(screen.query_one("#figures").render())
+        assert "…" in figures  # finish reason pending while streaming
+        await until(pilot, lambda: screen.gen_key is None)
+        # every token arrived, in far fewer repaints than tokens (one per drain at most)
+        assert screen.states["warm"]["completion_tokens"] == 1500
+        assert 0 < screen.stream_repaints <= screen._ticks
+        assert screen.stream_repaints < 1500 / 5
+        assert screen.sparks["warm"] and max(screen.sparks["warm"]) > 0
+        assert screen.query_one("#answer").display  # Markdown once finished
