@@ -188,7 +188,7 @@ async def test_stream_appends_without_rewrapping_what_is_done(tmp_path: Path) ->
 async def test_home_starts_a_new_session_and_resumes_an_unfinished_one(tmp_path: Path) -> None:
     backend = ScriptedBackend(["a scripted answer"])
     config = AppConfig(db_path=tmp_path / "rbyf.duckdb", handle_signals=False,
-                       demo_model=Path("/models/demo.gguf"), catalog=str(mini_file(tmp_path)),
+                       offer_demo=True, catalog=str(mini_file(tmp_path)),
                        backend_factory=lambda options, n_ctx, seed: backend)
     app = RbyfApp(config)
     async with app.run_test(size=(80, 24)) as pilot:

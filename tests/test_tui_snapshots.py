@@ -58,7 +58,7 @@ def stored(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[Path, str]:
 def app_on(db: Path, *, resume: str | None = None) -> RbyfApp:
     backend = ScriptedBackend(["never sent"], model="tiny-chat")
     config = AppConfig(db_path=db, resume=resume, handle_signals=False,
-                       demo_model=Path("/models/demo.gguf"),
+                       offer_demo=True,
                        backend_factory=lambda options, n_ctx, seed: backend)
     return RbyfApp(config)
 

@@ -23,7 +23,7 @@ class AppConfig:
     start: bool = False  # open a new session at once (model and catalog were given)
     max_tokens: int | None = None
     rater: str | None = None
-    demo_model: Path | None = None  # offered on the home screen when installed
+    offer_demo: bool = False  # the demo model's package is installed: offer it on home
     backend_factory: BackendFactory = make_backend
     handle_signals: bool = True  # SIGTERM / SIGHUP: save, then exit
 

@@ -36,10 +36,6 @@ def config_from_args(args: argparse.Namespace) -> AppConfig:
             raise RbyfError(f"session {found.id} is complete: every task is rated; start a "
                             "new one, or rate again with rbyf rate")
         resume = found.id
-    demo = None
-    with contextlib.suppress(RbyfError):
-        if model_files.demo_available():
-            demo = model_files.demo_model_path()
     return AppConfig(
         db_path=locations.db_path(opt(args, "db")),
         options=options,
@@ -48,7 +44,7 @@ def config_from_args(args: argparse.Namespace) -> AppConfig:
         start=model_given and bool(catalog),
         max_tokens=opt(args, "max_tokens"),
         rater=opt(args, "rater"),
-        demo_model=demo,
+        offer_demo=model_files.demo_available(),  # assembled on first use, not here
     )
 
 

@@ -112,7 +112,7 @@ class HomeScreen(Screen[None]):
         if options.model:
             models.append(ModelChoice(Path(options.model).name, "llama", options.model,
                                       "given"))
-        if config.demo_model is not None:
+        if config.offer_demo:
             models.append(ModelChoice("demo model (Gemma 3 270M)", "llama", None, "demo"))
         seen = {m.path for m in models}
         for row in recent_models(self.rbyf.store):

@@ -225,6 +225,8 @@ class SessionScreen(Screen[None]):
         info = backend.load()
         from rbyf_tui.store import default_rater
 
+        if self.rbyf.stop_signal is not None:  # stopped while the model loaded
+            raise RbyfError("stopped before the session began")
         rater = config.rater or default_rater()
         runner = Runner.new_session(
             store, backend, start.catalog,
