@@ -94,10 +94,10 @@ def test_keys_in_a_terminal_rate_and_llama_stays_off_the_screen(
     assert any(w in log for w in LLAMA_WORDS)
 
 
-@pytest.mark.parametrize("how", ["SIGTERM", "SIGHUP", "terminal closed"])
+@pytest.mark.parametrize("how", ["SIGTERM", "SIGHUP", "terminal closed", "SIGKILL"])
 def test_a_stop_signal_mid_stream_keeps_everything(tmp_path: Path, demo_model: Path,
                                                    how: str) -> None:
-    signum = signal.SIGTERM if how == "SIGTERM" else signal.SIGHUP
+    signum = {"SIGTERM": signal.SIGTERM, "SIGKILL": signal.SIGKILL}.get(how, signal.SIGHUP)
     child, home, db = start(tmp_path, demo_model, 120)
     wait_for(child, lambda: any(g[0] == "warm" and g[2] == "ok" for g in generations(db)),
              timeout=300)
@@ -123,13 +123,17 @@ def test_a_stop_signal_mid_stream_keeps_everything(tmp_path: Path, demo_model: P
         child.kill(signum)
         wait_for(child, lambda: not child.isalive(), timeout=60)
         child.close()
-    assert child.signalstatus is None and child.exitstatus == 128 + signum
+    listing = run_cli("sessions", "--json", home=home)  # also marks cut answers interrupted
     rows = {(k, a): (s, r) for k, a, s, r in generations(db)}
     status, text = rows[("b", 1)]
-    assert status == "cancelled" and text
+    if how == "SIGKILL":  # no chance to save: the last checkpoint is what is left
+        assert child.signalstatus == signal.SIGKILL
+        assert status == "interrupted"
+    else:
+        assert child.signalstatus is None and child.exitstatus == 128 + signum
+        assert status == "cancelled" and text
     assert rated(db) == [("a", 3)]
 
-    listing = run_cli("sessions", "--json", home=home)
     [row] = json.loads(listing.stdout)
     assert row["status"] == "open" and not row["running"]
 

@@ -48,6 +48,7 @@ def stored(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[Path, str]:
                                 status="ok", error=None, figures=figures)
         if task.key == "a":
             store.rate(gen, 4, "clear and short", "tester")
+    store.release_session(sid)  # as if the process that rated it had ended
     store.db.write(lambda con: (
         con.execute("UPDATE sessions SET created_at = '2026-01-02 03:04:00', "
                     "updated_at = '2026-01-02 03:04:00'"),
