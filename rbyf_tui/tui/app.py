@@ -51,6 +51,7 @@ class RbyfApp(App[int]):
         self.store.db.ensure_ready()
         self.store.recover_interrupted()  # answers cut by a crash become 'interrupted'
         self.stop_signal: int | None = None
+        self.quit_asked = False  # q while a rating was being written: leave once it is
         self._backends: list[Backend] = []
         self._runners: list[Runner] = []
         self._closed = False
@@ -94,6 +95,10 @@ class RbyfApp(App[int]):
 
         return [s for s in self.screen_stack if isinstance(s, SessionScreen)]
 
+    @property
+    def stopping(self) -> bool:
+        return self.stop_signal is not None or self.quit_asked
+
     def request_stop(self, signum: int) -> None:
         """SIGTERM / SIGHUP: cancel the running answer, let the store finish, then exit."""
         log.info("stop signal %s", signal.Signals(signum).name)
@@ -104,7 +109,8 @@ class RbyfApp(App[int]):
 
     def check_stop(self, quit_now: bool = False) -> None:
         """Exit once nothing is being written, if a stop was asked for."""
-        if self.stop_signal is None and not quit_now:
+        self.quit_asked = self.quit_asked or quit_now
+        if not self.stopping:
             return
         if any(screen.busy for screen in self._sessions()):
             return  # the screen calls again when its answer or rating is stored

@@ -225,7 +225,7 @@ class SessionScreen(Screen[None]):
         info = backend.load()
         from rbyf_tui.store import default_rater
 
-        if self.rbyf.stop_signal is not None:  # stopped while the model loaded
+        if self.rbyf.stopping:  # stopped while the model loaded
             raise RbyfError("stopped before the session began")
         rater = config.rater or default_rater()
         runner = Runner.new_session(
@@ -269,7 +269,7 @@ class SessionScreen(Screen[None]):
             f"{message.runner.session_id}")
         self._reload_states()
         self.query_one(CatalogPane).set_tasks(self.tasks, self.states, None)
-        if self.rbyf.stop_signal is not None:
+        if self.rbyf.stopping:
             self.rbyf.check_stop()
             return
         start = progress.first_todo(self.tasks, self.states)
@@ -424,7 +424,7 @@ class SessionScreen(Screen[None]):
             self.notify(f"could not save the answer: {message.error}", severity="error")
         follow = self.after_generation
         self.after_generation = None
-        if self.rbyf.stop_signal is not None or follow == "quit":
+        if self.rbyf.stopping or follow == "quit":
             self.rbyf.check_stop(quit_now=follow == "quit")
             return
         if follow == "advance":
@@ -506,7 +506,7 @@ class SessionScreen(Screen[None]):
         self.saving = False
         self._reload_states()
         self.query_one(CatalogPane).update_states(self.states, self.gen_key)
-        if self.rbyf.stop_signal is not None:
+        if self.rbyf.stopping:
             self.rbyf.check_stop()
             return
         self.query_one(ScoreBar).focus()
