@@ -1,0 +1,185 @@
+"""RbyfApp: the full-screen app. Screens: home, session, summary (and the leaderboard)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import signal
+import threading
+import time
+from typing import Any
+
+from textual.app import App
+from textual.screen import Screen
+
+from rbyf_tui.backends.base import Backend
+from rbyf_tui.runner import Runner
+from rbyf_tui.store import Store
+from rbyf_tui.tui.commands import ActionsProvider
+from rbyf_tui.tui.config import AppConfig, NewSession, ResumeSession
+
+log = logging.getLogger(__name__)
+STOP_SIGNALS = (signal.SIGTERM, signal.SIGHUP)
+
+
+def _exit_soon(code: int, after_s: float = 3.0) -> None:
+    """After a hang-up the terminal is gone and Textual may block writing to it; everything
+    is stored by now (nothing is in flight), so leave for sure after a grace period."""
+
+    def leave() -> None:
+        time.sleep(after_s)
+        log.warning("the terminal did not let go in %.0f s: exiting", after_s)
+        logging.shutdown()
+        os._exit(code)
+
+    threading.Thread(target=leave, name="rbyf-exit", daemon=True).start()
+
+
+class RbyfApp(App[int]):
+    CSS_PATH = "app.tcss"
+    TITLE = "rbyf"
+    COMMANDS = App.COMMANDS | {ActionsProvider}
+    ENABLE_COMMAND_PALETTE = True
+
+    def __init__(self, config: AppConfig, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.config = config
+        # A locked, corrupt or too-new DB fails here, in one line, before the screen changes.
+        self.store = Store(config.db_path)
+        self.store.db.ensure_ready()
+        self.store.recover_interrupted()  # answers cut by a crash become 'interrupted'
+        self.stop_signal: int | None = None
+        self.quit_asked = False  # q while a rating was being written: leave once it is
+        self._backends: list[Backend] = []
+        self._runners: list[Runner] = []
+        self._closed = False
+
+    # --- start ------------------------------------------------------------------------
+
+    def on_mount(self) -> None:
+        if self.config.handle_signals:
+            self._install_signals()
+        self.push_screen(self.first_screen())
+
+    def first_screen(self) -> Screen[Any]:
+        from rbyf_tui.tui.screens.home import HomeScreen
+        from rbyf_tui.tui.screens.session import SessionScreen
+
+        config = self.config
+        if config.resume:
+            return SessionScreen(ResumeSession(config.resume, config.options))
+        if config.start and config.catalog:
+            from rbyf_tui import catalog as catalogs
+
+            return SessionScreen(NewSession(config.options, catalogs.resolve(config.catalog)))
+        return HomeScreen()
+
+    def _install_signals(self) -> None:
+        loop = asyncio.get_running_loop()
+        for signum in STOP_SIGNALS:
+            with contextlib.suppress(ValueError, RuntimeError, NotImplementedError):
+                loop.add_signal_handler(signum, self.request_stop, signum)
+
+    def _remove_signals(self) -> None:
+        with contextlib.suppress(Exception):
+            loop = asyncio.get_running_loop()
+            for signum in STOP_SIGNALS:
+                loop.remove_signal_handler(signum)
+
+    # --- stop and quit ------------------------------------------------------------------
+
+    def _sessions(self) -> list[Any]:
+        from rbyf_tui.tui.screens.session import SessionScreen
+
+        return [s for s in self.screen_stack if isinstance(s, SessionScreen)]
+
+    @property
+    def stopping(self) -> bool:
+        return self.stop_signal is not None or self.quit_asked
+
+    def request_stop(self, signum: int) -> None:
+        """SIGTERM / SIGHUP: cancel the running answer, let the store finish, then exit."""
+        log.info("stop signal %s", signal.Signals(signum).name)
+        self.stop_signal = signum
+        for screen in self._sessions():
+            screen.stop_now()
+        self.check_stop()
+
+    def check_stop(self, quit_now: bool = False) -> None:
+        """Exit once nothing is being written, if a stop was asked for."""
+        self.quit_asked = self.quit_asked or quit_now
+        if not self.stopping:
+            return
+        if any(screen.busy for screen in self._sessions()):
+            return  # the screen calls again when its answer or rating is stored
+        code = 0 if self.stop_signal is None else 128 + self.stop_signal
+        self.close_sessions()
+        if self.stop_signal is not None and self.config.handle_signals:
+            _exit_soon(code)
+        self.exit(return_code=code)
+
+    async def action_quit(self) -> None:
+        from rbyf_tui.tui.screens.session import SessionScreen
+
+        if isinstance(self.screen, SessionScreen):
+            self.screen.action_quit()
+            return
+        self.check_stop(quit_now=True)
+
+    def track_backend(self, backend: Backend) -> None:
+        self._backends.append(backend)
+
+    def track_runner(self, runner: Runner) -> None:
+        self._runners.append(runner)
+
+    def close_sessions(self) -> None:
+        """Release the sessions this process generated into and free the models."""
+        if self._closed or any(screen.busy for screen in self._sessions()):
+            return
+        self._closed = True
+        self._remove_signals()
+        for runner in self._runners:
+            with contextlib.suppress(Exception):
+                self.store.release_session(runner.session_id)
+        for backend in self._backends:
+            with contextlib.suppress(Exception):
+                backend.close()
+
+    def on_unmount(self) -> None:
+        self.close_sessions()
+
+    # --- navigation ---------------------------------------------------------------------
+
+    def open_leaderboard(self, catalog: str | None) -> None:
+        try:
+            from rbyf_tui.tui.screens.board import LeaderboardScreen  # type: ignore[import-not-found]
+        except ImportError:
+            self.notify("the leaderboard screen is not in this build: run `rbyf leaderboard`",
+                        severity="warning")
+            return
+        self.push_screen(LeaderboardScreen(self.config.db_path, catalog=catalog))
+
+    def go_home(self, screen: Screen[Any] | None = None) -> None:
+        from rbyf_tui.tui.screens.home import HomeScreen
+
+        runner = getattr(screen, "runner", None)
+        if runner is not None and runner in self._runners:
+            self._runners.remove(runner)
+            with contextlib.suppress(Exception):
+                self.store.release_session(runner.session_id)
+            if runner.backend in self._backends:
+                self._backends.remove(runner.backend)
+            with contextlib.suppress(Exception):
+                runner.backend.close()
+        if len(self.screen_stack) > 2 and isinstance(self.screen_stack[-2], HomeScreen):
+            self.pop_screen()
+            self.screen_stack[-1].refresh_lists()  # type: ignore[attr-defined]
+        else:
+            self.switch_screen(HomeScreen())
+
+    def start_session(self, start: NewSession | ResumeSession) -> None:
+        from rbyf_tui.tui.screens.session import SessionScreen
+
+        self.push_screen(SessionScreen(start))

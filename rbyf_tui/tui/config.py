@@ -1,0 +1,43 @@
+"""What the app is asked to do: the DB, the model options, how to start, how to make backends."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from rbyf_tui.backends import BackendOptions, make_backend
+from rbyf_tui.backends.base import Backend
+from rbyf_tui.catalog import Catalog
+
+# (options, n_ctx, seed) -> a backend, not loaded yet. Tests pass one that streams a script.
+BackendFactory = Callable[[BackendOptions, int, int], Backend]
+
+
+@dataclass
+class AppConfig:
+    db_path: Path
+    options: BackendOptions = field(default_factory=BackendOptions)
+    catalog: str | None = None  # name or .toml path given on the command line
+    resume: str | None = None  # session id (or prefix) to reopen at once
+    start: bool = False  # open a new session at once (model and catalog were given)
+    max_tokens: int | None = None
+    rater: str | None = None
+    offer_demo: bool = False  # the demo model's package is installed: offer it on home
+    backend_factory: BackendFactory = make_backend
+    handle_signals: bool = True  # SIGTERM / SIGHUP: save, then exit
+
+
+@dataclass(frozen=True)
+class NewSession:
+    options: BackendOptions
+    catalog: Catalog
+
+
+@dataclass(frozen=True)
+class ResumeSession:
+    session_id: str
+    options: BackendOptions  # what the user gives now (e.g. the model's new path)
+
+
+SessionStart = NewSession | ResumeSession

@@ -1,0 +1,251 @@
+"""Home: pick a model and a catalog for a new session, or resume an unfinished one."""
+
+from __future__ import annotations
+
+import dataclasses
+from datetime import datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from rich.text import Text
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Horizontal, Vertical
+from textual.screen import Screen
+from textual.widgets import Footer, Input, OptionList, Static
+from textual.widgets.option_list import Option
+
+from rbyf_tui import catalog as catalogs
+from rbyf_tui.errors import RbyfError
+from rbyf_tui.store import Store
+from rbyf_tui.tui.config import NewSession, ResumeSession
+
+if TYPE_CHECKING:
+    from rbyf_tui.tui.app import RbyfApp
+
+DEFAULT_CATALOG = "rbyf-v2"
+
+
+@dataclasses.dataclass(frozen=True)
+class ModelChoice:
+    label: str
+    backend: str  # llama | openai
+    path: str | None  # None: the demo model (llama) or the server's model (openai)
+    note: str = ""
+
+
+def recent_models(store: Store, limit: int = 20) -> list[dict[str, Any]]:
+    """Model files rated before, most recently used first."""
+    if not store.path.exists():
+        return []
+    return store.db.read(lambda con: [
+        dict(zip(("name", "path", "last_used"), row, strict=True))
+        for row in con.execute(
+            "SELECT name, path, last_used FROM models WHERE backend = 'llama.cpp' "
+            "AND path IS NOT NULL ORDER BY last_used DESC, name LIMIT ?", [limit]).fetchall()])
+
+
+def _when(value: Any) -> str:
+    return value.strftime("%Y-%m-%d %H:%M") if isinstance(value, datetime) else ""
+
+
+class HomeScreen(Screen[None]):
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("n", "new_session", "new session"),
+        Binding("l", "leaderboard", "board"),
+        Binding("q", "quit", "quit"),
+    ]
+    PALETTE: ClassVar[list[tuple[str, str, str]]] = [
+        ("New session", "Start a session with the chosen model and catalog", "new_session"),
+        ("Leaderboard", "Rank every rated model", "leaderboard"),
+        ("Quit", "Leave rbyf", "quit"),
+    ]
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.models: list[ModelChoice] = []
+        self.catalog_entries: list[catalogs.CatalogEntry] = []
+        self.session_ids: list[str] = []
+        self.model = 0
+        self.catalog = 0
+
+    @property
+    def rbyf(self) -> RbyfApp:
+        return self.app  # type: ignore[return-value]
+
+    def compose(self) -> ComposeResult:
+        yield Static("rbyf · rate local LLMs on your own prompts", id="title")
+        with Horizontal(id="home"):
+            with Vertical(id="home-left"):
+                yield OptionList(id="models")
+                yield Input(placeholder="or type a .gguf path, enter", id="model-path")
+                yield OptionList(id="catalogs")
+            with Vertical(id="home-right"):
+                yield OptionList(id="sessions")
+                yield Static("enter on a model picks it · enter on a catalog starts a new "
+                             "session · enter on a session resumes it · tab moves",
+                             id="home-help")
+        yield Footer(compact=True)
+
+    def on_mount(self) -> None:
+        self.query_one("#models").border_title = "model"
+        self.query_one("#catalogs").border_title = "catalog"
+        self.query_one("#sessions").border_title = "unfinished sessions"
+        self.refresh_lists()
+        self.query_one("#models").focus()
+
+    def refresh_lists(self) -> None:
+        self._load_models()
+        self._load_catalogs()
+        self._load_sessions()
+
+    # --- the three lists -------------------------------------------------------------
+
+    def _load_models(self) -> None:
+        config = self.rbyf.config
+        options = config.options
+        models: list[ModelChoice] = []
+        if options.backend == "openai":
+            served = options.api_model or "the served model"
+            models.append(ModelChoice(f"{served} at {options.base_url}", "openai", None))
+        if options.model:
+            models.append(ModelChoice(Path(options.model).name, "llama", options.model,
+                                      "given"))
+        if config.offer_demo:
+            models.append(ModelChoice("demo model (Gemma 3 270M)", "llama", None, "demo"))
+        seen = {m.path for m in models}
+        for row in recent_models(self.rbyf.store):
+            if row["path"] in seen:
+                continue
+            seen.add(row["path"])
+            missing = "" if Path(row["path"]).exists() else " (missing)"
+            models.append(ModelChoice(row["name"], "llama", row["path"],
+                                      f"{_when(row['last_used'])}{missing}"))
+        self.models = models
+        self.model = min(self.model, max(0, len(models) - 1))
+        self._render_models()
+
+    def _render_models(self) -> None:
+        out = self.query_one("#models", OptionList)
+        out.set_options(self._model_option(i, m) for i, m in enumerate(self.models))
+        if self.models:
+            out.highlighted = self.model
+        else:
+            out.add_option(Option("no models yet: type a .gguf path below", disabled=True))
+
+    def _model_option(self, index: int, model: ModelChoice) -> Option:
+        mark = "▸ " if index == self.model else "  "
+        text = Text(mark + model.label)
+        if model.note:
+            text.append(f"  {model.note}", style="dim")
+        return Option(text)
+
+    def _load_catalogs(self) -> None:
+        self.catalog_entries = catalogs.discover()
+        wanted = self.rbyf.config.catalog or DEFAULT_CATALOG
+        names = [e.name for e in self.catalog_entries]
+        if wanted not in names:  # a .toml path given with --catalog
+            try:
+                given = catalogs.resolve(wanted)
+            except RbyfError:
+                pass
+            else:
+                self.catalog_entries.insert(0, catalogs.CatalogEntry(
+                    given.name, Path(wanted), "given", given))
+                names.insert(0, given.name)
+                wanted = given.name
+        if wanted in names and self.catalog == 0:
+            self.catalog = names.index(wanted)
+        out = self.query_one("#catalogs", OptionList)
+        options = []
+        for entry in self.catalog_entries:
+            if entry.catalog is None:
+                options.append(Option(f"{entry.name}: broken ({entry.error})", disabled=True))
+                continue
+            c = entry.catalog
+            warm = " + warm-up" if c.warmup else ""
+            options.append(Option(Text(f"{c.name} {c.version}  {len(c.tasks)} tasks{warm}  "
+                                       f"({entry.origin})")))
+        out.set_options(options)
+        if options:
+            out.highlighted = self.catalog
+
+    def _load_sessions(self) -> None:
+        rows = []
+        if self.rbyf.store.path.exists():
+            rows = [r for r in self.rbyf.store.sessions()
+                    if r["status"] != "complete" and r["origin"] != "import"]
+        self.session_ids = [r["id"] for r in rows]
+        out = self.query_one("#sessions", OptionList)
+        options = []
+        for r in rows:
+            busy = " · open elsewhere" if r["running"] else ""
+            text = Text(f"{r['id']}  {r['model'][:24]}\n", style="bold")
+            text.append(f"  {r['catalog'][:12]} · {r['rated']}/{r['tasks']} rated · "
+                        f"{_when(r['created_at'])[5:]}{busy}", style="")
+            options.append(Option(text))
+        out.set_options(options)
+        if options:
+            out.highlighted = 0
+        else:
+            out.add_option(Option("none: every session is rated", disabled=True))
+
+    # --- choosing ---------------------------------------------------------------------
+
+    @on(OptionList.OptionSelected, "#models")
+    def _model_selected(self, event: OptionList.OptionSelected) -> None:
+        if event.option_index < len(self.models):
+            self.model = event.option_index
+            self._render_models()
+            self.query_one("#models", OptionList).highlighted = self.model
+            self.query_one("#catalogs").focus()
+
+    @on(Input.Submitted, "#model-path")
+    def _path_typed(self, event: Input.Submitted) -> None:
+        path = event.value.strip()
+        if not path:
+            return
+        self.models.insert(0, ModelChoice(Path(path).name, "llama", path, "typed"))
+        self.model = 0
+        self._render_models()
+        self.query_one("#catalogs").focus()
+
+    @on(OptionList.OptionSelected, "#catalogs")
+    def _catalog_selected(self, event: OptionList.OptionSelected) -> None:
+        self.catalog = event.option_index
+        self.action_new_session()
+
+    @on(OptionList.OptionSelected, "#sessions")
+    def _session_selected(self, event: OptionList.OptionSelected) -> None:
+        if event.option_index < len(self.session_ids):
+            options = dataclasses.replace(self.rbyf.config.options, model=None)
+            self.rbyf.start_session(ResumeSession(self.session_ids[event.option_index],
+                                                  options))
+
+    def action_new_session(self) -> None:
+        if not self.models:
+            self.notify("type the path of a .gguf model first", severity="warning")
+            self.query_one("#model-path").focus()
+            return
+        entry = self.catalog_entries[self.catalog] if self.catalog_entries else None
+        if entry is None or entry.catalog is None:
+            self.notify("choose a catalog that loads", severity="warning")
+            return
+        choice = self.models[self.model]
+        options = self.rbyf.config.options
+        if choice.backend == "llama":
+            options = dataclasses.replace(options, backend="llama", model=choice.path,
+                                          base_url=None, api_model=None)
+        try:
+            options.check()
+        except RbyfError as exc:
+            self.notify(str(exc), severity="error")
+            return
+        self.rbyf.start_session(NewSession(options, entry.catalog))
+
+    def action_leaderboard(self) -> None:
+        self.rbyf.open_leaderboard(None)
+
+    def action_quit(self) -> None:
+        self.rbyf.check_stop(quit_now=True)

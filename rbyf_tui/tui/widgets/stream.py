@@ -1,0 +1,164 @@
+"""The live answer: plain text that grows token by token, wrapped incrementally.
+
+Appending costs O(new text + one row): greedy word wrapping never changes rows before the
+last one, so only the last row of the last line is wrapped again. The widget paints only
+the visible rows (Line API), whatever the answer's length.
+"""
+
+from __future__ import annotations
+
+from rich.cells import get_character_cell_size
+from rich.segment import Segment
+from textual.geometry import Size
+from textual.scroll_view import ScrollView
+from textual.strip import Strip
+
+
+def _width(ch: str) -> int:
+    return 1 if " " <= ch < "\u0300" else get_character_cell_size(ch)
+
+
+def wrap_starts(line: str, start: int, width: int) -> list[int]:
+    """Start offsets of the rows of `line[start:]` wrapped greedily at `width` cells."""
+    starts = [start]
+    row, col, brk, brk_col = start, 0, -1, 0
+    for i in range(start, len(line)):
+        ch = line[i]
+        if ch == " ":
+            if col + 1 > width:  # a space past the edge ends the row and is dropped
+                row = i + 1
+                starts.append(row)
+                col, brk = 0, -1
+                continue
+            col += 1
+            brk, brk_col = i + 1, col
+            continue
+        w = _width(ch)
+        if col + w > width:
+            if brk > row:  # break after the last space
+                row, col = brk, col - brk_col
+            else:  # a word longer than the row: cut it
+                row, col = i, 0
+            starts.append(row)
+            brk = -1
+        col += w
+    return starts
+
+
+class StreamView(ScrollView, can_focus=True):
+    """Text that only grows, wrapped to the widget's width, following its end."""
+
+    DEFAULT_CSS = """
+    StreamView {
+        height: 1fr;
+        scrollbar-gutter: stable;
+        overflow-x: hidden;
+    }
+    """
+
+    def __init__(self, *, id: str | None = None, classes: str | None = None) -> None:
+        super().__init__(id=id, classes=classes)
+        self._lines: list[str] = [""]
+        self._rows: list[str] = [""]
+        self._tail_row0 = 0  # index in _rows of the last line's first row
+        self._tail_starts: list[int] = [0]  # row starts within the last line
+        self._wrap_width = 0
+        self.auto_scroll = True
+
+    @property
+    def text(self) -> str:
+        return "\n".join(self._lines)
+
+    @property
+    def row_count(self) -> int:
+        return len(self._rows)
+
+    def clear(self) -> None:
+        self._lines = [""]
+        self._rows = [""]
+        self._tail_row0 = 0
+        self._tail_starts = [0]
+        self.virtual_size = Size(self._wrap_width, 1)
+        self.scroll_to(0, 0, animate=False, immediate=True)
+        self.refresh()
+
+    def set_text(self, text: str) -> None:
+        self.clear()
+        self.append(text)
+
+    def append(self, text: str) -> None:
+        """Add text at the end; repaints once, scrolls along if the end was in view."""
+        if not text:
+            return
+        follow = self.auto_scroll and self.scroll_y >= self.max_scroll_y
+        first, *rest = text.split("\n")
+        self._extend_tail(first)
+        for piece in rest:
+            self._lines.append("")
+            self._tail_row0 = len(self._rows)
+            self._tail_starts = [0]
+            self._rows.append("")
+            self._extend_tail(piece)
+        self._grow(len(self._rows))
+        if follow:
+            self.scroll_end(animate=False, immediate=True, x_axis=False)
+        self.refresh()
+
+    def _grow(self, rows: int) -> None:
+        """New height without a screen layout: only this widget and its scrollbar repaint.
+
+        (Assigning `virtual_size` would lay out the whole screen on every batch.)"""
+        size = Size(self._wrap_width, rows)
+        if size == self.virtual_size:
+            return
+        scrollbar = self.show_vertical_scrollbar
+        self.set_reactive(StreamView.virtual_size, size)
+        self._scroll_update(size)
+        if self.show_vertical_scrollbar != scrollbar:
+            self.refresh(layout=True)
+
+    def _extend_tail(self, piece: str) -> None:
+        tail = self._lines[-1] + piece
+        self._lines[-1] = tail
+        if self._wrap_width <= 0:
+            self._rows[self._tail_row0] = tail
+            return
+        k = len(self._tail_starts) - 1
+        new = wrap_starts(tail, self._tail_starts[k], self._wrap_width)
+        del self._rows[self._tail_row0 + k:]
+        del self._tail_starts[k:]
+        self._tail_starts.extend(new)
+        ends = [*new[1:], len(tail)]
+        self._rows.extend(tail[a:b].rstrip(" ") for a, b in zip(new, ends, strict=True))
+
+    def _rewrap(self, width: int) -> None:
+        self._wrap_width = width
+        lines = self._lines
+        self._lines, self._rows = [""], [""]
+        self._tail_row0, self._tail_starts = 0, [0]
+        for n, line in enumerate(lines):
+            if n:
+                self._lines.append("")
+                self._tail_row0 = len(self._rows)
+                self._tail_starts = [0]
+                self._rows.append("")
+            self._extend_tail(line)
+        self.virtual_size = Size(width, len(self._rows))
+
+    def on_resize(self) -> None:
+        width = self.scrollable_content_region.width
+        if width > 0 and width != self._wrap_width:  # hidden (0 wide): keep the rows
+            follow = self.scroll_y >= self.max_scroll_y
+            self._rewrap(width)
+            if follow:
+                self.scroll_end(animate=False, immediate=True, x_axis=False)
+            self.refresh()
+
+    def render_line(self, y: int) -> Strip:
+        index = self.scroll_offset.y + y
+        width = self.scrollable_content_region.width
+        style = self.rich_style
+        if index >= len(self._rows):
+            return Strip.blank(width, style)
+        text = self._rows[index]
+        return Strip([Segment(text, style)]).crop_extend(0, width, style)

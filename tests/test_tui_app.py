@@ -1,0 +1,325 @@
+"""The full-screen app driven by key presses (Textual Pilot): the real demo model, a real DB."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from rbyf_tui.backends import BackendOptions
+from rbyf_tui.store import Store
+from rbyf_tui.tui.app import RbyfApp
+from rbyf_tui.tui.config import AppConfig
+from rbyf_tui.tui.screens.dialogs import ConfirmQuit
+from rbyf_tui.tui.screens.session import SessionScreen
+from rbyf_tui.tui.screens.summary import SummaryScreen
+from rbyf_tui.tui.widgets.stream import StreamView, wrap_starts
+
+from fakes import ScriptedBackend
+from helpers import MINI
+
+pytestmark = pytest.mark.anyio
+
+
+def mini_file(tmp_path: Path) -> Path:
+    path = tmp_path / "mini.toml"
+    path.write_text(MINI, encoding="utf-8")
+    return path
+
+
+def app_for(tmp_path: Path, model: Path | str, *, backend: ScriptedBackend | None = None,
+            max_tokens: int = 24, **extra: Any) -> RbyfApp:
+    config = AppConfig(db_path=tmp_path / "rbyf.duckdb",
+                       options=BackendOptions(model=str(model)), catalog=str(mini_file(tmp_path)),
+                       start=True, max_tokens=max_tokens, handle_signals=False, **extra)
+    if backend is not None:
+        config.backend_factory = lambda options, n_ctx, seed: backend
+    return RbyfApp(config)
+
+
+async def until(pilot: Any, condition: Callable[[], bool], timeout: float = 60.0) -> None:
+    end = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > end:
+            raise AssertionError("the app did not get there in time")
+        await pilot.pause(0.05)
+
+
+def session(app: RbyfApp) -> SessionScreen:
+    screen = next(s for s in app.screen_stack if isinstance(s, SessionScreen))
+    return screen
+
+
+def generations(db: Path, session_id: str, key: str) -> list[tuple[Any, ...]]:
+    return Store(db).db.read(lambda con: con.execute(
+        "SELECT attempt, status, response FROM generations WHERE session_id = ? AND "
+        "task_key = ? ORDER BY attempt", [session_id, key]).fetchall())
+
+
+def ratings(db: Path, session_id: str) -> list[tuple[Any, ...]]:
+    return Store(db).db.read(lambda con: con.execute(
+        "SELECT g.task_key, r.score, r.remarks FROM ratings r JOIN generations g "
+        "ON g.id = r.generation_id WHERE g.session_id = ? ORDER BY r.created_at",
+        [session_id]).fetchall())
+
+
+@pytest.mark.model
+async def test_rate_a_catalog_live_on_the_demo_model(tmp_path: Path, demo_model: Path) -> None:
+    app = app_for(tmp_path, demo_model, max_tokens=120)
+    db = tmp_path / "rbyf.duckdb"
+    async with app.run_test(size=(100, 32)) as pilot:
+        screen = session(app)
+        await until(pilot, lambda: screen.runner is not None and screen.gen_key == "warm")
+        await until(pilot, lambda: screen.gen_key is None)
+        assert screen.stream_repaints > 0  # tokens reached the screen while streaming
+        sid = screen.runner.session_id  # type: ignore[union-attr]
+        assert generations(db, sid, "warm")[0][1] == "ok"
+
+        await pilot.press("s")  # the warm-up's rating is optional
+        await until(pilot, lambda: screen.gen_key == "a")
+        await until(pilot, lambda: screen.gen_key is None)
+        await pilot.press("4", "tab", *"good, ümlaut", "enter")
+        await until(pilot, lambda: screen.gen_key == "b")  # saved, then the next task starts
+        assert ratings(db, sid) == [("a", 4, "good, ümlaut")]
+
+        await pilot.press("escape")  # stop: the partial answer is kept, as cancelled
+        await until(pilot, lambda: screen.gen_key is None)
+        [(attempt, status, text)] = generations(db, sid, "b")
+        assert (attempt, status) == (1, "cancelled")
+        assert "cancelled" in screen.query_one("#catalog").get_option_at_index(2).prompt.plain
+
+        await pilot.press("r")  # a new attempt; the old one stays
+        await until(pilot, lambda: screen.gen_key == "b")
+        await pilot.press("q")  # asks first while generating
+        await until(pilot, lambda: isinstance(app.screen, ConfirmQuit))
+        await pilot.press("n")
+        await until(pilot, lambda: screen.gen_key is None)
+        rows = generations(db, sid, "b")
+        assert [(a, s) for a, s, _ in rows] == [(1, "cancelled"), (2, "ok")]
+        assert rows[0][2] == text
+
+        await pilot.press("5", "enter")
+        await until(pilot, lambda: isinstance(app.screen, SummaryScreen))
+        assert [(k, s) for k, s, _ in ratings(db, sid)] == [("a", 4), ("b", 5)]
+        await pilot.press("q")
+    assert app.return_code == 0
+    [row] = Store(db).sessions()
+    assert row["status"] == "complete" and row["origin"] == "tui"
+
+
+async def test_skip_moves_on_and_a_backend_error_keeps_the_session_usable(
+        tmp_path: Path) -> None:
+    backend = ScriptedBackend(["one two three"], fail_on=["First task"])
+    app = app_for(tmp_path, "/models/x.gguf", backend=backend)
+    db = tmp_path / "rbyf.duckdb"
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = session(app)
+        await until(pilot, lambda: screen.runner is not None and "warm" in screen.states)
+        await pilot.press("s")  # warm-up -> a, which fails
+        await until(pilot, lambda: screen.states.get("a", {}).get("status") == "error")
+        assert "scripted failure" in str(screen.query_one("#status").render())
+        await pilot.press("s")  # skip the failed task: b is generated
+        await until(pilot, lambda: screen.states.get("b", {}).get("status") == "ok")
+        await pilot.press("2", "enter")  # rate b; a is still unrated, so it comes next
+        await until(pilot, lambda: screen.gen_key is None and screen.view == 1
+                    and screen.states["a"]["attempts"] == 2)
+        sid = screen.runner.session_id  # type: ignore[union-attr]
+        assert [s for _, s, _ in generations(db, sid, "a")] == ["error", "error"]
+        assert ratings(db, sid) == [("b", 2, "")]
+        await pilot.press("p", "n")  # browsing shows stored answers
+        assert screen.view == 1
+
+
+async def test_resume_shows_an_unrated_answer_without_generating_it(tmp_path: Path) -> None:
+    backend = ScriptedBackend(["first answer"])
+    app = app_for(tmp_path, "/models/x.gguf", backend=backend)
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = session(app)
+        await until(pilot, lambda: screen.runner is not None and "warm" in screen.states)
+        await pilot.press("s")
+        await until(pilot, lambda: screen.states.get("a", {}).get("status") == "ok")
+        sid = screen.runner.session_id  # type: ignore[union-attr]
+        await pilot.press("q")
+    assert len(backend.requests) == 2
+
+    again = ScriptedBackend(["never sent"])
+    config = AppConfig(db_path=tmp_path / "rbyf.duckdb", resume=sid, handle_signals=False,
+                       backend_factory=lambda options, n_ctx, seed: again)
+    app = RbyfApp(config)
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = session(app)
+        await until(pilot, lambda: screen.runner is not None)
+        await pilot.pause(0.2)
+        assert screen.tasks[screen.view].key == "a" and screen.gen_key is None
+        assert "first answer" in screen.query_one("#answer-md").source
+        assert again.requests == []
+        await pilot.press("3", "enter")  # rated; b has no answer, so it is generated now
+        await until(pilot, lambda: screen.states.get("b", {}).get("status") == "ok")
+        assert len(again.requests) == 1
+
+
+async def test_stream_appends_without_rewrapping_what_is_done(tmp_path: Path) -> None:
+    backend = ScriptedBackend(["x"])
+    app = app_for(tmp_path, "/models/x.gguf", backend=backend)
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = session(app)
+        await until(pilot, lambda: screen.runner is not None and screen.gen_key is None)
+        view = screen.query_one(StreamView)
+        view.display = True
+        view.clear()
+        await pilot.pause(0.1)
+        width = view._wrap_width
+        text = ("lorem ipsum dolor sit amet, " * 40 + "\n\n") * 3 + "a" * 300
+        for i in range(0, len(text), 7):
+            view.append(text[i:i + 7])
+        whole: list[str] = []
+        for line in text.split("\n"):
+            starts = wrap_starts(line, 0, width)
+            ends = [*starts[1:], len(line)]
+            whole.extend(line[a:b].rstrip(" ") for a, b in zip(starts, ends, strict=True))
+        assert view._rows == whole
+        assert view.text == text
+        assert all(len(row) <= width for row in view._rows)
+
+
+async def test_home_starts_a_new_session_and_resumes_an_unfinished_one(tmp_path: Path) -> None:
+    backend = ScriptedBackend(["a scripted answer"])
+    config = AppConfig(db_path=tmp_path / "rbyf.duckdb", handle_signals=False,
+                       offer_demo=True, catalog=str(mini_file(tmp_path)),
+                       backend_factory=lambda options, n_ctx, seed: backend)
+    app = RbyfApp(config)
+    async with app.run_test(size=(80, 24)) as pilot:
+        from rbyf_tui.tui.screens.home import HomeScreen
+
+        await until(pilot, lambda: isinstance(app.screen, HomeScreen))
+        await pilot.press("enter")  # the demo model
+        assert app.screen.focused is not None and app.screen.focused.id == "catalogs"
+        await pilot.press("enter")  # the catalog given on the command line starts a session
+        await until(pilot, lambda: isinstance(app.screen, SessionScreen))
+        screen = app.screen
+        assert isinstance(screen, SessionScreen)
+        await until(pilot, lambda: screen.runner is not None and screen.gen_key is None)
+        assert screen.runner is not None and screen.runner.catalog.name == "mini"
+        sid = screen.runner.session_id
+        await pilot.press("l")  # the leaderboard screen, or a note when it is not built in
+        await pilot.pause(0.2)
+        if isinstance(app.screen, SessionScreen):
+            assert any("leaderboard" in n.message for n in app._notifications)
+        else:
+            await pilot.press("escape")
+            await until(pilot, lambda: isinstance(app.screen, SessionScreen))
+        screen.action_home()
+        await until(pilot, lambda: isinstance(app.screen, HomeScreen))
+        home = app.screen
+        assert isinstance(home, HomeScreen)
+        await until(pilot, lambda: home.session_ids == [sid])
+        home.query_one("#sessions").focus()
+        await pilot.press("enter")
+        await until(pilot, lambda: isinstance(app.screen, SessionScreen))
+        resumed = app.screen
+        assert isinstance(resumed, SessionScreen)
+        await until(pilot, lambda: resumed.runner is not None)
+        assert resumed.runner is not None and resumed.runner.session_id == sid
+
+
+async def test_a_moved_model_is_asked_for_and_a_failed_load_is_shown(
+        tmp_path: Path, demo_model: Path) -> None:
+    from rbyf_tui.backends.base import ModelInfo
+    from rbyf_tui.errors import ModelError
+    from rbyf_tui.model_files import sha256_of
+    from rbyf_tui.tui.screens.dialogs import ModelPathPrompt
+
+    from helpers import mini_catalog
+
+    db = tmp_path / "rbyf.duckdb"
+    model = ModelInfo(key=f"sha256:{sha256_of(demo_model)}", name="demo", backend="llama.cpp",
+                      path="/gone/demo.gguf")
+    sid = Store(db).create_session(model, mini_catalog(), settings={
+        "backend": "llama.cpp", "model_path": "/gone/demo.gguf"}, hardware={}, rater="tester",
+        origin="tui")
+    backend = ScriptedBackend(["found again"])
+    config = AppConfig(db_path=db, resume=sid, handle_signals=False,
+                       backend_factory=lambda options, n_ctx, seed: backend)
+    app = RbyfApp(config)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await until(pilot, lambda: isinstance(app.screen, ModelPathPrompt))
+        assert "no longer at /gone/demo.gguf" in app.screen.problem
+        await pilot.press(*str(demo_model), "enter")
+        screen = session(app)
+        await until(pilot, lambda: screen.runner is not None and screen.gen_key is None
+                    and "warm" in screen.states)
+        assert backend.requests  # the session goes on with the file found again
+
+    class Broken(ScriptedBackend):
+        def load(self) -> ModelInfo:
+            raise ModelError("llama.cpp could not load x.gguf: bad tensor")
+
+    app = app_for(tmp_path, "/models/x.gguf", backend=Broken())
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = session(app)
+        await until(pilot, lambda: screen.failed is not None)
+        assert "bad tensor" in str(screen.query_one("#status").render())
+        await pilot.press("escape")  # back home, nothing lost
+        from rbyf_tui.tui.screens.home import HomeScreen
+
+        await until(pilot, lambda: isinstance(app.screen, HomeScreen))
+
+
+async def test_the_command_palette_runs_session_actions(tmp_path: Path) -> None:
+    backend = ScriptedBackend(["one two"])
+    app = app_for(tmp_path, "/models/x.gguf", backend=backend)
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = session(app)
+        await until(pilot, lambda: screen.runner is not None and screen.gen_key is None
+                    and "warm" in screen.states)
+        await pilot.press("ctrl+p")
+        await pilot.pause(0.2)
+        await pilot.press(*"skip task")
+        await pilot.pause(0.3)
+        await pilot.press("enter")
+        await until(pilot, lambda: screen.states.get("a", {}).get("status") == "ok")
+        assert screen.tasks[screen.view].key == "a"
+
+
+async def test_an_openai_compatible_server_from_the_command_line(tmp_path: Path) -> None:
+    from openai_server import serving
+
+    with serving() as server:
+        config = AppConfig(db_path=tmp_path / "rbyf.duckdb", handle_signals=False,
+                           options=BackendOptions(backend="openai", base_url=server.url,
+                                                  api_model="fake-model"),
+                           catalog=str(mini_file(tmp_path)), start=True)
+        app = RbyfApp(config)  # the real OpenAI backend, as `rbyf --backend openai` makes it
+        async with app.run_test(size=(80, 24)) as pilot:
+            screen = session(app)
+            await until(pilot, lambda: screen.runner is not None and "warm" in screen.states
+                        and screen.gen_key is None)
+            assert screen.states["warm"]["response"] == "Hello from the fake server."
+            assert "fake-model" in str(screen.query_one("#title").render())
+            await pilot.press("s")
+            await until(pilot, lambda: screen.states.get("a", {}).get("status") == "ok")
+            await pilot.press("5", "enter")
+            await until(pilot, lambda: "b" in screen.states and screen.gen_key is None)
+        [row] = Store(config.db_path).sessions()
+        assert row["backend"] == "openai" and row["rated"] == 1
+
+
+async def test_tokens_reach_the_screen_in_batches_with_live_figures(tmp_path: Path) -> None:
+    words = " ".join(f"w{i}" for i in range(1500))
+    backend = ScriptedBackend([words], delay_s=0.0005)
+    app = app_for(tmp_path, "/models/x.gguf", backend=backend, max_tokens=1500)
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = session(app)
+        await until(pilot, lambda: screen.live is not None and screen.live.tokens > 50)
+        figures = str(screen.query_one("#figures").render())
+        assert "…" in figures  # finish reason pending while streaming
+        await until(pilot, lambda: screen.gen_key is None)
+        # every token arrived, in far fewer repaints than tokens (one per drain at most)
+        assert screen.states["warm"]["completion_tokens"] == 1500
+        assert 0 < screen.stream_repaints <= screen._ticks
+        assert screen.stream_repaints < 1500 / 5
+        assert screen.sparks["warm"] and max(screen.sparks["warm"]) > 0
+        assert screen.query_one("#answer").display  # Markdown once finished

@@ -1,0 +1,175 @@
+"""The real `rbyf` in a pseudo-terminal: keys in, ratings in the DB, signals, resume."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import signal
+import sys
+import time
+from pathlib import Path
+
+import pexpect
+import pytest
+
+from rbyf_tui.store import Store
+
+from conftest import REPO, cli_env, run_cli
+from helpers import MINI
+
+pytestmark = pytest.mark.model
+LLAMA_WORDS = ("llama_model_loader", "load_tensors", "llama_context", "print_info")
+
+
+def spawn(home: Path, *args: str) -> pexpect.spawn:
+    env = cli_env(home, TERM="xterm-256color")
+    return pexpect.spawn(sys.executable, ["-m", "rbyf_tui", *args], cwd=str(REPO), env=env,
+                         dimensions=(24, 80), encoding="utf-8", codec_errors="replace",
+                         timeout=120)
+
+
+def wait_for(child: pexpect.spawn, check: object, timeout: float = 120) -> None:
+    end = time.monotonic() + timeout
+    while not check():  # type: ignore[operator]
+        if time.monotonic() > end:
+            raise AssertionError("timed out")
+        try:
+            child.read_nonblocking(65536, timeout=0.2)
+        except pexpect.TIMEOUT:
+            pass
+        except pexpect.EOF:
+            time.sleep(0.05)
+
+
+def generations(db: Path) -> list[tuple[str, int, str, str]]:
+    if not db.exists():
+        return []
+    try:
+        return Store(db, wait_s=5).db.read(lambda con: con.execute(
+            "SELECT task_key, attempt, status, response FROM generations "
+            "ORDER BY started_at").fetchall())
+    except Exception:
+        return []
+
+
+def rated(db: Path) -> list[tuple[str, int]]:
+    return Store(db).db.read(lambda con: con.execute(
+        "SELECT g.task_key, r.score FROM ratings r JOIN generations g "
+        "ON g.id = r.generation_id ORDER BY r.created_at").fetchall())
+
+
+def start(tmp_path: Path, demo_model: Path, max_tokens: int) -> tuple[pexpect.spawn, Path, Path]:
+    home = tmp_path / "home"
+    home.mkdir(exist_ok=True)
+    catalog = tmp_path / "mini.toml"
+    catalog.write_text(MINI, encoding="utf-8")
+    db = home / "rbyf.duckdb"
+    child = spawn(home, "--model", str(demo_model), "--catalog", str(catalog),
+                  "--max-tokens", str(max_tokens))
+    child.logfile_read = (tmp_path / "screen.txt").open("w", encoding="utf-8")
+    return child, home, db
+
+
+def test_keys_in_a_terminal_rate_and_llama_stays_off_the_screen(
+        tmp_path: Path, demo_model: Path) -> None:
+    child, home, db = start(tmp_path, demo_model, 16)
+    wait_for(child, lambda: any(g[0] == "warm" and g[2] == "ok" for g in generations(db)))
+    child.send("s")
+    wait_for(child, lambda: any(g[0] == "a" and g[2] == "ok" for g in generations(db)))
+    time.sleep(0.5)
+    child.send("4")
+    child.send("\r")
+    wait_for(child, lambda: rated(db) == [("a", 4)])
+    wait_for(child, lambda: any(g[0] == "b" and g[2] == "ok" for g in generations(db)))
+    time.sleep(0.3)
+    child.send("q")
+    wait_for(child, lambda: not child.isalive(), timeout=30)
+    child.close()
+    assert child.exitstatus == 0
+    screen = (tmp_path / "screen.txt").read_text(encoding="utf-8")
+    assert "Task A" in screen
+    assert not [w for w in LLAMA_WORDS if w in screen]  # llama.cpp wrote to the log file
+    log = (home / "logs" / "llama.log").read_text(encoding="utf-8", errors="replace")
+    assert any(w in log for w in LLAMA_WORDS)
+
+
+@pytest.mark.parametrize("how", ["SIGTERM", "SIGHUP", "terminal closed", "SIGKILL"])
+def test_a_stop_signal_mid_stream_keeps_everything(tmp_path: Path, demo_model: Path,
+                                                   how: str) -> None:
+    signum = {"SIGTERM": signal.SIGTERM, "SIGKILL": signal.SIGKILL}.get(how, signal.SIGHUP)
+    child, home, db = start(tmp_path, demo_model, 120)
+    wait_for(child, lambda: any(g[0] == "warm" and g[2] == "ok" for g in generations(db)),
+             timeout=300)
+    child.send("s")
+    wait_for(child, lambda: any(g[0] == "a" and g[2] == "ok" for g in generations(db)),
+             timeout=300)
+    time.sleep(0.5)
+    child.send("3")
+    child.send("\r")
+    # b starts; stop it once its first tokens are on the screen (the stats pane counts them)
+    wait_for(child, lambda: any(g[0] == "b" for g in generations(db)))
+    screen = tmp_path / "screen.txt"
+    seen = len(screen.read_text(encoding="utf-8"))
+    wait_for(child, lambda: re.search(r"– \+ +[1-9]",
+                                      screen.read_text(encoding="utf-8")[seen:]) is not None)
+    if how == "terminal closed":  # an SSH connection dropping: the kernel hangs up
+        os.close(child.child_fd)
+        end = time.monotonic() + 60
+        while child.isalive() and time.monotonic() < end:
+            time.sleep(0.1)
+        assert not child.isalive()
+    else:
+        child.kill(signum)
+        wait_for(child, lambda: not child.isalive(), timeout=60)
+        child.close()
+    listing = run_cli("sessions", "--json", home=home)  # also marks cut answers interrupted
+    rows = {(k, a): (s, r) for k, a, s, r in generations(db)}
+    status, text = rows[("b", 1)]
+    if how == "SIGKILL":  # no chance to save: the last checkpoint is what is left
+        assert child.signalstatus == signal.SIGKILL
+        assert status == "interrupted"
+    else:
+        assert child.signalstatus is None and child.exitstatus == 128 + signum
+        assert status == "cancelled" and text
+    assert rated(db) == [("a", 3)]
+
+    [row] = json.loads(listing.stdout)
+    assert row["status"] == "open" and not row["running"]
+
+    # resume: b's partial answer was cut, so b is generated again; a keeps its rating
+    child = spawn(home, "--resume", row["id"], "--max-tokens", "8")
+    child.logfile_read = (tmp_path / "screen2.txt").open("w", encoding="utf-8")
+    wait_for(child, lambda: any(g[0] == "b" and g[1] == 2 and g[2] == "ok"
+                                for g in generations(db)))
+    child.send("q")
+    wait_for(child, lambda: not child.isalive(), timeout=30)
+    child.close()
+    assert rated(db) == [("a", 3)]
+    assert not any(k == "a" and a > 1 for k, a, _, _ in generations(db))
+
+
+def test_resume_in_a_terminal_shows_the_unrated_answer(tmp_path: Path,
+                                                       demo_model: Path) -> None:
+    home = tmp_path / "home"
+    home.mkdir()
+    catalog = tmp_path / "mini.toml"
+    catalog.write_text(MINI, encoding="utf-8")
+    done = run_cli("run", "--model", str(demo_model), "--catalog", str(catalog),
+                   "--max-tokens", "8", home=home)
+    assert done.returncode == 0, done.stderr
+    sid = done.stdout.strip().splitlines()[-1]
+    db = home / "rbyf.duckdb"
+    before = generations(db)
+    child = spawn(home, "--resume", sid)
+    child.logfile_read = (tmp_path / "screen.txt").open("w", encoding="utf-8")
+    child.expect("Task A", timeout=120)
+    child.expect("done", timeout=30)
+    time.sleep(0.5)
+    child.send("5")
+    child.send("\r")
+    wait_for(child, lambda: rated(db) == [("a", 5)])
+    child.send("q")
+    wait_for(child, lambda: not child.isalive(), timeout=30)
+    child.close()
+    assert generations(db) == before  # nothing generated again

@@ -1,0 +1,118 @@
+"""Snapshots of home, session and summary at 80x24 and 120x40, from stored, fixed figures."""
+
+from __future__ import annotations
+
+import itertools
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from rbyf_tui.backends.base import ChatRequest
+from rbyf_tui.metrics import Figures
+from rbyf_tui.store import Store
+from rbyf_tui.tui.app import RbyfApp
+from rbyf_tui.tui.config import AppConfig
+from rbyf_tui.tui.progress import has_answer
+from rbyf_tui.tui.screens.summary import SummaryScreen
+
+from fakes import ScriptedBackend
+from helpers import mini_catalog
+
+SIZES = [(80, 24), (120, 40)]
+ANSWERS = {
+    "warm": "Hi!",
+    "a": "# First\n\nA **first** answer with a list:\n\n- one\n- two\n",
+    "b": "The second answer, in plain words, long enough to wrap on a narrow screen "
+         "and to show that nothing is cut at 80 columns.",
+}
+
+
+@pytest.fixture
+def stored(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[Path, str]:
+    """A session with every answer stored (fixed figures) and task a rated 4."""
+    counter = itertools.count()
+    monkeypatch.setattr("rbyf_tui.store.new_id", lambda length=32: f"{next(counter):0{length}x}")
+    db = tmp_path / "rbyf.duckdb"
+    store = Store(db)
+    catalog = mini_catalog()
+    backend = ScriptedBackend(model="tiny-chat")
+    sid = store.create_session(backend.load(), catalog, settings={"backend": "llama.cpp"},
+                               hardware={}, rater="tester", origin="tui")
+    for n, task in enumerate(catalog.all_tasks()):
+        gen = store.start_generation(sid, task, ChatRequest.for_task(task))
+        figures = Figures(ttft_s=0.25 + n / 10, total_s=2.5 + n, prompt_tokens=20 + n,
+                          completion_tokens=40 + n, prompt_tps=80.0, decode_tps=17.5 + n,
+                          e2e_tps=16.0 + n, prompt_tiktoken=18 + n, completion_tiktoken=38 + n)
+        store.finish_generation(gen, response=ANSWERS[task.key], finish_reason="stop",
+                                status="ok", error=None, figures=figures)
+        if task.key == "a":
+            store.rate(gen, 4, "clear and short", "tester")
+    store.release_session(sid)  # as if the process that rated it had ended
+    store.db.write(lambda con: (
+        con.execute("UPDATE sessions SET created_at = '2026-01-02 03:04:00', "
+                    "updated_at = '2026-01-02 03:04:00'"),
+        con.execute("UPDATE models SET last_used = '2026-01-02 03:04:00'")))
+    return db, sid
+
+
+def app_on(db: Path, *, resume: str | None = None) -> RbyfApp:
+    backend = ScriptedBackend(["never sent"], model="tiny-chat")
+    config = AppConfig(db_path=db, resume=resume, handle_signals=False,
+                       offer_demo=True,
+                       backend_factory=lambda options, n_ctx, seed: backend)
+    return RbyfApp(config)
+
+
+async def settle(pilot: Any) -> None:
+    await pilot.pause(0.3)
+    await pilot.wait_for_scheduled_animations()
+    await pilot.pause(0.2)
+
+
+@pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
+def test_home(snap_compare: Any, stored: tuple[Path, str], size: tuple[int, int]) -> None:
+    assert snap_compare(app_on(stored[0]), terminal_size=size, run_before=settle)
+
+
+@pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
+def test_session(snap_compare: Any, stored: tuple[Path, str], size: tuple[int, int]) -> None:
+    db, sid = stored
+
+    async def ready(pilot: Any) -> None:
+        screen = pilot.app.screen
+        while getattr(screen, "runner", None) is None:
+            await pilot.pause(0.05)
+        await settle(pilot)
+        await pilot.press("3")
+
+    assert snap_compare(app_on(db, resume=sid), terminal_size=size, run_before=ready)
+
+
+@pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
+def test_summary(snap_compare: Any, stored: tuple[Path, str], size: tuple[int, int]) -> None:
+    db, sid = stored
+    store = Store(db)
+    states = store.task_states(sid)
+    assert has_answer(states["b"])
+    tasks = mini_catalog().all_tasks()
+
+    async def show(pilot: Any) -> None:
+        await pilot.app.push_screen(SummaryScreen(sid, tasks, states, catalog="mini"))
+        await settle(pilot)
+
+    assert snap_compare(app_on(db), terminal_size=size, run_before=show)
+
+
+def test_session_without_colour(snap_compare: Any, stored: tuple[Path, str],
+                                monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("NO_COLOR", "1")  # states are words, the chosen score is [N]
+    db, sid = stored
+
+    async def ready(pilot: Any) -> None:
+        while getattr(pilot.app.screen, "runner", None) is None:
+            await pilot.pause(0.05)
+        await settle(pilot)
+        await pilot.press("2")
+
+    assert snap_compare(app_on(db, resume=sid), terminal_size=(80, 24), run_before=ready)
