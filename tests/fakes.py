@@ -17,9 +17,10 @@ class ScriptedBackend:
 
     def __init__(self, answers: Sequence[str] | None = None, *, delay_s: float = 0.0,
                  fail_on: Sequence[str] = (), first_delay_s: float = 0.0,
-                 model: str | None = None) -> None:
+                 model: str | None = None, rate: float | None = None) -> None:
         self.answers = list(answers or ["Hello there, this is a scripted answer."])
         self.delay_s = delay_s
+        self.rate = rate  # tokens per second, on a schedule (for the ingest benchmark)
         self.first_delay_s = first_delay_s
         self.fail_on = set(fail_on)
         self.requests: list[ChatRequest] = []
@@ -46,6 +47,7 @@ class ScriptedBackend:
         if self.first_delay_s:
             time.sleep(self.first_delay_s)
         sent = 0
+        start = time.perf_counter()
         for i, word in enumerate(words[: request.sampling.max_tokens]):
             if cancel.is_set():
                 yield StreamEnd("cancelled", prompt_tokens=len(prompt.split()),
@@ -53,6 +55,10 @@ class ScriptedBackend:
                 return
             if self.delay_s:
                 time.sleep(self.delay_s)
+            if self.rate:
+                ahead = start + i / self.rate - time.perf_counter()
+                if ahead > 0.001:  # sleep in slices of a millisecond or more: bursts
+                    time.sleep(ahead)
             sent += 1
             yield word if i == 0 else " " + word
         reason = "length" if sent >= request.sampling.max_tokens else "stop"
