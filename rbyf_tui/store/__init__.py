@@ -298,10 +298,10 @@ class Store:
             row = con.execute(queries.RATED_GENERATION, [generation_id]).fetchone()
             if not row:
                 raise NotFoundError(f"no generation {generation_id}")
-            rated = RatedGeneration(*row)
+            rated = RatedGeneration(*row[:8])
             insert_rating(con, rating_id, generation_id, score, remarks,
                           rater or default_rater(), now(), rated)
-            queries.refresh_session_status(con, rated.session_id, now())
+            queries.refresh_session_status(con, rated.session_id, now(), session=row[8:])
             return rating_id
 
         return self.db.write(write)
@@ -418,16 +418,15 @@ def insert_rating(con: duckdb.DuckDBPyConnection, rating_id: str, generation_id:
                        [rated.model_id, rated.catalog_name, rated.task_key]).fetchall()
     found = {(all_raters, who): (rowid, (at, rid))
              for rowid, all_raters, who, at, rid in rows}
-    for slot in ((True, ""), (False, rater or "")):
-        if slot in found:
-            rowid, newest = found[slot]
-            if (stamp, rating_id) <= newest:
-                continue
-            con.execute(queries.UNCOUNT, [rowid])
-        con.execute(queries.COUNT_RATING, [
-            rated.model_id, rated.catalog_name, rated.task_key, *slot, rating_id,
-            generation_id, rated.session_id, score, stamp, rated.ttft_s, rated.prompt_tps,
-            rated.decode_tps])
+    slots = [slot for slot in ((True, ""), (False, rater or ""))
+             if slot not in found or (stamp, rating_id) > found[slot][1]]
+    if stale := [found[slot][0] for slot in slots if slot in found]:
+        con.execute(queries.UNCOUNT, [stale])
+    if slots:
+        con.executemany(queries.COUNT_RATING, [
+            [rated.model_id, rated.catalog_name, rated.task_key, *slot, rating_id,
+             generation_id, rated.session_id, score, stamp, rated.ttft_s, rated.prompt_tps,
+             rated.decode_tps] for slot in slots])
 
 
 def upsert_catalog(con: duckdb.DuckDBPyConnection, catalog: Catalog) -> None:

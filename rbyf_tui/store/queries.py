@@ -24,7 +24,7 @@ COUNTED_PER_SESSION = """
 # A rating's answer, as insert_rating needs it (store.RatedGeneration).
 RATED_GENERATION = """
     SELECT g.session_id, g.task_key, g.is_warmup, s.model_id, s.catalog_name, g.ttft_s,
-           g.prompt_tps, g.decode_tps
+           g.prompt_tps, g.decode_tps, s.origin, s.n_tasks
     FROM generations g JOIN sessions s ON s.id = g.session_id WHERE g.id = ?
 """
 
@@ -37,10 +37,8 @@ COUNTED_ROWS = """
     SELECT rowid, all_raters, rater, rated_at, rating_id FROM counted
     WHERE model_id = ? AND catalog_name = ? AND task_key = ?
 """
-UNCOUNT = "DELETE FROM counted WHERE rowid = ?"
-COUNT_RATING = """
-    INSERT INTO counted VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-"""
+UNCOUNT = "DELETE FROM counted WHERE rowid IN (SELECT unnest(?::BIGINT[]))"
+COUNT_RATING = "INSERT INTO counted VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
 
 
 def rebuild_counted(con: duckdb.DuckDBPyConnection) -> None:
@@ -131,13 +129,14 @@ def generation(con: duckdb.DuckDBPyConnection, gen_id: str) -> dict[str, Any] | 
 
 
 def refresh_session_status(con: duckdb.DuckDBPyConnection, session_id: str,
-                           stamp: datetime) -> None:
+                           stamp: datetime, session: tuple[str, int] | None = None) -> None:
     """A session is complete once every rated task of its catalog has a rating.
+    `session`: its (origin, n_tasks), when the caller has them.
 
     Reads only the session's own rows, through the indexes on generations(session_id) and
     ratings(generation_id): a window over every rating took ~50 ms at a million."""
-    row = con.execute("SELECT origin, n_tasks FROM sessions WHERE id = ?",
-                      [session_id]).fetchone()
+    row = session or con.execute("SELECT origin, n_tasks FROM sessions WHERE id = ?",
+                                 [session_id]).fetchone()
     if row is None:
         return
     origin, n_tasks = row

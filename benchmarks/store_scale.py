@@ -1,0 +1,175 @@
+"""Store scale: the leaderboard and a rating write on DBs of 10k, 100k and 1M generations.
+
+Builds one DB per size with leaderboard_scale.build (100 tasks x 10 sessions per model, so
+10k generations = 10 models, 1M = 1,000 models; every answer 90% rated), then times, side
+by side with the repetitions alternated across sizes and measurements:
+
+- the leaderboard as the app computes it, bootstrap and ranks included
+  (`ranking.leaderboard(store, catalog)`), against 200 ms;
+- writing one rating through the public path (`Store.rate(generation_id, score, remarks,
+  rater)`), against 20 ms;
+
+each through a Store holding the file open between operations (`keep_open=True`, as the
+app runs), and through one opening the file per operation (the default, as the one-shot
+commands `rbyf rate` and `rbyf leaderboard` run). Prints every median with its spread
+(min-max) and ratio to target.
+
+    python benchmarks/store_scale.py                              # 10k, 100k, 1M
+    python benchmarks/store_scale.py --sizes 300 --tasks 4 --sessions 2 --repeat 2
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import random
+import statistics
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import duckdb
+from leaderboard_scale import build
+
+from rbyf_tui import ranking
+from rbyf_tui.store import Store
+
+LEADERBOARD_TARGET_MS = 200.0
+RATE_TARGET_MS = 20.0
+
+
+def size_label(n: int) -> str:
+    for unit, div in (("M", 1_000_000), ("k", 1_000)):
+        if n >= div and n % div == 0:
+            return f"{n // div}{unit}"
+    return str(n)
+
+
+def parse_size(text: str) -> int:
+    text = text.strip().lower()
+    factor = {"k": 1_000, "m": 1_000_000}.get(text[-1:], 1)
+    return int(float(text.rstrip("km")) * factor)
+
+
+class Case:
+    """One DB: its stores and the answers left to rate."""
+
+    def __init__(self, path: Path, generations: int, models: int) -> None:
+        self.path = path
+        self.generations = generations
+        self.models = models
+        con = duckdb.connect(str(path), read_only=True)
+        self.answers = [r[0] for r in con.execute(
+            "SELECT id FROM generations WHERE status = 'ok' AND NOT is_warmup "
+            "ORDER BY hash(id)").fetchall()]
+        self.ratings = con.execute("SELECT count(*) FROM ratings").fetchone()[0]
+        con.close()
+        random.Random(7).shuffle(self.answers)
+        self.held = Store(path, keep_open=True)
+        self.short = Store(path)
+
+    def next_answer(self) -> str:
+        return self.answers.pop()
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", default="10k,100k,1M",
+                        help="generations per DB, comma-separated (default 10k,100k,1M)")
+    parser.add_argument("--tasks", type=int, default=100)
+    parser.add_argument("--sessions", type=int, default=10, help="sessions per model")
+    parser.add_argument("--repeat", type=int, default=15, help="timed runs per measurement")
+    parser.add_argument("--dir", type=Path, help="keep the DBs here (default: a temp dir)")
+    args = parser.parse_args(argv)
+    sizes = [parse_size(s) for s in args.sizes.split(",") if s.strip()]
+
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = args.dir or Path(tmp)
+        folder.mkdir(parents=True, exist_ok=True)
+        cases: dict[str, Case] = {}
+        per_model = args.sessions * (args.tasks + 1)
+        for size in sizes:
+            models = max(1, round(size / per_model))
+            path = folder / f"store-{size_label(size)}.duckdb"
+            path.unlink(missing_ok=True)
+            build_s = build(path, models, args.tasks, args.sessions)
+            case = Case(path, models * per_model, models)
+            cases[size_label(size)] = case
+            print(f"DB {size_label(size)}: {models} models x {args.tasks} tasks x "
+                  f"{args.sessions} sessions = {case.generations:,} generations, "
+                  f"{case.ratings:,} ratings; built in {build_s:.1f} s; "
+                  f"{path.stat().st_size / 1e6:.0f} MB")
+        print(f"machine: {os.cpu_count()} cores, load average "
+              f"{' '.join(f'{x:.2f}' for x in os.getloadavg())}; duckdb {duckdb.__version__}")
+
+        measures: list[tuple[str, str, float, Callable[[], Any]]] = []
+        for label, case in cases.items():
+            def board(store: Store) -> Callable[[], Any]:
+                return lambda: ranking.leaderboard(store, "bench")
+
+            def rate(store: Store, case: Case = case) -> Callable[[], Any]:
+                return lambda: store.rate(case.next_answer(), 4, "benchmark remark", "bench")
+
+            def let_go(case: Case = case) -> None:
+                # While this process holds a file, DuckDB shares the open file with every
+                # other connection to it here: let go, so "opened per call" opens it afresh.
+                case.held.close()
+
+            def take(case: Case = case) -> None:
+                # Open and warm the held file again (untimed): in the app it stays open.
+                ranking.leaderboard(case.held, "bench")
+                case.held.rate(case.next_answer(), 4, "warm-up", "bench")
+
+            measures += [
+                (label, "", 0.0, let_go),
+                (label, "leaderboard, opened per call", LEADERBOARD_TARGET_MS,
+                 board(case.short)),
+                (label, "Store.rate, opened per call", RATE_TARGET_MS, rate(case.short)),
+                (label, "", 0.0, take),
+                (label, "leaderboard, file held (app)", LEADERBOARD_TARGET_MS,
+                 board(case.held)),
+                (label, "Store.rate, file held (app)", RATE_TARGET_MS, rate(case.held)),
+            ]
+        # One warm-up run of each (the schema check, DuckDB's first reads), then the timed
+        # runs, every measurement once per round so that load changes hit them all alike.
+        for _, _, _, fn in measures:
+            fn()
+        times: dict[tuple[str, str], list[float]] = {(m[0], m[1]): [] for m in measures}
+        for _ in range(args.repeat):
+            for label, name, _, fn in measures:
+                started = time.perf_counter()
+                fn()
+                times[(label, name)].append((time.perf_counter() - started) * 1000)
+        for case in cases.values():
+            case.held.close()
+        measures = [m for m in measures if m[1]]
+
+        print(f"median of {args.repeat} runs each (alternated), after one warm-up run:\n")
+        print(f"{'DB':>5} {'measurement':30} {'median ms':>10} {'min-max ms':>15} "
+              f"{'vs target':>14}")
+        verdicts = []
+        for label, name, target, _ in measures:
+            got = times[(label, name)]
+            median = statistics.median(got)
+            print(f"{label:>5} {name:30} {median:10.1f} {min(got):7.1f}-{max(got):<7.1f} "
+                  f"{median / target:6.2f}x {target:3.0f} ms")
+            if "held" in name:
+                verdicts.append((label, name, median, target))
+        biggest = list(cases)[-1]
+        print()
+        for label, name, median, target in verdicts:
+            if label == biggest:
+                verdict = "meets" if median < target else "MISSES"
+                print(f"{label}: {name.split(',')[0]} {verdict} its target: {median:.1f} ms = "
+                      f"{median / target:.2f} x {target:.0f} ms")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
