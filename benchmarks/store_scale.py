@@ -16,11 +16,17 @@ commands `rbyf rate` and `rbyf leaderboard` run). Prints every median with its s
 
     python benchmarks/store_scale.py                              # 10k, 100k, 1M
     python benchmarks/store_scale.py --sizes 300 --tasks 4 --sessions 2 --repeat 2
+    python benchmarks/store_scale.py --code /tmp/rbyf-before      # an older checkout's rbyf
+
+--code measures another checkout's rbyf_tui (e.g. `git archive <commit> | tar -x -C DIR`)
+with this script and builder, for before/after figures; a Store without keep_open gets
+only the opened-per-call measurements.
 """
 
 from __future__ import annotations
 
 import argparse
+import inspect
 import os
 import random
 import statistics
@@ -31,17 +37,19 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+# The checkout whose rbyf_tui is measured: --code DIR, else this one.
+sys.path.insert(0, str(Path(sys.argv[sys.argv.index("--code") + 1]).resolve())
+                if "--code" in sys.argv[:-1] else str(Path(__file__).resolve().parent.parent))
 
 import duckdb
-from leaderboard_scale import build
 
 from rbyf_tui import ranking
 from rbyf_tui.store import Store
 
 LEADERBOARD_TARGET_MS = 200.0
 RATE_TARGET_MS = 20.0
+CAN_HOLD = "keep_open" in inspect.signature(Store).parameters  # not before issue 7
 
 
 def size_label(n: int) -> str:
@@ -71,8 +79,8 @@ class Case:
         self.ratings = con.execute("SELECT count(*) FROM ratings").fetchone()[0]
         con.close()
         random.Random(7).shuffle(self.answers)
-        self.held = Store(path, keep_open=True)
         self.short = Store(path)
+        self.held = Store(path, keep_open=True) if CAN_HOLD else None
 
     def next_answer(self) -> str:
         return self.answers.pop()
@@ -86,8 +94,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--sessions", type=int, default=10, help="sessions per model")
     parser.add_argument("--repeat", type=int, default=15, help="timed runs per measurement")
     parser.add_argument("--dir", type=Path, help="keep the DBs here (default: a temp dir)")
+    parser.add_argument("--code", type=Path, help="measure this checkout's rbyf_tui")
     args = parser.parse_args(argv)
     sizes = [parse_size(s) for s in args.sizes.split(",") if s.strip()]
+    # Imported here: it puts this checkout first on sys.path, rbyf_tui is imported already.
+    from leaderboard_scale import build
 
     with tempfile.TemporaryDirectory() as tmp:
         folder = args.dir or Path(tmp)
@@ -105,6 +116,8 @@ def main(argv: list[str] | None = None) -> int:
                   f"{args.sessions} sessions = {case.generations:,} generations, "
                   f"{case.ratings:,} ratings; built in {build_s:.1f} s; "
                   f"{path.stat().st_size / 1e6:.0f} MB")
+        print(f"rbyf_tui from {Path(ranking.__file__).parent.parent}"
+              + ("" if CAN_HOLD else " (no keep_open: opened-per-call only)"))
         print(f"machine: {os.cpu_count()} cores, load average "
               f"{' '.join(f'{x:.2f}' for x in os.getloadavg())}; duckdb {duckdb.__version__}")
 
@@ -119,23 +132,28 @@ def main(argv: list[str] | None = None) -> int:
             def let_go(case: Case = case) -> None:
                 # While this process holds a file, DuckDB shares the open file with every
                 # other connection to it here: let go, so "opened per call" opens it afresh.
-                case.held.close()
+                if case.held is not None:
+                    case.held.close()
 
             def take(case: Case = case) -> None:
                 # Open and warm the held file again (untimed): in the app it stays open.
-                ranking.leaderboard(case.held, "bench")
-                case.held.rate(case.next_answer(), 4, "warm-up", "bench")
+                if case.held is not None:
+                    ranking.leaderboard(case.held, "bench")
+                    case.held.rate(case.next_answer(), 4, "warm-up", "bench")
 
             measures += [
                 (label, "", 0.0, let_go),
                 (label, "leaderboard, opened per call", LEADERBOARD_TARGET_MS,
                  board(case.short)),
                 (label, "Store.rate, opened per call", RATE_TARGET_MS, rate(case.short)),
-                (label, "", 0.0, take),
-                (label, "leaderboard, file held (app)", LEADERBOARD_TARGET_MS,
-                 board(case.held)),
-                (label, "Store.rate, file held (app)", RATE_TARGET_MS, rate(case.held)),
             ]
+            if case.held is not None:
+                measures += [
+                    (label, "", 0.0, take),
+                    (label, "leaderboard, file held (app)", LEADERBOARD_TARGET_MS,
+                     board(case.held)),
+                    (label, "Store.rate, file held (app)", RATE_TARGET_MS, rate(case.held)),
+                ]
         # One warm-up run of each (the schema check, DuckDB's first reads), then the timed
         # runs, every measurement once per round so that load changes hit them all alike.
         for _, _, _, fn in measures:
@@ -147,7 +165,8 @@ def main(argv: list[str] | None = None) -> int:
                 fn()
                 times[(label, name)].append((time.perf_counter() - started) * 1000)
         for case in cases.values():
-            case.held.close()
+            if case.held is not None:
+                case.held.close()
         measures = [m for m in measures if m[1]]
 
         print(f"median of {args.repeat} runs each (alternated), after one warm-up run:\n")
@@ -159,7 +178,7 @@ def main(argv: list[str] | None = None) -> int:
             median = statistics.median(got)
             print(f"{label:>5} {name:30} {median:10.1f} {min(got):7.1f}-{max(got):<7.1f} "
                   f"{median / target:6.2f}x {target:3.0f} ms")
-            if "held" in name:
+            if "held" in name or not CAN_HOLD:
                 verdicts.append((label, name, median, target))
         biggest = list(cases)[-1]
         print()

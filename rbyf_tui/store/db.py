@@ -82,7 +82,11 @@ class Database:
 
     # --- opening ------------------------------------------------------------------------
 
-    def _open(self, read_only: bool) -> duckdb.DuckDBPyConnection:
+    def _open(self, read_only: bool, *, other_config_waits: bool = True,
+              ) -> duckdb.DuckDBPyConnection:
+        """Connect, waiting out other processes; other_config_waits: also wait while this
+        process has the file open the other way (read-only vs read-write), which DuckDB
+        refuses, rather than failing at once."""
         deadline = time.monotonic() + self.wait_s
         delay = 0.01
         asked = False
@@ -94,12 +98,14 @@ class Database:
                         self.request_path.unlink()
                 return con
             except duckdb.Error as exc:
-                if "different configuration" in str(exc) and _release_here(self.path):
-                    # This process holds it open the other way (read-write vs read-only):
-                    # let go of it, or wait for the operation using it to end.
+                if "different configuration" in str(exc) and other_config_waits:
+                    # Open here the other way: let go of a held connection, or wait for
+                    # the operation using it to end.
                     if time.monotonic() >= deadline:
                         raise StoreError(self._busy_message(exc)) from None
-                    time.sleep(0.005)
+                    _release_here(self.path)
+                    time.sleep(delay)
+                    delay = min(delay * 1.6, 0.25)
                     continue
                 if not _is_busy(exc):
                     raise StoreError(
@@ -165,7 +171,8 @@ class Database:
 
     def _read_version(self) -> int:
         try:
-            con = self._open(read_only=True)  # a newer file must not be touched
+            # A newer file must not be touched: read-only, unless open read-write here.
+            con = self._open(read_only=True, other_config_waits=False)
         except StoreError as exc:
             if "different configuration" not in str(exc):
                 raise
