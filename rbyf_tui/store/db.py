@@ -47,6 +47,7 @@ IDLE_RELEASE_S = 60.0     # a holder lets go after this long without an operatio
 # same file with another configuration (DuckDB refuses that while the file is open here).
 _holding: set[Database] = set()
 _holding_lock = threading.Lock()
+_asked: set[Path] = set()  # request files this process touched, removed at exit
 
 
 def _is_busy(exc: Exception) -> bool:
@@ -60,7 +61,8 @@ def _first_line(exc: Exception) -> str:
 
 
 class Database:
-    """One DuckDB file; every `connect()` is a short-lived connection."""
+    """One DuckDB file; `connect()` gives a connection for one operation: a short-lived one,
+    or with keep_open a cursor of the connection held between operations."""
 
     def __init__(self, path: Path, *, read_only: bool = False,
                  wait_s: float = DEFAULT_WAIT_S, keep_open: bool = False,
@@ -89,14 +91,9 @@ class Database:
         refuses, rather than failing at once."""
         deadline = time.monotonic() + self.wait_s
         delay = 0.01
-        asked = False
         while True:
             try:
-                con = duckdb.connect(str(self.path), read_only=read_only)
-                if asked:
-                    with contextlib.suppress(OSError):
-                        self.request_path.unlink()
-                return con
+                return duckdb.connect(str(self.path), read_only=read_only)
             except duckdb.Error as exc:
                 if "different configuration" in str(exc) and other_config_waits:
                     # Open here the other way: let go of a held connection, or wait for
@@ -114,17 +111,18 @@ class Database:
                     ) from None
                 if time.monotonic() >= deadline:
                     raise StoreError(self._busy_message(exc)) from None
-                asked = self._ask_holder() or asked
+                self._ask_holder()
                 time.sleep(delay)
                 delay = min(delay * 1.6, 0.25)
 
-    def _ask_holder(self) -> bool:
-        """Ask an rbyf process holding the file to let go of it (see the module docstring)."""
-        try:
+    def _ask_holder(self) -> None:
+        """Ask an rbyf process holding the file to let go of it (see the module docstring).
+        The request stays until this process exits: a holder honours it for
+        REQUEST_FRESH_S after the last touch, which leaves room for this process's next
+        operations."""
+        with contextlib.suppress(OSError):  # a read-only folder: the holder lets go when idle
             self.request_path.touch()
-        except OSError:  # a read-only folder: the holder still lets go when idle
-            return False
-        return True
+            _asked.add(self.request_path)
 
     def _requested(self) -> bool:
         try:
@@ -344,9 +342,13 @@ def _release_here(path: Path) -> bool:
 
 @atexit.register
 def _release_all() -> None:
-    """Close held connections at exit, so the file is checkpointed and its log removed."""
+    """Close held connections at exit, so the file is checkpointed and its log removed;
+    remove this process's requests."""
     with _holding_lock:
         holders = list(_holding)
     for db in holders:
         with contextlib.suppress(Exception):
             db.release()
+    for request in list(_asked):
+        with contextlib.suppress(OSError):
+            request.unlink()
