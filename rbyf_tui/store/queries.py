@@ -84,13 +84,16 @@ def _dicts(cursor: duckdb.DuckDBPyConnection) -> list[dict[str, Any]]:
 
 
 def sessions(con: duckdb.DuckDBPyConnection) -> list[dict[str, Any]]:
-    return _dicts(con.execute(f"""
+    return _dicts(con.execute("""
         WITH gen AS (
             SELECT session_id, count(DISTINCT task_key) AS generated FROM generations
             WHERE NOT is_warmup AND status IN ('ok', 'cancelled') GROUP BY session_id
         ), rated AS (
-            SELECT session_id, count(*) AS rated FROM ({COUNTED_PER_SESSION})
-            WHERE NOT is_warmup GROUP BY session_id
+            -- tasks with a rating (COUNTED_PER_SESSION has one row for each): a semi-join,
+            -- not a window over every rating
+            SELECT session_id, count(DISTINCT task_key) AS rated FROM generations
+            WHERE NOT is_warmup AND id IN (SELECT generation_id FROM ratings)
+            GROUP BY session_id
         )
         SELECT s.id, m.name AS model, s.model_id, s.catalog_name AS catalog, s.status,
                s.n_tasks AS tasks, coalesce(gen.generated, 0) AS generated,
