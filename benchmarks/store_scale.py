@@ -11,8 +11,10 @@ by side with the repetitions alternated across sizes and measurements:
 
 each through a Store holding the file open between operations (`keep_open=True`, as the
 app runs), and through one opening the file per operation (the default, as the one-shot
-commands `rbyf rate` and `rbyf leaderboard` run). Prints every median with its spread
-(min-max) and ratio to target.
+commands `rbyf rate` and `rbyf leaderboard` run). With --other-process, also `rbyf
+leaderboard` run in another process, with the file free and while this process holds it
+(the cost of asking the holder to let go). Prints every median with its spread (min-max)
+and ratio to target.
 
     python benchmarks/store_scale.py                              # 10k, 100k, 1M
     python benchmarks/store_scale.py --sizes 300 --tasks 4 --sessions 2 --repeat 2
@@ -30,6 +32,7 @@ import inspect
 import os
 import random
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -86,6 +89,16 @@ class Case:
         return self.answers.pop()
 
 
+def other_process(path: Path, folder: Path) -> Callable[[], Any]:
+    """`rbyf leaderboard` of this checkout in a new process (start-up included)."""
+    env = dict(os.environ, RBYF_HOME=str(folder / "home"),
+               PYTHONPATH=str(Path(ranking.__file__).parent.parent))
+    env.pop("RBYF_DB", None)
+    command = [sys.executable, "-m", "rbyf_tui", "leaderboard", "--db", str(path),
+               "--format", "json"]
+    return lambda: subprocess.run(command, env=env, check=True, stdout=subprocess.DEVNULL)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", default="10k,100k,1M",
@@ -95,6 +108,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--repeat", type=int, default=15, help="timed runs per measurement")
     parser.add_argument("--dir", type=Path, help="keep the DBs here (default: a temp dir)")
     parser.add_argument("--code", type=Path, help="measure this checkout's rbyf_tui")
+    parser.add_argument("--other-process", action="store_true",
+                        help="also time `rbyf leaderboard` in another process, with the "
+                             "file free and while this process holds it (it asks, the "
+                             "holder lets go)")
     args = parser.parse_args(argv)
     sizes = [parse_size(s) for s in args.sizes.split(",") if s.strip()]
     # Imported here: it puts this checkout first on sys.path, rbyf_tui is imported already.
@@ -154,6 +171,12 @@ def main(argv: list[str] | None = None) -> int:
                      board(case.held)),
                     (label, "Store.rate, file held (app)", RATE_TARGET_MS, rate(case.held)),
                 ]
+            if args.other_process:
+                command = other_process(case.path, folder)
+                measures.append((label, "rbyf leaderboard, other process", 0.0, command))
+                if case.held is not None:
+                    measures += [(label, "", 0.0, take),
+                                 (label, "  same, while this one holds", 0.0, command)]
         # One warm-up run of each (the schema check, DuckDB's first reads), then the timed
         # runs, every measurement once per round so that load changes hit them all alike.
         for _, _, _, fn in measures:
@@ -176,9 +199,10 @@ def main(argv: list[str] | None = None) -> int:
         for label, name, target, _ in measures:
             got = times[(label, name)]
             median = statistics.median(got)
+            ratio = f"{median / target:6.2f}x {target:3.0f} ms" if target else "no target"
             print(f"{label:>5} {name:30} {median:10.1f} {min(got):7.1f}-{max(got):<7.1f} "
-                  f"{median / target:6.2f}x {target:3.0f} ms")
-            if "held" in name or not CAN_HOLD:
+                  f"{ratio:>14}")
+            if target and ("held" in name or not CAN_HOLD):
                 verdicts.append((label, name, median, target))
         biggest = list(cases)[-1]
         print()

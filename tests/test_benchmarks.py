@@ -25,7 +25,7 @@ def test_the_scale_benchmark_runs_on_tiny_sizes(tmp_path: Path) -> None:
 def test_the_store_scale_benchmark_runs_on_tiny_sizes(tmp_path: Path) -> None:
     result = subprocess.run(
         [sys.executable, "benchmarks/store_scale.py", "--sizes", "60,120", "--tasks", "5",
-         "--sessions", "2", "--repeat", "2", "--dir", str(tmp_path)],
+         "--sessions", "2", "--repeat", "1", "--dir", str(tmp_path), "--other-process"],
         capture_output=True, text=True, cwd=REPO, timeout=600)
     assert result.returncode == 0, result.stderr
     assert "DB 60: 5 models x 5 tasks x 2 sessions = 60 generations" in result.stdout
@@ -34,6 +34,8 @@ def test_the_store_scale_benchmark_runs_on_tiny_sizes(tmp_path: Path) -> None:
         for name in ("leaderboard, file held (app)", "leaderboard, opened per call",
                      "Store.rate, file held (app)", "Store.rate, opened per call"):
             assert f"{size} {name}" in result.stdout
+    assert "120 rbyf leaderboard, other process" in result.stdout
+    assert "same, while this one holds" in result.stdout
     assert "120: leaderboard" in result.stdout and "120: Store.rate" in result.stdout
 
 
