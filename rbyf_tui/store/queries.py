@@ -24,7 +24,7 @@ COUNTED_PER_SESSION = """
 # A rating's answer, as insert_rating needs it (store.RatedGeneration).
 RATED_GENERATION = """
     SELECT g.session_id, g.task_key, g.is_warmup, s.model_id, s.catalog_name, g.ttft_s,
-           g.prompt_tps, g.decode_tps, s.origin, s.n_tasks
+           g.prompt_tps, g.decode_tps, s.origin, s.n_tasks, s.status
     FROM generations g JOIN sessions s ON s.id = g.session_id WHERE g.id = ?
 """
 
@@ -150,17 +150,21 @@ def generation(con: duckdb.DuckDBPyConnection, gen_id: str) -> dict[str, Any] | 
 
 
 def refresh_session_status(con: duckdb.DuckDBPyConnection, session_id: str,
-                           stamp: datetime, session: tuple[str, int] | None = None) -> None:
+                           stamp: datetime, session: tuple[str, int, str] | None = None,
+                           ) -> None:
     """A session is complete once every rated task of its catalog has a rating.
-    `session`: its (origin, n_tasks), when the caller has them.
+    `session`: its (origin, n_tasks, status), when the caller has them.
 
     Reads only the session's own rows, through the indexes on generations(session_id) and
     ratings(generation_id): a window over every rating took ~50 ms at a million."""
-    row = session or con.execute("SELECT origin, n_tasks FROM sessions WHERE id = ?",
+    row = session or con.execute("SELECT origin, n_tasks, status FROM sessions WHERE id = ?",
                                  [session_id]).fetchone()
     if row is None:
         return
-    origin, n_tasks = row
+    origin, n_tasks, status = row
+    if status == "complete":  # ratings are never removed: it stays complete
+        con.execute("UPDATE sessions SET updated_at = ? WHERE id = ?", [stamp, session_id])
+        return
     task_of = dict(con.execute(
         "SELECT id, task_key FROM generations WHERE session_id = ? AND NOT is_warmup",
         [session_id]).fetchall())
