@@ -14,7 +14,8 @@ app runs), and through one opening the file per operation (the default, as the o
 commands `rbyf rate` and `rbyf leaderboard` run). With --other-process, also `rbyf
 leaderboard` run in another process, with the file free and while this process holds it
 (the cost of asking the holder to let go). Prints every median with its spread (min-max)
-and ratio to target.
+and ratio to target, and the median CPU time of this process (DuckDB's threads included;
+another process's work not), which shows how much of a wall time is waiting for a core.
 
     python benchmarks/store_scale.py                              # 10k, 100k, 1M
     python benchmarks/store_scale.py --sizes 300 --tasks 4 --sessions 2 --repeat 2
@@ -77,23 +78,28 @@ class Case:
         self.generations = generations
         self.models = models
         con = duckdb.connect(str(path))
-        # The answers rated are those of open sessions (a tenth of them, reopened here):
-        # rating one checks whether its session is now complete, the costlier case.
+        # The answers rated are those of open sessions (a tenth of them, reopened here),
+        # a session's answers one after another in random order, as a person rates them in
+        # the app: each rating checks whether its session is now complete (the costlier
+        # case; a complete session stays so unchecked).
         con.execute("UPDATE sessions SET status = 'open', finished_at = NULL WHERE id IN "
                     "(SELECT id FROM sessions ORDER BY hash(id) LIMIT ?)",
                     [max(1, models * sessions // 10)])
         rows = con.execute(
-            "SELECT g.id, s.status = 'open' FROM generations g JOIN sessions s "
-            "ON s.id = g.session_id WHERE g.status = 'ok' AND NOT g.is_warmup "
-            "ORDER BY hash(g.id)").fetchall()
+            "SELECT g.id, s.status = 'open', g.session_id FROM generations g "
+            "JOIN sessions s ON s.id = g.session_id "
+            "WHERE g.status = 'ok' AND NOT g.is_warmup ORDER BY hash(g.id)").fetchall()
         self.ratings = con.execute("SELECT count(*) FROM ratings").fetchone()[0]
         con.close()
-        shuffle = random.Random(7).shuffle
-        self.answers = [gen_id for gen_id, is_open in rows if not is_open]
-        opened = [gen_id for gen_id, is_open in rows if is_open]
-        shuffle(self.answers)
-        shuffle(opened)
-        self.answers += opened  # popped first
+        rng = random.Random(7)
+        self.answers = [gen_id for gen_id, is_open, _ in rows if not is_open]
+        rng.shuffle(self.answers)
+        by_session: dict[str, list[str]] = {}
+        for gen_id, is_open, session_id in rows:
+            if is_open:
+                by_session.setdefault(session_id, []).append(gen_id)
+        for session_id in sorted(by_session):  # the answers are popped from the end
+            self.answers += by_session[session_id]
         self.held = Store(path, keep_open=True) if CAN_HOLD else None
         # While this process holds a file, DuckDB shares the open file with every other
         # connection to it here: "opened per call" works on a copy, so that it opens the
@@ -192,11 +198,13 @@ def main(argv: list[str] | None = None) -> int:
         for _, _, _, fn in measures:
             fn()
         times: dict[tuple[str, str], list[float]] = {(m[0], m[1]): [] for m in measures}
+        cpu: dict[tuple[str, str], list[float]] = {(m[0], m[1]): [] for m in measures}
         for _ in range(args.repeat):
             for label, name, _, fn in measures:
-                started = time.perf_counter()
+                started, cpu_started = time.perf_counter(), time.process_time()
                 fn()
                 times[(label, name)].append((time.perf_counter() - started) * 1000)
+                cpu[(label, name)].append((time.process_time() - cpu_started) * 1000)
         for case in cases.values():
             if case.held is not None:
                 case.held.close()
@@ -204,14 +212,14 @@ def main(argv: list[str] | None = None) -> int:
 
         print(f"median of {args.repeat} runs each (alternated), after one warm-up run:\n")
         print(f"{'DB':>5} {'measurement':30} {'median ms':>10} {'min-max ms':>15} "
-              f"{'vs target':>14}")
+              f"{'vs target':>14} {'CPU ms':>7}")
         verdicts = []
         for label, name, target, _ in measures:
             got = times[(label, name)]
             median = statistics.median(got)
             ratio = f"{median / target:6.2f}x {target:3.0f} ms" if target else "no target"
             print(f"{label:>5} {name:30} {median:10.1f} {min(got):7.1f}-{max(got):<7.1f} "
-                  f"{ratio:>14}")
+                  f"{ratio:>14} {statistics.median(cpu[(label, name)]):7.1f}")
             if target and ("held" in name or not CAN_HOLD):
                 verdicts.append((label, name, median, target))
         biggest = list(cases)[-1]
