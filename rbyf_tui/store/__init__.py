@@ -421,12 +421,13 @@ def insert_rating(con: duckdb.DuckDBPyConnection, rating_id: str, generation_id:
     slots = [slot for slot in ((True, ""), (False, rater or ""))
              if slot not in found or (stamp, rating_id) > found[slot][1]]
     if stale := [found[slot][0] for slot in slots if slot in found]:
-        con.execute(queries.UNCOUNT, [stale])
+        con.execute(queries.UNCOUNT.format(", ".join("?" * len(stale))), stale)
     if slots:
-        con.executemany(queries.COUNT_RATING, [
-            [rated.model_id, rated.catalog_name, rated.task_key, *slot, rating_id,
-             generation_id, rated.session_id, score, stamp, rated.ttft_s, rated.prompt_tps,
-             rated.decode_tps] for slot in slots])
+        con.execute(queries.COUNT_RATING.format(", ".join([queries.COUNTED_ROW] * len(slots))),
+                    [value for slot in slots for value in (
+                        rated.model_id, rated.catalog_name, rated.task_key, *slot, rating_id,
+                        generation_id, rated.session_id, score, stamp, rated.ttft_s,
+                        rated.prompt_tps, rated.decode_tps)])
 
 
 def upsert_catalog(con: duckdb.DuckDBPyConnection, catalog: Catalog) -> None:

@@ -37,8 +37,9 @@ COUNTED_ROWS = """
     SELECT rowid, all_raters, rater, rated_at, rating_id FROM counted
     WHERE model_id = ? AND catalog_name = ? AND task_key = ?
 """
-UNCOUNT = "DELETE FROM counted WHERE rowid IN (SELECT unnest(?::BIGINT[]))"
-COUNT_RATING = "INSERT INTO counted VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+UNCOUNT = "DELETE FROM counted WHERE rowid IN ({})"  # one ? per row
+COUNT_RATING = "INSERT INTO counted VALUES {}"  # one row of 13 ? per counted row
+COUNTED_ROW = "(" + ", ".join("?" * 13) + ")"
 
 
 def rebuild_counted(con: duckdb.DuckDBPyConnection) -> None:
@@ -165,16 +166,17 @@ def refresh_session_status(con: duckdb.DuckDBPyConnection, session_id: str,
     if status == "complete":  # ratings are never removed: it stays complete
         con.execute("UPDATE sessions SET updated_at = ? WHERE id = ?", [stamp, session_id])
         return
-    task_of = dict(con.execute(
-        "SELECT id, task_key FROM generations WHERE session_id = ? AND NOT is_warmup",
-        [session_id]).fetchall())
+    # DuckDB uses an index only for a lone filter on its column: the rest is done here.
+    task_of = {gen_id: key for gen_id, key, warmup in con.execute(
+        "SELECT id, task_key, is_warmup FROM generations WHERE session_id = ?",
+        [session_id]).fetchall() if not warmup}
     rated = 0
     # Fewer tasks answered than the catalog has: it cannot be complete, skip the ratings.
     if task_of and len(set(task_of.values())) >= n_tasks:
         ids = list(task_of)
         # A literal IN list: DuckDB answers it from the index, a join would scan ratings.
         found = con.execute(
-            "SELECT DISTINCT generation_id FROM ratings WHERE generation_id IN "
+            "SELECT generation_id FROM ratings WHERE generation_id IN "
             f"({', '.join('?' * len(ids))})", ids).fetchall()
         rated = len({task_of[gen_id] for (gen_id,) in found})
     # An imported session is a finished run of the old scripts: nothing can be generated
