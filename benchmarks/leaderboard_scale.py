@@ -70,7 +70,9 @@ def catalog_toml(tasks: int) -> str:
 def build(path: Path, models: int, tasks: int, sessions: int) -> float:
     """Fill a fresh rbyf DB: every model has `sessions` sessions answering every task (plus
     the warm-up); 1% of answers failed; 90% of the rest rated, a tenth of those re-rated.
-    Pseudo-random figures come from hash(), so the same sizes give the same DB."""
+    Pseudo-random figures come from hash(), so the same sizes give the same DB. Ids look
+    random, as real ones do (sequential session ids would let DuckDB's zone maps find a
+    session's rows without its index)."""
     from rbyf_tui import catalog as catalogs
 
     Store(path).sessions()  # the schema, through rbyf's own migrations
@@ -87,7 +89,7 @@ def build(path: Path, models: int, tasks: int, sessions: int) -> float:
                TIMESTAMP '2025-01-01', TIMESTAMP '2025-01-01' FROM range({models}) r(m);
         INSERT INTO sessions (id, model_id, catalog_id, catalog_name, n_tasks, backend, rater,
                               status, origin, created_at, updated_at)
-        SELECT printf('%08x', k), 'sha256:' || sha256((k // {sessions})::VARCHAR),
+        SELECT left(md5('s' || k), 8), 'sha256:' || sha256((k // {sessions})::VARCHAR),
                '{cat.content_hash}', 'bench',
                {tasks}, 'bench', 'rater' || (k % 3), 'complete', 'run',
                TIMESTAMP '2025-01-01' + to_minutes(10 * k),
@@ -97,7 +99,7 @@ def build(path: Path, models: int, tasks: int, sessions: int) -> float:
             prompt, response, status, ttft_s, total_s, prompt_tokens, completion_tokens,
             prompt_tps, decode_tps, e2e_tps, checks_passed, checks_total, started_at,
             finished_at, updated_at)
-        SELECT md5(k || ':' || t), printf('%08x', k),
+        SELECT md5(k || ':' || t), left(md5('s' || k), 8),
                CASE WHEN t = 0 THEN 'warmup' ELSE printf('task-number-%03d', t) END, 'Task ' || t,
                t = 0,
                1, 'Prompt.', 'An answer.', CASE WHEN h % 100 = 0 THEN 'error' ELSE 'ok' END,

@@ -20,3 +20,30 @@ def test_the_scale_benchmark_runs_on_tiny_sizes(tmp_path: Path) -> None:
     for name in ("connect + close (read-only)", "ranking.leaderboard(store): all of it",
                  "bootstrap intervals + ranks", "previous leaderboard query"):
         assert name in result.stdout
+
+
+def test_the_store_scale_benchmark_runs_on_tiny_sizes(tmp_path: Path) -> None:
+    result = subprocess.run(
+        [sys.executable, "benchmarks/store_scale.py", "--sizes", "60,120", "--tasks", "5",
+         "--sessions", "2", "--repeat", "1", "--dir", str(tmp_path), "--other-process"],
+        capture_output=True, text=True, cwd=REPO, timeout=600)
+    assert result.returncode == 0, result.stderr
+    assert "DB 60: 5 models x 5 tasks x 2 sessions = 60 generations" in result.stdout
+    assert "DB 120: 10 models x 5 tasks x 2 sessions = 120 generations" in result.stdout
+    for size in ("60", "120"):
+        for name in ("leaderboard, file held (app)", "leaderboard, opened per call",
+                     "Store.rate, file held (app)", "Store.rate, opened per call"):
+            assert f"{size} {name}" in result.stdout
+    assert "120 rbyf leaderboard, other process" in result.stdout
+    assert "same, while this one holds" in result.stdout
+    assert "120: leaderboard" in result.stdout and "120: Store.rate" in result.stdout
+
+
+def test_the_startup_benchmark_runs() -> None:
+    result = subprocess.run(
+        [sys.executable, "benchmarks/startup.py", "--runs", "1", "--importtime", "--top", "3"],
+        capture_output=True, text=True, cwd=REPO, timeout=600)
+    assert result.returncode == 0, result.stderr
+    assert "rbyf --help" in result.stdout and "x 300 ms" in result.stdout
+    assert "slowest imports of rbyf --help" in result.stdout
+    assert "rbyf_tui.cli" in result.stdout

@@ -20,8 +20,10 @@ def opt(args: argparse.Namespace, name: str, default: Any = None) -> Any:
     return getattr(args, name, default)
 
 
-def open_store(args: argparse.Namespace, *, read_only: bool = False) -> Store:
-    return Store(locations.db_path(opt(args, "db")), read_only=read_only)
+def open_store(args: argparse.Namespace, *, read_only: bool = False,
+               keep_open: bool = False) -> Store:
+    """keep_open: hold the file between operations (the app; see store.db)."""
+    return Store(locations.db_path(opt(args, "db")), read_only=read_only, keep_open=keep_open)
 
 
 def backend_options(args: argparse.Namespace) -> BackendOptions:

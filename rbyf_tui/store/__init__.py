@@ -91,13 +91,27 @@ class SessionRef:
 
 
 class Store:
-    def __init__(self, path: Path, *, read_only: bool = False, wait_s: float | None = None):
+    """keep_open: hold the file open between operations while this process works with it
+    (the app), letting go when another rbyf process asks or when idle (see store.db)."""
+
+    def __init__(self, path: Path, *, read_only: bool = False, wait_s: float | None = None,
+                 keep_open: bool = False):
         kwargs = {"wait_s": wait_s} if wait_s is not None else {}
-        self.db = Database(path, read_only=read_only, **kwargs)
+        self.db = Database(path, read_only=read_only, keep_open=keep_open, **kwargs)
 
     @property
     def path(self) -> Path:
         return self.db.path
+
+    def close(self) -> None:
+        """Let go of a held connection now (it is also let go at exit)."""
+        self.db.release()
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
 
     # --- models, catalogs, sessions -----------------------------------------------------
 
@@ -293,10 +307,10 @@ class Store:
             row = con.execute(queries.RATED_GENERATION, [generation_id]).fetchone()
             if not row:
                 raise NotFoundError(f"no generation {generation_id}")
-            rated = RatedGeneration(*row)
+            rated = RatedGeneration(*row[:10])
             insert_rating(con, rating_id, generation_id, score, remarks,
                           rater or default_rater(), now(), rated)
-            queries.refresh_session_status(con, rated.session_id, now())
+            queries.refresh_session_status(con, rated.session_id, now(), session=row[10:])
             return rating_id
 
         return self.db.write(write)
@@ -410,11 +424,22 @@ def insert_rating(con: duckdb.DuckDBPyConnection, rating_id: str, generation_id:
         "VALUES (?, ?, ?, ?, ?, ?)", [rating_id, generation_id, score, remarks, rater, stamp])
     if rated.is_warmup or ":" in rated.task_key:
         return
-    for all_raters, who in ((True, ""), (False, rater or "")):
-        con.execute(queries.COUNT_RATING, [
-            rated.model_id, rated.catalog_name, rated.task_key, all_raters, who, rating_id,
-            generation_id, rated.session_id, score, stamp, rated.ttft_s, rated.prompt_tps,
-            rated.decode_tps, rated.checks_passed, rated.checks_total])
+    # The latest rating counts (created_at, then id: the order of COUNTED_FILL).
+    rows = con.execute(queries.COUNTED_ROWS,
+                       [rated.model_id, rated.catalog_name, rated.task_key]).fetchall()
+    found = {(all_raters, who): (rowid, (at, rid))
+             for rowid, all_raters, who, at, rid in rows}
+    slots = [slot for slot in ((True, ""), (False, rater or ""))
+             if slot not in found or (stamp, rating_id) > found[slot][1]]
+    if stale := [found[slot][0] for slot in slots if slot in found]:
+        con.execute(queries.UNCOUNT.format(", ".join("?" * len(stale))), stale)
+    if slots:
+        con.execute(queries.COUNT_RATING.format(", ".join([queries.COUNTED_ROW] * len(slots))),
+                    [value for slot in slots for value in (
+                        rated.model_id, rated.catalog_name, rated.task_key, *slot, rating_id,
+                        generation_id, rated.session_id, score, stamp, rated.ttft_s,
+                        rated.prompt_tps, rated.decode_tps, rated.checks_passed,
+                        rated.checks_total)])
 
 
 def upsert_catalog(con: duckdb.DuckDBPyConnection, catalog: Catalog) -> None:

@@ -24,23 +24,23 @@ COUNTED_PER_SESSION = """
 # A rating's answer, as insert_rating needs it (store.RatedGeneration).
 RATED_GENERATION = """
     SELECT g.session_id, g.task_key, g.is_warmup, s.model_id, s.catalog_name, g.ttft_s,
-           g.prompt_tps, g.decode_tps, g.checks_passed, g.checks_total
+           g.prompt_tps, g.decode_tps, g.checks_passed, g.checks_total, s.origin,
+           s.n_tasks, s.status
     FROM generations g JOIN sessions s ON s.id = g.session_id WHERE g.id = ?
 """
 
-# Moves the counted rating of a model, catalog, task (and rater) to a new rating if that one
-# is the latest (created_at, then id: the order of COUNTED_FILL and COUNTED_PER_SESSION).
-COUNT_RATING = """
-    INSERT INTO counted VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-    ON CONFLICT (model_id, catalog_name, task_key, all_raters, rater) DO UPDATE SET
-        rating_id = excluded.rating_id, generation_id = excluded.generation_id,
-        session_id = excluded.session_id, score = excluded.score,
-        rated_at = excluded.rated_at, ttft_s = excluded.ttft_s,
-        prompt_tps = excluded.prompt_tps, decode_tps = excluded.decode_tps,
-        checks_passed = excluded.checks_passed, checks_total = excluded.checks_total
-    WHERE excluded.rated_at > counted.rated_at
-       OR (excluded.rated_at = counted.rated_at AND excluded.rating_id > counted.rating_id)
+# The counted rows of a model, catalog and task (all raters, and one per rater): found by a
+# scan (DuckDB uses an index only for a lone single-column filter), then replaced by rowid.
+# Deleted and inserted rather than updated: an update of a VARCHAR column makes the next
+# checkpoint rewrite that column of the row group (~100 ms for a million ratings' table,
+# paid on every close of a short-lived connection); DuckDB's ON CONFLICT DO UPDATE too.
+COUNTED_ROWS = """
+    SELECT rowid, all_raters, rater, rated_at, rating_id FROM counted
+    WHERE model_id = ? AND catalog_name = ? AND task_key = ?
 """
+UNCOUNT = "DELETE FROM counted WHERE rowid IN ({})"  # one ? per row
+COUNT_RATING = "INSERT INTO counted VALUES {}"  # one row of 15 ? per counted row
+COUNTED_ROW = "(" + ", ".join("?" * 15) + ")"
 
 
 def rebuild_counted(con: duckdb.DuckDBPyConnection) -> None:
@@ -89,13 +89,16 @@ def _dicts(cursor: duckdb.DuckDBPyConnection) -> list[dict[str, Any]]:
 
 
 def sessions(con: duckdb.DuckDBPyConnection) -> list[dict[str, Any]]:
-    return _dicts(con.execute(f"""
+    return _dicts(con.execute("""
         WITH gen AS (
             SELECT session_id, count(DISTINCT task_key) AS generated FROM generations
             WHERE NOT is_warmup AND status IN ('ok', 'cancelled') GROUP BY session_id
         ), rated AS (
-            SELECT session_id, count(*) AS rated FROM ({COUNTED_PER_SESSION})
-            WHERE NOT is_warmup GROUP BY session_id
+            -- tasks with a rating (COUNTED_PER_SESSION has one row for each): a semi-join,
+            -- not a window over every rating
+            SELECT session_id, count(DISTINCT task_key) AS rated FROM generations
+            WHERE NOT is_warmup AND id IN (SELECT generation_id FROM ratings)
+            GROUP BY session_id
         )
         SELECT s.id, m.name AS model, s.model_id, s.catalog_name AS catalog, s.status,
                s.n_tasks AS tasks, coalesce(gen.generated, 0) AS generated,
@@ -108,22 +111,40 @@ def sessions(con: duckdb.DuckDBPyConnection) -> list[dict[str, Any]]:
 
 
 def task_states(con: duckdb.DuckDBPyConnection, session_id: str) -> dict[str, dict[str, Any]]:
+    """Per task key of the session: its latest generation, how many attempts, and the rating
+    that counts (COUNTED_PER_SESSION). Reads only the session's rows, through the indexes
+    (a window over every rating took seconds at a million)."""
+    ids = [r[0] for r in con.execute(
+        "SELECT id FROM generations WHERE session_id = ?", [session_id]).fetchall()]
+    if not ids:
+        return {}
     cols = ", ".join(f"g.{c}" for c in GENERATION_COLUMNS)
+    # A literal IN list: DuckDB answers it from the index on ratings(generation_id).
     rows = _dicts(con.execute(f"""
-        WITH latest AS (
+        WITH gens AS (
+            SELECT * FROM generations WHERE session_id = ?
+        ), latest AS (
             SELECT *, row_number() OVER (PARTITION BY task_key ORDER BY attempt DESC) AS rn
-            FROM generations WHERE session_id = ?
+            FROM gens
         ), attempts AS (
-            SELECT task_key, count(*) AS attempts FROM generations WHERE session_id = ?
-            GROUP BY task_key
+            SELECT task_key, count(*) AS attempts FROM gens GROUP BY task_key
+        ), counted AS (
+            SELECT * FROM (
+                SELECT r.generation_id, r.score, r.remarks, r.rater, r.created_at AS rated_at,
+                       g.task_key,
+                       row_number() OVER (PARTITION BY g.task_key
+                                          ORDER BY r.created_at DESC, r.id DESC) AS rn
+                FROM (SELECT * FROM ratings
+                      WHERE generation_id IN ({", ".join("?" * len(ids))})) r
+                JOIN gens g ON g.id = r.generation_id
+            ) WHERE rn = 1
         )
         SELECT {cols}, a.attempts, c.score, c.remarks, c.rater, c.rated_at,
                c.generation_id AS rated_generation_id
         FROM latest g JOIN attempts a USING (task_key)
-        LEFT JOIN ({COUNTED_PER_SESSION}) c ON c.session_id = g.session_id
-             AND c.task_key = g.task_key
+        LEFT JOIN counted c ON c.task_key = g.task_key
         WHERE g.rn = 1
-    """, [session_id, session_id]))
+    """, [session_id, *ids]))
     return {row["task_key"]: row for row in rows}
 
 
@@ -134,21 +155,41 @@ def generation(con: duckdb.DuckDBPyConnection, gen_id: str) -> dict[str, Any] | 
 
 
 def refresh_session_status(con: duckdb.DuckDBPyConnection, session_id: str,
-                           stamp: datetime) -> None:
-    """A session is complete once every rated task of its catalog has a rating."""
+                           stamp: datetime, session: tuple[str, int, str] | None = None,
+                           ) -> None:
+    """A session is complete once every rated task of its catalog has a rating.
+    `session`: its (origin, n_tasks, status), when the caller has them.
+
+    Reads only the session's own rows, through the indexes on generations(session_id) and
+    ratings(generation_id): a window over every rating took ~50 ms at a million."""
+    row = session or con.execute("SELECT origin, n_tasks, status FROM sessions WHERE id = ?",
+                                 [session_id]).fetchone()
+    if row is None:
+        return
+    origin, n_tasks, status = row
+    if status == "complete":  # ratings are never removed: it stays complete
+        con.execute("UPDATE sessions SET updated_at = ? WHERE id = ?", [stamp, session_id])
+        return
+    # DuckDB uses an index only for a lone filter on its column: the rest is done here.
+    task_of = {gen_id: key for gen_id, key, warmup in con.execute(
+        "SELECT id, task_key, is_warmup FROM generations WHERE session_id = ?",
+        [session_id]).fetchall() if not warmup}
+    rated = 0
+    # Fewer tasks answered than the catalog has: it cannot be complete, skip the ratings.
+    if task_of and len(set(task_of.values())) >= n_tasks:
+        ids = list(task_of)
+        # A literal IN list: DuckDB answers it from the index, a join would scan ratings.
+        found = con.execute(
+            "SELECT generation_id FROM ratings WHERE generation_id IN "
+            f"({', '.join('?' * len(ids))})", ids).fetchall()
+        rated = len({task_of[gen_id] for (gen_id,) in found})
     # An imported session is a finished run of the old scripts: nothing can be generated
     # into it, so it stays complete whatever is rated later.
-    con.execute(f"""
-        UPDATE sessions SET
-            status = CASE WHEN origin = 'import' OR (SELECT count(*) FROM ({COUNTED_PER_SESSION})
-                                WHERE session_id = ? AND NOT is_warmup) >= n_tasks
-                          THEN 'complete' ELSE 'open' END,
-            updated_at = ?
-        WHERE id = ?
-    """, [session_id, stamp, session_id])
+    complete = origin == "import" or rated >= n_tasks
     con.execute(
-        "UPDATE sessions SET finished_at = CASE WHEN status = 'complete' THEN "
-        "coalesce(finished_at, ?) END WHERE id = ?", [stamp, session_id])
+        "UPDATE sessions SET status = ?, updated_at = ?, "
+        "finished_at = CASE WHEN ? THEN coalesce(finished_at, ?) END WHERE id = ?",
+        ["complete" if complete else "open", stamp, complete, stamp, session_id])
 
 
 def export_sql(session_ids: Sequence[str] | None) -> tuple[str, list[Any]]:

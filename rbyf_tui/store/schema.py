@@ -176,6 +176,14 @@ MIGRATIONS: list[str] = [
     ALTER TABLE counted ADD COLUMN checks_passed INTEGER;
     ALTER TABLE counted ADD COLUMN checks_total INTEGER;
     """,
+    # 4: ART indexes for the point lookups of a rating write and of a session's screen:
+    # a generation by id, a session's generations, an answer's ratings. Without them each
+    # one scans the table (~20-45 ms at a million generations).
+    """
+    CREATE INDEX generations_id ON generations (id);
+    CREATE INDEX generations_session ON generations (session_id);
+    CREATE INDEX ratings_generation ON ratings (generation_id);
+    """,
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -47,7 +47,9 @@ class RbyfApp(App[int]):
         super().__init__(**kwargs)
         self.config = config
         # A locked, corrupt or too-new DB fails here, in one line, before the screen changes.
-        self.store = Store(config.db_path)
+        # Held open while the app runs (a rating is written in ~20 ms even in a big file); it
+        # steps aside whenever another rbyf process asks for the file.
+        self.store = Store(config.db_path, keep_open=True)
         self.store.db.ensure_ready()
         self.store.recover_interrupted()  # answers cut by a crash become 'interrupted'
         self.stop_signal: int | None = None
@@ -149,6 +151,7 @@ class RbyfApp(App[int]):
 
     def on_unmount(self) -> None:
         self.close_sessions()
+        self.store.close()
 
     # --- navigation ---------------------------------------------------------------------
 
