@@ -2,7 +2,8 @@
 
 A scripted source (tests/fakes.py) pushes words through the real runner into the real
 session screen (headless App.run_test), in two arms alternated round by round:
-  paced:   5,000 tokens/s on a schedule; the screen must show them all as they come;
+  paced:    10,000 tokens/s on a schedule (twice the target); the screen must show them
+            all as they come;
   flat out: as fast as the source can go (over a million words/s alone; a Python loop
            that holds the GIL far more than a model, which decodes in C without it).
 For a window of a few seconds each arm measures how many tokens reached the screen, how
@@ -10,7 +11,7 @@ many times the answer was repainted, and, while score keys are pressed every 50 
 time from each press to its effect. Medians and spread over the rounds, against:
   tokens/s on screen >= 5,000, answer repaints/s <= ~30, key to effect p95 < 50 ms.
 
-    python benchmarks/ui_ingest.py [--rounds 3] [--seconds 4] [--rate 5000]
+    python benchmarks/ui_ingest.py [--rounds 3] [--seconds 4] [--rate 10000]
 """
 
 from __future__ import annotations
@@ -38,11 +39,11 @@ from rbyf_tui.tui.widgets.rating import RatingForm  # noqa: E402
 
 from fakes import ScriptedBackend  # noqa: E402
 
-WORDS = 400_000  # more than any window streams, so the answer never ends by itself
+WORDS = 1_048_576  # max_tokens (the most a catalog takes): no window streams that many
 
 
-def answer_text(words: int) -> str:
-    # paragraphs of 60 words, as an answer would have
+def answer_text(words: int = 6000) -> str:
+    # paragraphs of 60 words, as an answer would have; the source repeats it
     return " ".join(("word\n\n" if i % 60 == 59 else "word") for i in range(words))
 
 
@@ -50,7 +51,7 @@ def source_alone(text: str, seconds: float) -> float:
     """The scripted source's own rate, no runner, no screen: words per second."""
     catalog = parse(catalog_toml(1, WORDS), "bench.toml")
     request = ChatRequest.for_task(catalog.tasks[0])
-    backend = ScriptedBackend([text])
+    backend = ScriptedBackend([text], endless=True)
     cancel = threading.Event()
     count = 0
     start = time.perf_counter()
@@ -69,13 +70,17 @@ def percentile(values: list[float], q: float) -> float:
 
 async def one_round(text: str, seconds: float, work: Path,
                     rate: float | None) -> dict[str, float]:
-    backend = ScriptedBackend([text], rate=rate)
+    backend = ScriptedBackend([text], rate=rate, endless=True)
     async with open_session(work, catalog_toml(1, WORDS),
                             factory=lambda options, n_ctx, seed: backend) as (app, pilot, screen):
         await until(pilot, lambda: screen.gen_key is not None and screen.buffer.count > 0)
         form = screen.query_one(RatingForm)
-        t0, tokens0, paints0 = time.perf_counter(), screen.buffer.count, screen.stream_repaints
-        pending0 = len(screen.buffer._parts)
+        per_token = (len(text) + 1) / len(text.split(" "))  # characters a token
+
+        def shown() -> float:  # tokens whose text is on the screen
+            return sum(len(chunk) for chunk in screen.live_chunks) / per_token
+
+        t0, shown0, paints0 = time.perf_counter(), shown(), screen.stream_repaints
         latencies: list[float] = []
         score = 0
         while time.perf_counter() - t0 < seconds:
@@ -91,13 +96,12 @@ async def one_round(text: str, seconds: float, work: Path,
             latencies.append(time.perf_counter() - pressed)
             await asyncio.sleep(0.05)
         elapsed = time.perf_counter() - t0
-        # tokens on screen = tokens received minus those still waiting in the buffer
-        waiting = len(screen.buffer._parts)
-        shown = (screen.buffer.count - waiting) - (tokens0 - pending0)
+        on_screen = shown() - shown0
+        waiting = screen.buffer.count - shown()
         paints = screen.stream_repaints - paints0
         await pilot.press("escape")  # stop; the partial answer is stored as cancelled
         await until(pilot, lambda: screen.gen_key is None, timeout=120)
-    return {"tokens_per_s": shown / elapsed, "repaints_per_s": paints / elapsed,
+    return {"tokens_per_s": on_screen / elapsed, "repaints_per_s": paints / elapsed,
             "key_p50_ms": percentile(latencies, 0.5) * 1000,
             "key_p95_ms": percentile(latencies, 0.95) * 1000, "keys": len(latencies),
             "waiting": waiting}
@@ -114,9 +118,9 @@ def main() -> None:
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--seconds", type=float, default=4.0)
-    parser.add_argument("--rate", type=float, default=5000.0)
+    parser.add_argument("--rate", type=float, default=10000.0)
     args = parser.parse_args()
-    text = answer_text(WORDS)
+    text = answer_text()
     runs: dict[str, list[dict[str, float]]] = {"paced": [], "flat": []}
     alone: list[float] = []
     with tempfile.TemporaryDirectory() as tmp:

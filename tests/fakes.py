@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import threading
 import time
 from collections.abc import Iterator, Sequence
@@ -17,10 +18,12 @@ class ScriptedBackend:
 
     def __init__(self, answers: Sequence[str] | None = None, *, delay_s: float = 0.0,
                  fail_on: Sequence[str] = (), first_delay_s: float = 0.0,
-                 model: str | None = None, rate: float | None = None) -> None:
+                 model: str | None = None, rate: float | None = None,
+                 endless: bool = False) -> None:
         self.answers = list(answers or ["Hello there, this is a scripted answer."])
         self.delay_s = delay_s
         self.rate = rate  # tokens per second, on a schedule (for the ingest benchmark)
+        self.endless = endless  # repeat the answer until cancelled or max_tokens
         self.first_delay_s = first_delay_s
         self.fail_on = set(fail_on)
         self.requests: list[ChatRequest] = []
@@ -48,7 +51,9 @@ class ScriptedBackend:
             time.sleep(self.first_delay_s)
         sent = 0
         start = time.perf_counter()
-        for i, word in enumerate(words[: request.sampling.max_tokens]):
+        cap = request.sampling.max_tokens
+        source = itertools.cycle(words) if self.endless else iter(words)
+        for i, word in enumerate(itertools.islice(source, cap)):
             if cancel.is_set():
                 yield StreamEnd("cancelled", prompt_tokens=len(prompt.split()),
                                 completion_tokens=sent)

@@ -6,6 +6,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from conftest import REPO
 
 
@@ -47,3 +49,34 @@ def test_the_startup_benchmark_runs() -> None:
     assert "rbyf --help" in result.stdout and "x 300 ms" in result.stdout
     assert "slowest imports of rbyf --help" in result.stdout
     assert "rbyf_tui.cli" in result.stdout
+    assert "home screen interactive" in result.stdout and "x 1000 ms" in result.stdout
+
+
+def test_the_ui_ingest_benchmark_runs() -> None:
+    result = subprocess.run(
+        [sys.executable, "benchmarks/ui_ingest.py", "--rounds", "1", "--seconds", "0.5"],
+        capture_output=True, text=True, cwd=REPO, timeout=600)
+    assert result.returncode == 0, result.stderr
+    for line in ("source alone, no screen", "paced at 10,000 tok/s:", "flat out:",
+                 "tokens/s on screen", "answer repaints/s", "key to effect p95 ms"):
+        assert line in result.stdout
+
+
+def test_the_memory_benchmark_runs() -> None:
+    result = subprocess.run(
+        [sys.executable, "benchmarks/tui_memory.py", "--tasks", "3", "--tokens", "60"],
+        capture_output=True, text=True, cwd=REPO, timeout=600)
+    assert result.returncode == 0, result.stderr
+    assert "after   1 tasks" in result.stdout and "growth" in result.stdout
+
+
+@pytest.mark.model
+def test_the_stream_overhead_benchmark_runs(demo_model: Path) -> None:
+    result = subprocess.run(
+        [sys.executable, "benchmarks/stream_overhead.py", "--rounds", "1", "--tokens", "12",
+         "--model", str(demo_model)],
+        capture_output=True, text=True, cwd=REPO, timeout=600)
+    assert result.returncode == 0, result.stderr
+    for arm in ("(a) bare llama-cpp-python", "(b) rbyf run", "(c) TUI session screen"):
+        assert arm in result.stdout
+    assert "not measured" not in result.stdout

@@ -46,7 +46,11 @@ if TYPE_CHECKING:
     from rbyf_tui.tui.app import RbyfApp
 
 log = logging.getLogger(__name__)
-DRAIN_HZ = 30
+DRAIN_HZ = 28  # under the ~30 repaints a second the answer may take, timer jitter included
+# Characters shown per tick at most: a source faster than any model (a scripted one in the
+# ingest benchmark, ~1M tokens/s) would otherwise make one tick wrap megabytes and freeze
+# the keys; the rest waits for the next tick (this still shows ~1M characters a second).
+DRAIN_CHARS = 32_768
 STATS_EVERY = 3  # ticks: the figures and sparkline repaint at 10 Hz
 
 
@@ -118,6 +122,7 @@ class SessionScreen(Screen[None]):
         self.buffer = TokenBuffer()
         self.live: LiveFigures | None = None
         self.live_chunks: list[str] = []
+        self._backlog = ""  # drained but not yet shown (see DRAIN_CHARS)
         self.sparks: dict[str, list[float]] = {}
         self.saving = False
         self.opening = True
@@ -374,6 +379,7 @@ class SessionScreen(Screen[None]):
         self.buffer = TokenBuffer()
         self.live = LiveFigures(started=time.perf_counter())
         self.live_chunks = []
+        self._backlog = ""
         self.sparks[task.key] = []
         self.query_one(CatalogPane).update_states(self.states, self.gen_key)
         self._view(index)
@@ -397,7 +403,9 @@ class SessionScreen(Screen[None]):
         text, count, first, last = self.buffer.drain()
         self.live.add(count, first, last)
         self._ticks += 1
-        if text:
+        if text or self._backlog:
+            text = self._backlog + text
+            text, self._backlog = text[:DRAIN_CHARS], text[DRAIN_CHARS:]
             self.live_chunks.append(text)
             if self.tasks and self.tasks[self.view].key == self.gen_key:
                 self.query_one(StreamView).append(text)
