@@ -25,6 +25,7 @@ from rbyf_tui.tui.screens.board_data import (
     figures_line,
     score_text,
 )
+from rbyf_tui.tui.widgets.stats import checks_text
 
 
 def rating_text(answer: Answer) -> Text:
@@ -40,6 +41,9 @@ def rating_text(answer: Answer) -> Text:
             text.append(f" · {answer.rated_at:%Y-%m-%d %H:%M} UTC")
     text.append("\nremarks: ")
     text.append(answer.remarks or "(none)", style="" if answer.remarks else "dim")
+    if answer.checks:  # the catalog's automatic checks: hints beside the score
+        text.append("\n")
+        text.append_text(checks_text(list(answer.checks)))
     return text
 
 

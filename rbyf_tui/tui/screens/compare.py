@@ -30,6 +30,7 @@ from rbyf_tui.tui.screens.board_data import (
     load_board,
     score_text,
 )
+from rbyf_tui.tui.widgets.stats import checks_text
 
 Picked = tuple[str, list[str]]  # catalog, model ids
 MIN_COLUMN = 38  # cells: two answers side by side at 80 columns
@@ -109,6 +110,9 @@ def column_header(answer: Answer | None, model: str) -> Text:
         text.append(f" · attempt {answer.attempt}")
     text.append("\nremarks: ")
     text.append(answer.remarks or "(none)", style="" if answer.remarks else "dim")
+    if answer.checks:  # the catalog's automatic checks: hints beside the score
+        text.append("\n")
+        text.append_text(checks_text(list(answer.checks)))
     return text
 
 

@@ -1,4 +1,5 @@
-"""The stats pane: the figures of the answer in view, live while it streams, and a sparkline."""
+"""The stats pane: the figures of the answer in view, live while it streams, a sparkline,
+and the catalog's automatic checks once the answer has ended (hints, never the score)."""
 
 from __future__ import annotations
 
@@ -7,10 +8,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from rich.text import Text
 from textual.app import ComposeResult
 from textual.containers import Vertical
 from textual.widgets import Sparkline, Static
 
+from rbyf_tui import checks
 from rbyf_tui.metrics import fmt
 
 BUCKET_S = 0.25  # the sparkline's resolution: tokens per second over quarter seconds
@@ -77,8 +80,26 @@ class StatsPane(Vertical):
     def compose(self) -> ComposeResult:
         yield Static(stats_text({}), id="figures")
         yield Sparkline([], id="spark", summary_function=max)
+        yield Static("", id="checks")
 
     def show(self, figures: Mapping[str, Any], rates: list[float] | None = None) -> None:
         # fixed size: no screen layout for a new set of figures
         self.query_one("#figures", Static).update(stats_text(figures), layout=False)
         self.query_one("#spark", Sparkline).data = rates or []
+        results = checks.from_json(figures.get("checks"))
+        box = self.query_one("#checks", Static)
+        if results or box.display:  # a layout only when the checks come or go
+            box.update(checks_text(results))
+            box.display = bool(results)
+
+
+def checks_text(results: list[checks.CheckResult]) -> Text:
+    """One line a check: ✓ or ✗ (readable without colour) and what was measured."""
+    text = Text()
+    for n, result in enumerate(results):
+        if n:
+            text.append("\n")
+        mark, style = ("✓ ", "green") if result.passed else ("✗ ", "yellow")
+        text.append(mark, style=style)
+        text.append(result.line)
+    return text
