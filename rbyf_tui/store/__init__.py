@@ -362,6 +362,12 @@ class Store:
     def models_named(self, names: Sequence[str]) -> list[tuple[str, str]]:
         return self.db.read(queries.models_named, names)
 
+    def raters(self) -> list[str]:
+        return self.db.read(queries.raters)
+
+    def recent_models(self, limit: int = 20) -> list[dict[str, Any]]:
+        return self.db.read(queries.recent_models, limit)
+
     def compare_answers(self, catalog: str, model_ids: Sequence[str],
                         rater: str | None = None) -> list[dict[str, Any]]:
         return self.db.read(queries.compare_answers, catalog, model_ids, rater)

@@ -367,3 +367,17 @@ def answer(con: duckdb.DuckDBPyConnection, generation_id: str,
         WHERE g.id = ?
     """, [generation_id, *([rater] if rater else []), generation_id]))
     return rows[0] if rows else None
+
+
+def raters(con: duckdb.DuckDBPyConnection) -> list[str]:
+    """Every rater with a rating that counts (the per-rater rows of `counted`)."""
+    rows = con.execute("SELECT DISTINCT rater FROM counted WHERE NOT all_raters "
+                       "AND rater <> '' ORDER BY rater").fetchall()
+    return [r[0] for r in rows]
+
+
+def recent_models(con: duckdb.DuckDBPyConnection, limit: int) -> list[dict[str, Any]]:
+    """Model files used before (in-process backend), most recently used first."""
+    return _dicts(con.execute(
+        "SELECT name, path, last_used FROM models WHERE backend = 'llama.cpp' "
+        "AND path IS NOT NULL ORDER BY last_used DESC, name LIMIT ?", [limit]))

@@ -9,7 +9,6 @@ from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
 
-import duckdb
 from rich.text import Text
 from textual.binding import Binding
 from textual.command import DiscoveryHit, Hit, Hits, Provider
@@ -154,13 +153,6 @@ def open_store(db_path: Path) -> Store | None:
     return Store(db_path) if Path(db_path).exists() else None
 
 
-def _raters(con: duckdb.DuckDBPyConnection) -> list[str]:
-    # Every rater with a counted rating (the per-rater rows of the counted table).
-    rows = con.execute("SELECT DISTINCT rater FROM counted WHERE NOT all_raters "
-                       "AND rater <> '' ORDER BY rater").fetchall()
-    return [r[0] for r in rows]
-
-
 def load_choices(store: Store) -> tuple[Choices, list[Standing]]:
     """Catalogs by how many ratings count in them (most first), raters, and the standings of
     all raters (computed anyway to count)."""
@@ -169,7 +161,7 @@ def load_choices(store: Store) -> tuple[Choices, list[Standing]]:
     for standing in every:
         count[standing.catalog] = count.get(standing.catalog, 0) + standing.n_rated
     catalogs = tuple(sorted(count, key=lambda c: (-count[c], c)))
-    return Choices(catalogs, tuple(store.db.read(_raters))), every
+    return Choices(catalogs, tuple(store.raters())), every
 
 
 def load_board(db_path: Path, rater: str | None = None) -> BoardData:

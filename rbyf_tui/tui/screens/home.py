@@ -37,13 +37,7 @@ class ModelChoice:
 
 def recent_models(store: Store, limit: int = 20) -> list[dict[str, Any]]:
     """Model files rated before, most recently used first."""
-    if not store.path.exists():
-        return []
-    return store.db.read(lambda con: [
-        dict(zip(("name", "path", "last_used"), row, strict=True))
-        for row in con.execute(
-            "SELECT name, path, last_used FROM models WHERE backend = 'llama.cpp' "
-            "AND path IS NOT NULL ORDER BY last_used DESC, name LIMIT ?", [limit]).fetchall()])
+    return store.recent_models(limit) if store.path.exists() else []
 
 
 def _when(value: Any) -> str:
