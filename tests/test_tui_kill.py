@@ -12,10 +12,10 @@ import time
 from pathlib import Path
 
 import pytest
-from test_tui_pty import generations, rated, spawn, start, wait_for
 
 from conftest import run_cli
 from helpers import MINI
+from pty_harness import generations, rated, spawn, start, wait_for
 
 pytestmark = pytest.mark.model
 

@@ -1,0 +1,65 @@
+"""The real `rbyf` in a pseudo-terminal (pexpect), and the DB rows the tests check."""
+
+from __future__ import annotations
+
+import sys
+import time
+from pathlib import Path
+
+import pexpect
+
+from rbyf_tui.store import Store
+
+from conftest import REPO, cli_env
+from helpers import MINI
+
+LLAMA_WORDS = ("llama_model_loader", "load_tensors", "llama_context", "print_info")
+
+
+def spawn(home: Path, *args: str) -> pexpect.spawn:
+    env = cli_env(home, TERM="xterm-256color")
+    return pexpect.spawn(sys.executable, ["-m", "rbyf_tui", *args], cwd=str(REPO), env=env,
+                         dimensions=(24, 80), encoding="utf-8", codec_errors="replace",
+                         timeout=120)
+
+
+def wait_for(child: pexpect.spawn, check: object, timeout: float = 120) -> None:
+    end = time.monotonic() + timeout
+    while not check():  # type: ignore[operator]
+        if time.monotonic() > end:
+            raise AssertionError("timed out")
+        try:
+            child.read_nonblocking(65536, timeout=0.2)
+        except pexpect.TIMEOUT:
+            pass
+        except pexpect.EOF:
+            time.sleep(0.05)
+
+
+def generations(db: Path) -> list[tuple[str, int, str, str]]:
+    if not db.exists():
+        return []
+    try:
+        return Store(db, wait_s=5).db.read(lambda con: con.execute(
+            "SELECT task_key, attempt, status, response FROM generations "
+            "ORDER BY started_at").fetchall())
+    except Exception:
+        return []
+
+
+def rated(db: Path) -> list[tuple[str, int]]:
+    return Store(db).db.read(lambda con: con.execute(
+        "SELECT g.task_key, r.score FROM ratings r JOIN generations g "
+        "ON g.id = r.generation_id ORDER BY r.created_at").fetchall())
+
+
+def start(tmp_path: Path, demo_model: Path, max_tokens: int) -> tuple[pexpect.spawn, Path, Path]:
+    home = tmp_path / "home"
+    home.mkdir(exist_ok=True)
+    catalog = tmp_path / "mini.toml"
+    catalog.write_text(MINI, encoding="utf-8")
+    db = home / "rbyf.duckdb"
+    child = spawn(home, "--model", str(demo_model), "--catalog", str(catalog),
+                  "--max-tokens", str(max_tokens))
+    child.logfile_read = (tmp_path / "screen.txt").open("w", encoding="utf-8")
+    return child, home, db
