@@ -27,11 +27,13 @@ from rbyf_tui.tui.screens.session import SessionScreen  # noqa: E402
 
 async def until(pilot: Any, condition: Callable[[], bool], timeout: float = 600.0,
                 step: float = 0.02) -> None:
+    """Wait, as a person would, without touching the app: Pilot.pause would also force a
+    screen update on every poll, a cost the app does not have in real use."""
     end = time.monotonic() + timeout
     while not condition():
         if time.monotonic() > end:
             raise TimeoutError("the app did not get there in time")
-        await pilot.pause(step)
+        await asyncio.sleep(step)
 
 
 def session_screen(app: RbyfApp) -> SessionScreen:

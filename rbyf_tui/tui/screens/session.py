@@ -1,8 +1,11 @@
 """The session screen: the catalog, the live answer, its figures, and the rating form.
 
 Generation runs in a thread worker that only appends tokens to a `TokenBuffer`; a UI timer
-drains the buffer about 30 times a second and repaints the stream once per drain. One
-message arrives when the answer ends (it is already committed by the runner then).
+drains the buffer and repaints the stream once per drain: 20 times a second when the model
+runs elsewhere (a server, a GPU), 5 times a second when it decodes on this machine's CPU
+cores, where every frame Textual paints (a few ms of CPU) is taken from the model's own
+threads (benchmarks/stream_overhead.py). One message arrives when the answer ends (it is
+already committed by the runner then).
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ from textual.widgets import Collapsible, Footer, Input, LoadingIndicator, Markdo
 
 from rbyf_tui import resume
 from rbyf_tui.backends import model_path
+from rbyf_tui.backends.base import ModelInfo
 from rbyf_tui.catalog import Task
 from rbyf_tui.commands.common import pick_seed
 from rbyf_tui.errors import ModelError, RbyfError
@@ -46,12 +50,18 @@ if TYPE_CHECKING:
     from rbyf_tui.tui.app import RbyfApp
 
 log = logging.getLogger(__name__)
-DRAIN_HZ = 28  # under the ~30 repaints a second the answer may take, timer jitter included
+DRAIN_HZ = 20
+CPU_EVERY = 4  # ticks between repaints while the model decodes on the CPU: 5 a second
 # Characters shown per tick at most: a source faster than any model (a scripted one in the
 # ingest benchmark, ~1M tokens/s) would otherwise make one tick wrap megabytes and freeze
 # the keys; the rest waits for the next tick (this still shows ~1M characters a second).
 DRAIN_CHARS = 32_768
-STATS_EVERY = 3  # ticks: the figures and sparkline repaint at 10 Hz
+STATS_EVERY = 4  # repaints between figure updates
+
+
+def decodes_on_cpu(model: ModelInfo) -> bool:
+    """The model runs in this process with no layer on a GPU: the UI shares its cores."""
+    return model.backend == "llama.cpp" and not model.extra.get("n_gpu_layers")
 
 
 class TokenBuffer:
@@ -130,6 +140,7 @@ class SessionScreen(Screen[None]):
         self.after_generation: str | None = None  # "advance" | "quit"
         self.stream_repaints = 0  # the benchmark reads this: drains that repainted
         self._ticks = 0
+        self._every = 1  # ticks between repaints (CPU_EVERY while the CPU decodes)
 
     @property
     def rbyf(self) -> RbyfApp:
@@ -380,6 +391,7 @@ class SessionScreen(Screen[None]):
         self.live = LiveFigures(started=time.perf_counter())
         self.live_chunks = []
         self._backlog = ""
+        self._every = CPU_EVERY if decodes_on_cpu(self.runner.backend.describe()) else 1
         self.sparks[task.key] = []
         self.query_one(CatalogPane).update_states(self.states, self.gen_key)
         self._view(index)
@@ -400,9 +412,11 @@ class SessionScreen(Screen[None]):
         """The UI timer: move buffered tokens to the screen, one repaint per tick."""
         if self.gen_key is None or self.live is None:
             return
+        self._ticks += 1
+        if self._ticks % self._every:
+            return
         text, count, first, last = self.buffer.drain()
         self.live.add(count, first, last)
-        self._ticks += 1
         if text or self._backlog:
             text = self._backlog + text
             text, self._backlog = text[:DRAIN_CHARS], text[DRAIN_CHARS:]
@@ -410,7 +424,7 @@ class SessionScreen(Screen[None]):
             if self.tasks and self.tasks[self.view].key == self.gen_key:
                 self.query_one(StreamView).append(text)
                 self.stream_repaints += 1
-        if self._ticks % STATS_EVERY == 0:
+        if self._ticks % (STATS_EVERY * self._every) == 0:
             self._show_live()
 
     def _show_live(self) -> None:

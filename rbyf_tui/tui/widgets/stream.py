@@ -9,7 +9,8 @@ from __future__ import annotations
 
 from rich.cells import get_character_cell_size
 from rich.segment import Segment
-from textual.geometry import Size
+from rich.style import Style
+from textual.geometry import Region, Size
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
@@ -64,6 +65,7 @@ class StreamView(ScrollView, can_focus=True):
         self._tail_starts: list[int] = [0]  # row starts within the last line
         self._wrap_width = 0
         self.auto_scroll = True
+        self._line_style = Style()
 
     @property
     def text(self) -> str:
@@ -91,6 +93,8 @@ class StreamView(ScrollView, can_focus=True):
         if not text:
             return
         follow = self.auto_scroll and self.scroll_y >= self.max_scroll_y
+        rows_before, top_before = len(self._rows), self.scroll_offset.y
+        changed_from = self._tail_row0 + len(self._tail_starts) - 1  # the last row so far
         first, *rest = text.split("\n")
         self._extend_tail(first)
         for piece in rest:
@@ -102,7 +106,11 @@ class StreamView(ScrollView, can_focus=True):
         self._grow(len(self._rows))
         if follow:
             self.scroll_end(animate=False, immediate=True, x_axis=False)
-        self.refresh()
+        if len(self._rows) == rows_before and self.scroll_offset.y == top_before:
+            # the usual batch of a few tokens: only the last row changed, repaint just it
+            self.refresh_lines(changed_from, len(self._rows) - changed_from)
+        else:
+            self.refresh()
 
     def _grow(self, rows: int) -> None:
         """New height without a screen layout: only this widget and its scrollbar repaint.
@@ -154,10 +162,14 @@ class StreamView(ScrollView, can_focus=True):
                 self.scroll_end(animate=False, immediate=True, x_axis=False)
             self.refresh()
 
+    def render_lines(self, crop: Region) -> list[Strip]:
+        self._line_style = self.rich_style  # once a paint, not once a line (it is costly)
+        return super().render_lines(crop)
+
     def render_line(self, y: int) -> Strip:
         index = self.scroll_offset.y + y
         width = self.scrollable_content_region.width
-        style = self.rich_style
+        style = self._line_style
         if index >= len(self._rows):
             return Strip.blank(width, style)
         text = self._rows[index]
