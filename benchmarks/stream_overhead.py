@@ -71,7 +71,7 @@ def bare(model: Path, tokens: int) -> float:
     for token in llm.generate(ids, temp=0.7, repeat_penalty=1.1, top_k=40, top_p=0.95,
                               min_p=0.05):
         count += 1
-        if llama_cpp.llama_token_is_eog(vocab, token):
+        if llama_cpp.llama_vocab_is_eog(vocab, token):
             break
         piece = llm.detokenize([token])
         now = time.perf_counter()

@@ -68,7 +68,9 @@ def ratings(db: Path, session_id: str) -> list[tuple[Any, ...]]:
 
 @pytest.mark.model
 async def test_rate_a_catalog_live_on_the_demo_model(tmp_path: Path, demo_model: Path) -> None:
-    app = app_for(tmp_path, demo_model, max_tokens=120)
+    # Answers long enough (~6 s) to still be running when the keys that stop them arrive:
+    # Pilot.press waits up to 2 s for the app to go idle, which it is not while decoding.
+    app = app_for(tmp_path, demo_model, max_tokens=400)
     db = tmp_path / "rbyf.duckdb"
     async with app.run_test(size=(100, 32)) as pilot:
         screen = session(app)
@@ -78,9 +80,9 @@ async def test_rate_a_catalog_live_on_the_demo_model(tmp_path: Path, demo_model:
         sid = screen.runner.session_id  # type: ignore[union-attr]
         assert generations(db, sid, "warm")[0][1] == "ok"
 
-        await pilot.press("s")  # the warm-up's rating is optional
-        await until(pilot, lambda: screen.gen_key == "a")
-        await until(pilot, lambda: screen.gen_key is None)
+        await pilot.press("s")  # the warm-up's rating is optional; task a is generated
+        await until(pilot, lambda: screen.gen_key is None
+                    and screen.states.get("a", {}).get("status") == "ok")
         await pilot.press("4", "tab", *"good, ümlaut", "enter")
         await until(pilot, lambda: screen.gen_key == "b")  # saved, then the next task starts
         assert ratings(db, sid) == [("a", 4, "good, ümlaut")]

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import itertools
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +16,7 @@ from rbyf_tui.tui.progress import has_answer
 from rbyf_tui.tui.screens.summary import SummaryScreen
 
 from fakes import ScriptedBackend
-from helpers import mini_catalog
+from helpers import fixed_ids, fixed_times, mini_catalog
 
 SIZES = [(80, 24), (120, 40)]
 ANSWERS = {
@@ -31,8 +30,7 @@ ANSWERS = {
 @pytest.fixture
 def stored(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[Path, str]:
     """A session with every answer stored (fixed figures) and task a rated 4."""
-    counter = itertools.count()
-    monkeypatch.setattr("rbyf_tui.store.new_id", lambda length=32: f"{next(counter):0{length}x}")
+    fixed_ids(monkeypatch)
     db = tmp_path / "rbyf.duckdb"
     store = Store(db)
     catalog = mini_catalog()
@@ -49,10 +47,7 @@ def stored(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[Path, str]:
         if task.key == "a":
             store.rate(gen, 4, "clear and short", "tester")
     store.release_session(sid)  # as if the process that rated it had ended
-    store.db.write(lambda con: (
-        con.execute("UPDATE sessions SET created_at = '2026-01-02 03:04:00', "
-                    "updated_at = '2026-01-02 03:04:00'"),
-        con.execute("UPDATE models SET last_used = '2026-01-02 03:04:00'")))
+    fixed_times(store)
     return db, sid
 
 

@@ -8,7 +8,6 @@ stats pane says.
 
 from __future__ import annotations
 
-import itertools
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +25,7 @@ from rbyf_tui.tui.screens.session import SessionScreen
 from rbyf_tui.tui.widgets.stats import StatsPane
 
 from fakes import ScriptedBackend
+from helpers import fixed_ids, fixed_times
 
 ANSWERS = {
     "warmup": "唐僧带着孙悟空、猪八戒和沙僧西天取经，历经九九八十一难，终于取得真经。🐒",
@@ -63,18 +63,13 @@ def store_session(store: Store, model: str, answers: dict[str, str], rated: dict
 
 @pytest.fixture
 def stored(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[Path, str]:
-    counter = itertools.count()
-    monkeypatch.setattr("rbyf_tui.store.new_id", lambda length=32: f"{next(counter):0{length}x}")
+    fixed_ids(monkeypatch)
     db = tmp_path / "rbyf.duckdb"
     store = Store(db)
     sid = store_session(store, "通义千问-mini", ANSWERS, {"introduction": 4, "one-sentence": 3})
     store_session(store, "gemma-zh", OTHER, {"introduction": 5, "one-sentence": 2,
                                              "three-paragraphs": 4})
-    store.db.write(lambda con: (
-        con.execute("UPDATE sessions SET created_at = '2026-01-02 03:04:00', "
-                    "updated_at = '2026-01-02 03:04:00'"),
-        con.execute("UPDATE models SET last_used = '2026-01-02 03:04:00'"),
-        con.execute("UPDATE ratings SET created_at = '2026-01-02 03:05:00'")))
+    fixed_times(store)
     return db, sid
 
 

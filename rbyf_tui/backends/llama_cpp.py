@@ -228,7 +228,7 @@ class LlamaCppBackend:
         llama_cpp.llama_perf_context_reset(llm.ctx)
 
         decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
-        is_eog, vocab, detokenize = llama_cpp.llama_token_is_eog, self._vocab, llm.detokenize
+        is_eog, vocab, detokenize = llama_cpp.llama_vocab_is_eog, self._vocab, llm.detokenize
         held, sampled, finish, hit = "", 0, "length", False
         generator = llm.generate(
             tokens,

@@ -22,10 +22,10 @@ from rbyf_tui.tui.screens.board_data import (
     CSS_PATH,
     BindingCommands,
     CommandSet,
+    append_remarks,
     figures_line,
     score_text,
 )
-from rbyf_tui.tui.widgets.stats import checks_text
 
 
 def rating_text(answer: Answer) -> Text:
@@ -39,11 +39,7 @@ def rating_text(answer: Answer) -> Text:
         text.append(f" of 5 · by {answer.rater or '?'}")
         if answer.rated_at is not None:
             text.append(f" · {answer.rated_at:%Y-%m-%d %H:%M} UTC")
-    text.append("\nremarks: ")
-    text.append(answer.remarks or "(none)", style="" if answer.remarks else "dim")
-    if answer.checks:  # the catalog's automatic checks: hints beside the score
-        text.append("\n")
-        text.append_text(checks_text(list(answer.checks)))
+    append_remarks(text, answer)
     return text
 
 

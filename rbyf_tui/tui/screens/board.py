@@ -9,18 +9,16 @@ from rich.style import Style
 from textual import events, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
-from textual.screen import Screen
 from textual.widgets import Footer, Static
 from textual.worker import Worker, WorkerState
 
 from rbyf_tui.metrics import fmt
 from rbyf_tui.ranking import Standing
+from rbyf_tui.tui.screens.board_base import SWITCH, BoardScreen
 from rbyf_tui.tui.screens.board_data import (
-    CSS_PATH,
     EMPTY_HELP,
-    BindingCommands,
     BoardData,
-    CommandSet,
+    Choices,
     filter_label,
     load_board,
     shorten,
@@ -52,15 +50,12 @@ def standing_detail(s: Standing) -> str:
             f"{fmt(s.median_prompt_tps, ' t/s')} · decode {fmt(s.median_decode_tps, ' t/s')}")
 
 
-class LeaderboardScreen(Screen[None]):
+class LeaderboardScreen(BoardScreen):
     """Models of one catalog, ranked; `c` switches catalog, `r` rater."""
 
-    CSS_PATH = CSS_PATH
-    COMMANDS: ClassVar[CommandSet] = {BindingCommands}
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape,q", "close", "Back", tooltip="Back to where you were"),
-        Binding("c", "next_catalog", "Catalog", tooltip="Show the next catalog"),
-        Binding("r", "next_rater", "Rater", tooltip="Only one rater's ratings, or all"),
+        *SWITCH,
         Binding("m", "matrix", "Matrix", tooltip="Models x tasks, every score"),
         Binding("g", "chart", "Chart", tooltip="Mean score against decode speed"),
         Binding("v", "compare", "Compare", tooltip="Answers of two or more models side by side"),
@@ -68,10 +63,7 @@ class LeaderboardScreen(Screen[None]):
 
     def __init__(self, db_path: Path, catalog: str | None = None,
                  rater: str | None = None) -> None:
-        super().__init__()
-        self.db_path = Path(db_path)
-        self.catalog = catalog
-        self.rater = rater
+        super().__init__(db_path, catalog, rater)
         self.data: BoardData | None = None
         self._width = 0
 
@@ -198,9 +190,6 @@ class LeaderboardScreen(Screen[None]):
 
     # --- actions ----------------------------------------------------------------------
 
-    def action_close(self) -> None:
-        self.dismiss()
-
     def _ready(self) -> bool:
         if self.data is None:
             return False
@@ -210,17 +199,16 @@ class LeaderboardScreen(Screen[None]):
             return False
         return True
 
-    def action_next_catalog(self) -> None:
-        if self._ready() and self.data:
-            self.catalog = self.data.choices.next_catalog(self.catalog)
-            self.render_table()
+    def switchable(self) -> Choices | None:
+        return self.data.choices if self._ready() and self.data else None
 
-    def action_next_rater(self) -> None:
-        if self._ready() and self.data:
-            self.rater = self.data.choices.next_rater(self.rater)
-            self.query_one("#board-title", Static).update(
-                f"Leaderboard · {filter_label(self.catalog, self.rater)} · loading…")
-            self.load()
+    def catalog_changed(self) -> None:
+        self.render_table()
+
+    def rater_changed(self) -> None:
+        self.query_one("#board-title", Static).update(
+            f"Leaderboard · {filter_label(self.catalog, self.rater)} · loading…")
+        self.load()
 
     def action_matrix(self) -> None:
         from rbyf_tui.tui.screens.matrix import MatrixScreen

@@ -14,9 +14,11 @@ from textual.binding import Binding
 from textual.command import DiscoveryHit, Hit, Hits, Provider
 
 from rbyf_tui import ranking
+from rbyf_tui.compare import Answer
 from rbyf_tui.metrics import fmt
 from rbyf_tui.ranking import Standing
 from rbyf_tui.store import Store
+from rbyf_tui.tui.widgets.stats import checks_text
 
 CSS_PATH = Path(__file__).resolve().parent.parent / "board.tcss"
 CommandSet = set[type[Provider] | Callable[[], type[Provider]]]  # a Screen's COMMANDS
@@ -48,6 +50,15 @@ def score_text(score: int | None, pad: int = 1) -> Text:
     if score is None:
         return Text(f"{space}·{space}", style="dim")
     return Text(f"{space}{score}{space}", style=SCORE_STYLES.get(score, ""))
+
+
+def append_remarks(text: Text, answer: Answer) -> None:
+    """The remarks, then the catalog's automatic checks (hints beside the score)."""
+    text.append("\nremarks: ")
+    text.append(answer.remarks or "(none)", style="" if answer.remarks else "dim")
+    if answer.checks:
+        text.append("\n")
+        text.append_text(checks_text(list(answer.checks)))
 
 
 # "-instruct", "-it", "-chat": the part of a model name that tells the least apart.

@@ -9,22 +9,19 @@ from typing import ClassVar
 from rich.text import Text
 from textual import work
 from textual.app import ComposeResult
-from textual.binding import Binding, BindingType
+from textual.binding import BindingType
 from textual.containers import VerticalScroll
-from textual.screen import Screen
 from textual.widget import Widget
 from textual.widgets import Footer, Static
 from textual.worker import Worker, WorkerState
 
 from rbyf_tui import ranking
 from rbyf_tui.ranking import MAX_SCORE, Chart
+from rbyf_tui.tui.screens.board_base import BACK, SWITCH, BoardScreen
 from rbyf_tui.tui.screens.board_data import (
-    CSS_PATH,
     EMPTY_HELP,
-    BindingCommands,
     BoardData,
     Choices,
-    CommandSet,
     filter_label,
     load_board,
     shorten,
@@ -127,23 +124,14 @@ def legend(chart: Chart) -> Text:
     return text
 
 
-class ChartScreen(Screen[None]):
+class ChartScreen(BoardScreen):
     """Mean score against decode tokens/s, one point per model, bars for the 95% CI."""
 
-    CSS_PATH = CSS_PATH
-    COMMANDS: ClassVar[CommandSet] = {BindingCommands}
-    BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("escape,q", "close", "Back", tooltip="Back to the leaderboard"),
-        Binding("c", "next_catalog", "Catalog", tooltip="Show the next catalog"),
-        Binding("r", "next_rater", "Rater", tooltip="Only one rater's ratings, or all"),
-    ]
+    BINDINGS: ClassVar[list[BindingType]] = [BACK, *SWITCH]
 
     def __init__(self, db_path: Path, catalog: str | None = None,
                  rater: str | None = None) -> None:
-        super().__init__()
-        self.db_path = Path(db_path)
-        self.catalog = catalog
-        self.rater = rater
+        super().__init__(db_path, catalog, rater)
         self.data: BoardData | None = None
         self.choices: Choices | None = None
 
@@ -190,15 +178,11 @@ class ChartScreen(Screen[None]):
         text.update(legend(chart) if chart.points or chart.without_speed else
                     f"No ratings in catalog {self.catalog} for this choice: press c or r.")
 
-    def action_close(self) -> None:
-        self.dismiss()
+    def switchable(self) -> Choices | None:
+        return self.choices
 
-    def action_next_catalog(self) -> None:
-        if self.choices and self.choices.catalogs:
-            self.catalog = self.choices.next_catalog(self.catalog)
-            self.redraw()
+    def catalog_changed(self) -> None:
+        self.redraw()
 
-    def action_next_rater(self) -> None:
-        if self.choices and self.choices.catalogs:
-            self.rater = self.choices.next_rater(self.rater)
-            self.load()
+    def rater_changed(self) -> None:
+        self.load()

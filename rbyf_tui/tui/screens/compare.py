@@ -25,12 +25,12 @@ from rbyf_tui.tui.screens.board_data import (
     BindingCommands,
     BoardData,
     CommandSet,
+    append_remarks,
     figures_line,
     filter_label,
     load_board,
     score_text,
 )
-from rbyf_tui.tui.widgets.stats import checks_text
 
 Picked = tuple[str, list[str]]  # catalog, model ids
 MIN_COLUMN = 38  # cells: two answers side by side at 80 columns
@@ -108,11 +108,7 @@ def column_header(answer: Answer | None, model: str) -> Text:
         text.append(f" of 5 · {answer.rater or '?'}")
     if answer.attempt > 1:
         text.append(f" · attempt {answer.attempt}")
-    text.append("\nremarks: ")
-    text.append(answer.remarks or "(none)", style="" if answer.remarks else "dim")
-    if answer.checks:  # the catalog's automatic checks: hints beside the score
-        text.append("\n")
-        text.append_text(checks_text(list(answer.checks)))
+    append_remarks(text, answer)
     return text
 
 

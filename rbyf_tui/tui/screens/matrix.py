@@ -11,18 +11,15 @@ from rich.style import Style
 from textual import events, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
-from textual.screen import Screen
 from textual.widgets import Footer, Static
 from textual.worker import Worker, WorkerState
 
 from rbyf_tui import matrix as matrices
 from rbyf_tui.matrix import Matrix
+from rbyf_tui.tui.screens.board_base import BACK, SWITCH, BoardScreen
 from rbyf_tui.tui.screens.board_data import (
-    CSS_PATH,
     EMPTY_HELP,
-    BindingCommands,
     Choices,
-    CommandSet,
     filter_label,
     load_choices,
     open_store,
@@ -67,26 +64,20 @@ def column_name(key: str) -> str:
     return key.removeprefix(TASK_PREFIX)
 
 
-class MatrixScreen(Screen[None]):
+class MatrixScreen(BoardScreen):
     """Scores of every model (rows) on every task (columns) of one catalog."""
 
-    CSS_PATH = CSS_PATH
-    COMMANDS: ClassVar[CommandSet] = {BindingCommands}
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("escape,q", "close", "Back", tooltip="Back to the leaderboard"),
+        BACK,
         Binding("s", "sort", "Sort", tooltip="Sort the rows by the cursor's column; again "
                 "reverses"),
         Binding("enter", "open", "Answer", tooltip="Open the answer of the cursor's cell"),
-        Binding("c", "next_catalog", "Catalog", tooltip="Show the next catalog"),
-        Binding("r", "next_rater", "Rater", tooltip="Only one rater's ratings, or all"),
+        *SWITCH,
     ]
 
     def __init__(self, db_path: Path, catalog: str | None = None, rater: str | None = None,
                  *, choices: Choices | None = None) -> None:
-        super().__init__()
-        self.db_path = Path(db_path)
-        self.catalog = catalog
-        self.rater = rater
+        super().__init__(db_path, catalog, rater)
         self.choices = choices
         self.matrix: Matrix | None = None
         self.sort_column = "mean"
@@ -223,9 +214,6 @@ class MatrixScreen(Screen[None]):
 
     # --- actions ----------------------------------------------------------------------
 
-    def action_close(self) -> None:
-        self.dismiss()
-
     def action_sort(self) -> None:
         keys = self.cursor_keys()
         if self.matrix is None or keys is None:
@@ -255,15 +243,14 @@ class MatrixScreen(Screen[None]):
             return
         self.app.push_screen(AnswerScreen(self.db_path, cell.generation_id, self.rater))
 
-    def action_next_catalog(self) -> None:
-        if self.choices and self.choices.catalogs:
-            self.catalog = self.choices.next_catalog(self.catalog)
-            self.reload()
+    def switchable(self) -> Choices | None:
+        return self.choices
 
-    def action_next_rater(self) -> None:
-        if self.choices and self.choices.catalogs:
-            self.rater = self.choices.next_rater(self.rater)
-            self.reload()
+    def catalog_changed(self) -> None:
+        self.reload()
+
+    def rater_changed(self) -> None:
+        self.reload()
 
     def reload(self) -> None:
         self.query_one("#matrix-title", Static).update(

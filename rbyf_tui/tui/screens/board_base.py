@@ -1,0 +1,55 @@
+"""What the leaderboard's screens share: the DB, the catalog and rater they show, `c` and
+`r` to switch them, and `escape` back."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import ClassVar
+
+from textual.binding import Binding
+from textual.screen import Screen
+
+from rbyf_tui.tui.screens.board_data import CSS_PATH, BindingCommands, Choices, CommandSet
+
+BACK = Binding("escape,q", "close", "Back", tooltip="Back to the leaderboard")
+SWITCH = [
+    Binding("c", "next_catalog", "Catalog", tooltip="Show the next catalog"),
+    Binding("r", "next_rater", "Rater", tooltip="Only one rater's ratings, or all"),
+]
+
+
+class BoardScreen(Screen[None]):
+    CSS_PATH = CSS_PATH
+    COMMANDS: ClassVar[CommandSet] = {BindingCommands}
+
+    def __init__(self, db_path: Path, catalog: str | None = None,
+                 rater: str | None = None) -> None:
+        super().__init__()
+        self.db_path = Path(db_path)
+        self.catalog = catalog
+        self.rater = rater
+
+    def switchable(self) -> Choices | None:
+        """The catalogs and raters to switch between; None while there are none."""
+        raise NotImplementedError
+
+    def catalog_changed(self) -> None:
+        raise NotImplementedError
+
+    def rater_changed(self) -> None:
+        raise NotImplementedError
+
+    def action_close(self) -> None:
+        self.dismiss()
+
+    def action_next_catalog(self) -> None:
+        choices = self.switchable()
+        if choices and choices.catalogs:
+            self.catalog = choices.next_catalog(self.catalog)
+            self.catalog_changed()
+
+    def action_next_rater(self) -> None:
+        choices = self.switchable()
+        if choices and choices.catalogs:
+            self.rater = choices.next_rater(self.rater)
+            self.rater_changed()
