@@ -6,7 +6,7 @@ from pathlib import Path
 from typing import ClassVar
 
 from rich.style import Style
-from textual import events, work
+from textual import events
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.widgets import Footer, Static
@@ -20,7 +20,6 @@ from rbyf_tui.tui.screens.board_data import (
     BoardData,
     Choices,
     filter_label,
-    load_board,
     shorten,
 )
 from rbyf_tui.tui.screens.score_grid import GridColumn, ScoreGrid
@@ -80,10 +79,6 @@ class LeaderboardScreen(BoardScreen):
         self.load()
 
     # --- data -------------------------------------------------------------------------
-
-    @work(thread=True, exclusive=True, group="board-load", exit_on_error=False)
-    def load(self) -> BoardData:
-        return load_board(self.db_path, self.rater)
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         if event.worker.group != "board-load":

@@ -6,10 +6,18 @@ from __future__ import annotations
 from pathlib import Path
 from typing import ClassVar
 
+from textual import work
 from textual.binding import Binding
 from textual.screen import Screen
 
-from rbyf_tui.tui.screens.board_data import CSS_PATH, BindingCommands, Choices, CommandSet
+from rbyf_tui.tui.screens.board_data import (
+    CSS_PATH,
+    BindingCommands,
+    BoardData,
+    Choices,
+    CommandSet,
+    load_board,
+)
 
 BACK = Binding("escape,q", "close", "Back", tooltip="Back to the leaderboard")
 SWITCH = [
@@ -28,6 +36,12 @@ class BoardScreen(Screen[None]):
         self.db_path = Path(db_path)
         self.catalog = catalog
         self.rater = rater
+
+    @work(thread=True, exclusive=True, group="board-load", exit_on_error=False)
+    def load(self) -> BoardData:
+        """The standings and choices, in a thread (~100 ms on a million-rating store); the
+        result comes to on_worker_state_changed (group "board-load")."""
+        return load_board(self.db_path, self.rater)
 
     def switchable(self) -> Choices | None:
         """The catalogs and raters to switch between; None while there are none."""

@@ -7,7 +7,6 @@ from pathlib import Path
 from typing import ClassVar
 
 from rich.text import Text
-from textual import work
 from textual.app import ComposeResult
 from textual.binding import BindingType
 from textual.containers import VerticalScroll
@@ -23,7 +22,6 @@ from rbyf_tui.tui.screens.board_data import (
     BoardData,
     Choices,
     filter_label,
-    load_board,
     shorten,
 )
 
@@ -145,12 +143,8 @@ class ChartScreen(BoardScreen):
     def on_mount(self) -> None:
         self.load()
 
-    @work(thread=True, exclusive=True, group="chart-load", exit_on_error=False)
-    def load(self) -> BoardData:
-        return load_board(self.db_path, self.rater)
-
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
-        if event.worker.group != "chart-load":
+        if event.worker.group != "board-load":
             return
         if event.state == WorkerState.SUCCESS:
             self.data = event.worker.result
