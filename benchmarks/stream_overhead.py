@@ -7,6 +7,11 @@ Decodes the same prompt with the same sampling, seed and token count through
 alternating a, b, c for several rounds on this noisy shared machine, and prints each
 one's median decode tokens/s, its spread, and the ratio b/a and c/a (target >= 0.97).
 
+Each run is a fresh process. llama.cpp's CPU backend keeps an OpenMP thread team per
+calling thread: once the main thread has decoded, a later decode from another thread (as
+the TUI's worker does) runs about a fifth slower in that process. Arm (a) in the same
+process as (c) measured that artefact, not the TUI.
+
     python benchmarks/stream_overhead.py [--rounds 5] [--tokens 256] [--model PATH]
 """
 
@@ -21,6 +26,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 
 import duckdb
@@ -99,13 +105,20 @@ def through_rbyf_run(model: Path, tokens: int, work: Path) -> float:
     return float(value)
 
 
-def through_tui(model: Path, tokens: int, work: Path) -> float | None:
-    """(c): the session screen, headless; None until the app provides the hook."""
-    try:
-        from benchmarks.tui_session import decode_tps_in_tui  # type: ignore[import-not-found]
-    except ImportError:
-        return None
+def through_tui(model: Path, tokens: int, work: Path) -> float:
+    """(c): the session screen, headless; the figure is the one rbyf stores."""
+    from benchmarks.tui_session import decode_tps_in_tui
+
     return decode_tps_in_tui(model, CATALOG.format(tokens=tokens, prompt=PROMPT), work)
+
+
+def in_fresh_process(arm: str, model: Path, tokens: int, work: Path) -> float:
+    """Arm (a) or (c) in a new Python process, so no arm inherits another's threads."""
+    done = subprocess.run([sys.executable, __file__, "--arm", arm, "--model", str(model),
+                           "--tokens", str(tokens), "--work", str(work)], check=True,
+                          env=dict(os.environ, PYTHONPATH=str(REPO)), capture_output=True,
+                          text=True, cwd=REPO)
+    return float(done.stdout.strip().splitlines()[-1])
 
 
 def main() -> None:
@@ -114,32 +127,33 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--tokens", type=int, default=256)
     parser.add_argument("--model", type=Path)
+    parser.add_argument("--arm", choices=["a", "c"], help=argparse.SUPPRESS)
+    parser.add_argument("--work", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
     from rbyf_tui.model_files import demo_model_path
 
     model = args.model or demo_model_path()
+    if args.arm:  # one run, in this (fresh) process
+        arm = bare if args.arm == "a" else partial(through_tui, work=args.work)
+        print(arm(model, args.tokens))
+        return
     runs: dict[str, list[float]] = {"a": [], "b": [], "c": []}
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
-        ways: dict[str, Callable[[], float | None]] = {
-            "a": lambda: bare(model, args.tokens),
+        ways: dict[str, Callable[[], float]] = {
+            "a": lambda: in_fresh_process("a", model, args.tokens, work),
             "b": lambda: through_rbyf_run(model, args.tokens, work),
-            "c": lambda: through_tui(model, args.tokens, work),
+            "c": lambda: in_fresh_process("c", model, args.tokens, work),
         }
         for round_no in range(1, args.rounds + 1):
             for name, way in ways.items():
-                value = way()
-                if value is not None:
-                    runs[name].append(value)
+                runs[name].append(way())
             print(f"round {round_no}: " + "  ".join(
                 f"{k} {v[-1]:.1f}" for k, v in runs.items() if v), flush=True)
     a = statistics.median(runs["a"])
     report = {"tokens": args.tokens, "rounds": args.rounds, "target_ratio": 0.97}
     labels = {"a": "bare llama-cpp-python", "b": "rbyf run", "c": "TUI session screen"}
     for name, values in runs.items():
-        if not values:
-            print(f"({name}) {labels[name]}: not measured")
-            continue
         med = statistics.median(values)
         spread = (max(values) - min(values)) / med * 100
         ratio = med / a

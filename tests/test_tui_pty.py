@@ -116,3 +116,25 @@ def test_resume_in_a_terminal_shows_the_unrated_answer(tmp_path: Path,
     wait_for(child, lambda: not child.isalive(), timeout=30)
     child.close()
     assert generations(db) == before  # nothing generated again
+
+
+def test_quit_confirmed_mid_stream_exits_and_keeps_the_answer(tmp_path: Path,
+                                                              demo_model: Path) -> None:
+    child, _home, db = start(tmp_path, demo_model, 400)
+    wait_for(child, lambda: any(g[0] == "warm" and g[2] == "ok" for g in generations(db)),
+             timeout=300)
+    child.send("s")
+    wait_for(child, lambda: any(g[0] == "a" for g in generations(db)))
+    screen = tmp_path / "screen.txt"
+    seen = len(screen.read_text(encoding="utf-8"))
+    wait_for(child, lambda: re.search(r"– \+ +[1-9]",
+                                      screen.read_text(encoding="utf-8")[seen:]) is not None)
+    child.send("q")
+    wait_for(child, lambda: "Quit rbyf?" in screen.read_text(encoding="utf-8")[seen:])
+    child.send("y")
+    wait_for(child, lambda: not child.isalive(), timeout=30)
+    child.close()
+    assert child.signalstatus is None and child.exitstatus == 0
+    rows = {(k, a): (s, r) for k, a, s, r in generations(db)}
+    status, text = rows[("a", 1)]
+    assert status == "cancelled" and text

@@ -56,7 +56,7 @@ class RbyfApp(App[int]):
         self.quit_asked = False  # q while a rating was being written: leave once it is
         self._backends: list[Backend] = []
         self._runners: list[Runner] = []
-        self._closed = False
+        self._sessions_closed = False  # not `_closed`: Textual uses that name for the message pump
 
     # --- start ------------------------------------------------------------------------
 
@@ -138,9 +138,9 @@ class RbyfApp(App[int]):
 
     def close_sessions(self) -> None:
         """Release the sessions this process generated into and free the models."""
-        if self._closed or any(screen.busy for screen in self._sessions()):
+        if self._sessions_closed or any(screen.busy for screen in self._sessions()):
             return
-        self._closed = True
+        self._sessions_closed = True
         self._remove_signals()
         for runner in self._runners:
             with contextlib.suppress(Exception):
