@@ -86,4 +86,5 @@ def fd2_to(path: Path) -> Iterator[TextIO]:
             terminal.flush()
         os.dup2(saved, 2)
         sys.stderr = previous
-        terminal.close()
+        with contextlib.suppress(OSError):  # a hung-up terminal fails the last flush
+            terminal.close()

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import itertools
 import time
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
@@ -13,8 +15,9 @@ from rbyf_tui.backends import BackendOptions
 from rbyf_tui.store import Store
 from rbyf_tui.tui.app import RbyfApp
 from rbyf_tui.tui.config import AppConfig
+from rbyf_tui.tui.screens import session as session_module
 from rbyf_tui.tui.screens.dialogs import ConfirmQuit
-from rbyf_tui.tui.screens.session import SessionScreen
+from rbyf_tui.tui.screens.session import CpuPacer, SessionScreen
 from rbyf_tui.tui.screens.summary import SummaryScreen
 from rbyf_tui.tui.widgets.stream import StreamView, wrap_starts
 
@@ -163,7 +166,44 @@ async def test_resume_shows_an_unrated_answer_without_generating_it(tmp_path: Pa
         assert len(again.requests) == 1
 
 
-async def test_stream_appends_without_rewrapping_what_is_done(tmp_path: Path) -> None:
+def test_the_pacer_holds_repaints_while_the_ui_thread_is_over_its_share() -> None:
+    pacer = CpuPacer(share=0.02, max_gap_s=0.5)
+    time.sleep(0.1)
+    assert pacer.allows()  # idle since the last repaint
+    end = time.thread_time() + 0.05
+    while time.thread_time() < end:  # a costly frame: 50 ms of this thread's CPU
+        pass
+    assert not pacer.allows()  # 50 ms is far over 2% of the time since the last repaint
+    time.sleep(0.5)
+    assert pacer.allows()  # never longer than max_gap_s between repaints
+    time.sleep(0.1)
+    assert pacer.allows()  # idle since: well within the share
+
+
+class CpuScripted(ScriptedBackend):
+    name = "llama.cpp"  # described as a model decoding on this machine's CPU
+
+
+async def test_a_cpu_decode_gets_fewer_repaints_and_every_token(tmp_path: Path) -> None:
+    words = " ".join(f"w{i}" for i in range(1500))
+    backend = CpuScripted([words], delay_s=0.001)
+    app = app_for(tmp_path, "/models/x.gguf", backend=backend, max_tokens=1500)
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = session(app)
+        await until(pilot, lambda: screen.gen_key is not None)
+        started = time.perf_counter()
+        await until(pilot, lambda: screen.gen_key is None)
+        elapsed = time.perf_counter() - started
+        assert screen._pacer is not None
+        assert screen.states["warm"]["completion_tokens"] == 1500
+        assert "".join(screen.live_chunks) == words
+        # ticks at CPU_DRAIN_HZ at most (+ the first text and the last flush)
+        assert 1 <= screen.stream_repaints <= session_module.CPU_DRAIN_HZ * elapsed + 2
+
+
+@asynccontextmanager
+async def empty_stream_view(tmp_path: Path) -> AsyncIterator[StreamView]:
+    """The session screen's answer pane, shown and emptied, at 80x24."""
     backend = ScriptedBackend(["x"])
     app = app_for(tmp_path, "/models/x.gguf", backend=backend)
     async with app.run_test(size=(80, 24)) as pilot:
@@ -173,6 +213,11 @@ async def test_stream_appends_without_rewrapping_what_is_done(tmp_path: Path) ->
         view.display = True
         view.clear()
         await pilot.pause(0.1)
+        yield view
+
+
+async def test_stream_appends_without_rewrapping_what_is_done(tmp_path: Path) -> None:
+    async with empty_stream_view(tmp_path) as view:
         width = view._wrap_width
         text = ("lorem ipsum dolor sit amet, " * 40 + "\n\n") * 3 + "a" * 300
         for i in range(0, len(text), 7):
@@ -185,6 +230,27 @@ async def test_stream_appends_without_rewrapping_what_is_done(tmp_path: Path) ->
         assert view._rows == whole
         assert view.text == text
         assert all(len(row) <= width for row in view._rows)
+
+
+async def test_stream_follows_the_end_in_jumps_of_half_a_view(tmp_path: Path) -> None:
+    async with empty_stream_view(tmp_path) as view:
+        height = view.scrollable_content_region.height
+        tops: list[int] = []
+        for n in range(3 * height):
+            view.append(f"row {n}\n")
+            tops.append(view.scroll_offset.y)
+            last = view.row_count - 1
+            # the end is always in view
+            assert view.scroll_offset.y <= last < view.scroll_offset.y + height
+        jumps = [b for a, b in itertools.pairwise(tops) if b != a]
+        assert 2 <= len(jumps) <= 3 * height // (height // 2)  # one per half a view
+        assert all(b - a >= height // 2 for a, b in itertools.pairwise([0, *jumps]))
+        # after a jump the last row sits in the middle, the room below it blank
+        view.append("\n" * (height - (view.row_count - view.scroll_offset.y) + 1))
+        assert view.row_count - 1 - view.scroll_offset.y == (height + 1) // 2 - 1
+        view.scroll_home(animate=False, immediate=True)
+        view.append("more")  # the reader scrolled up: the view stays where it is
+        assert view.scroll_offset.y == 0
 
 
 async def test_home_starts_a_new_session_and_resumes_an_unfinished_one(tmp_path: Path) -> None:

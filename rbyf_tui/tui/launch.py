@@ -56,7 +56,8 @@ def launch(args: argparse.Namespace) -> int:
     log_path = locations.native_log_path()
     with terminal.screen_apart_from_fd2(log_path) as driver:
         app = RbyfApp(config, driver_class=driver)  # a locked or too-new DB fails here
-        code = app.run()
+        app.run()
+    code = app.return_code  # what exit(return_code=...) set; run() returns the result
     if app.stop_signal is not None:
         with contextlib.suppress(OSError):
             print(f"rbyf: stopped by signal {app.stop_signal}; everything rated is saved; "

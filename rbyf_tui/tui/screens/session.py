@@ -22,6 +22,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import Screen
+from textual.timer import Timer
 from textual.widgets import Collapsible, Footer, Input, LoadingIndicator, Markdown, Static
 
 from rbyf_tui import resume
@@ -50,18 +51,47 @@ if TYPE_CHECKING:
     from rbyf_tui.tui.app import RbyfApp
 
 log = logging.getLogger(__name__)
+# Repaints a second while an answer streams. When the model decodes on this machine's CPU,
+# every frame Textual draws takes a core away from the decoder (and holds the GIL its
+# thread needs between tokens): there the text moves in fewer, bigger steps, and a repaint
+# waits while the UI thread has used more than CPU_UI_SHARE of the time since the last
+# one (at most CPU_MAX_GAP_S), so a slow machine gets fewer frames, not a slower model.
 DRAIN_HZ = 20
-CPU_EVERY = 4  # ticks between repaints while the model decodes on the CPU: 5 a second
+CPU_DRAIN_HZ = 4
+CPU_UI_SHARE = 0.02
+CPU_MAX_GAP_S = 1.0
 # Characters shown per tick at most: a source faster than any model (a scripted one in the
 # ingest benchmark, ~1M tokens/s) would otherwise make one tick wrap megabytes and freeze
 # the keys; the rest waits for the next tick (this still shows ~1M characters a second).
 DRAIN_CHARS = 32_768
-STATS_EVERY = 4  # repaints between figure updates
+STATS_S = 0.2  # seconds between figure updates while streaming
+CPU_STATS_S = 1.0
 
 
 def decodes_on_cpu(model: ModelInfo) -> bool:
     """The model runs in this process with no layer on a GPU: the UI shares its cores."""
     return model.backend == "llama.cpp" and not model.extra.get("n_gpu_layers")
+
+
+class CpuPacer:
+    """Allows a repaint while this thread's CPU time since the last one is within `share`
+    of the wall time since then, or once `max_gap_s` has passed."""
+
+    def __init__(self, share: float, max_gap_s: float) -> None:
+        self.share = share
+        self.max_gap_s = max_gap_s
+        self.reset()
+
+    def reset(self) -> None:
+        self.cpu, self.wall = time.thread_time(), time.perf_counter()
+
+    def allows(self) -> bool:
+        cpu, wall = time.thread_time(), time.perf_counter()
+        gap = wall - self.wall
+        if cpu - self.cpu > self.share * gap and gap < self.max_gap_s:
+            return False
+        self.cpu, self.wall = cpu, wall
+        return True
 
 
 class TokenBuffer:
@@ -140,7 +170,10 @@ class SessionScreen(Screen[None]):
         self.after_generation: str | None = None  # "advance" | "quit"
         self.stream_repaints = 0  # the benchmark reads this: drains that repainted
         self._ticks = 0
-        self._every = 1  # ticks between repaints (CPU_EVERY while the CPU decodes)
+        self._ticker: Timer | None = None  # runs only while an answer streams
+        self._pacer: CpuPacer | None = None  # while the CPU decodes
+        self._shown = False  # this answer's first text is on the screen
+        self._stats_at = 0.0
 
     @property
     def rbyf(self) -> RbyfApp:
@@ -179,7 +212,6 @@ class SessionScreen(Screen[None]):
         self.query_one("#form").border_title = "rating"
         self.query_one("#answer").display = False
         self.query_one("#stream").display = False
-        self.set_interval(1 / DRAIN_HZ, self._drain)
         self._open()
 
     def on_resize(self) -> None:
@@ -190,13 +222,19 @@ class SessionScreen(Screen[None]):
 
     def _open(self, model: str | None = None) -> None:
         self.opening = True
-        self.query_one("#loading").display = True
+        self._loading(True)
         what = "the model"
         if isinstance(self.start, NewSession):
             what = self.start.options.model or self.start.options.base_url or "the demo model"
         self._status(f"loading {what} …")
         self.run_worker(partial(self._open_thread, model), thread=True, group="open",
                         exit_on_error=False)
+
+    def _loading(self, shown: bool) -> None:
+        indicator = self.query_one("#loading", LoadingIndicator)
+        indicator.display = shown
+        # hidden, its 16 Hz animation timer would still wake the app while answers stream
+        indicator.auto_refresh = 1 / 16 if shown else None
 
     def _open_thread(self, model: str | None) -> None:
         try:
@@ -253,7 +291,7 @@ class SessionScreen(Screen[None]):
     @on(SessionFailed)
     def _failed(self, message: SessionFailed) -> None:
         self.opening = False
-        self.query_one("#loading").display = False
+        self._loading(False)
         if message.ask_path:
             self._status(message.error, error=True)
             self.app.push_screen(ModelPathPrompt(message.error), self._path_given)
@@ -272,7 +310,7 @@ class SessionScreen(Screen[None]):
     @on(SessionOpened)
     def _opened(self, message: SessionOpened) -> None:
         self.opening = False
-        self.query_one("#loading").display = False
+        self._loading(False)
         self.runner = message.runner
         self.rater = message.rater
         self.rbyf.track_runner(message.runner)
@@ -391,7 +429,11 @@ class SessionScreen(Screen[None]):
         self.live = LiveFigures(started=time.perf_counter())
         self.live_chunks = []
         self._backlog = ""
-        self._every = CPU_EVERY if decodes_on_cpu(self.runner.backend.describe()) else 1
+        on_cpu = decodes_on_cpu(self.runner.backend.describe())
+        self._pacer = CpuPacer(CPU_UI_SHARE, CPU_MAX_GAP_S) if on_cpu else None
+        self._shown = False
+        self._stats_at = time.perf_counter()
+        self._ticker = self.set_interval(1 / (CPU_DRAIN_HZ if on_cpu else DRAIN_HZ), self._drain)
         self.sparks[task.key] = []
         self.query_one(CatalogPane).update_states(self.states, self.gen_key)
         self._view(index)
@@ -408,13 +450,14 @@ class SessionScreen(Screen[None]):
         else:
             self.post_message(GenerationDone(task.key, outcome))
 
-    def _drain(self) -> None:
+    def _drain(self, force: bool = False) -> None:
         """The UI timer: move buffered tokens to the screen, one repaint per tick."""
         if self.gen_key is None or self.live is None:
             return
-        self._ticks += 1
-        if self._ticks % self._every:
+        pacer = self._pacer
+        if pacer is not None and self._shown and not force and not pacer.allows():
             return
+        self._ticks += 1
         text, count, first, last = self.buffer.drain()
         self.live.add(count, first, last)
         if text or self._backlog:
@@ -424,7 +467,11 @@ class SessionScreen(Screen[None]):
             if self.tasks and self.tasks[self.view].key == self.gen_key:
                 self.query_one(StreamView).append(text)
                 self.stream_repaints += 1
-        if self._ticks % (STATS_EVERY * self._every) == 0:
+            if not self._shown and self._pacer is not None:
+                self._pacer.reset()  # the first text shows at once; pacing starts from it
+            self._shown = True
+        if time.perf_counter() - self._stats_at >= (STATS_S if pacer is None else CPU_STATS_S):
+            self._stats_at = time.perf_counter()
             self._show_live()
 
     def _show_live(self) -> None:
@@ -433,7 +480,10 @@ class SessionScreen(Screen[None]):
 
     @on(GenerationDone)
     def _generated(self, message: GenerationDone) -> None:
-        self._drain()
+        self._drain(force=True)
+        if self._ticker is not None:
+            self._ticker.stop()
+            self._ticker = None
         live = self.live
         self.gen_key = None
         self.cancel = None

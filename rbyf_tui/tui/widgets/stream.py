@@ -3,6 +3,12 @@
 Appending costs O(new text + one row): greedy word wrapping never changes rows before the
 last one, so only the last row of the last line is wrapped again. The widget paints only
 the visible rows (Line API), whatever the answer's length.
+
+Following the end, it scrolls in jumps (as xterm's jump scroll does): when the text runs
+past the bottom, the last row moves to the middle of the view and the rows below it fill
+in. Textual redraws every visible row whenever a view scrolls, so scrolling one row per
+new row cost a full repaint each time; this costs one per half a view of text (and over
+SSH sends a fraction of the bytes).
 """
 
 from __future__ import annotations
@@ -65,7 +71,7 @@ class StreamView(ScrollView, can_focus=True):
         self._tail_starts: list[int] = [0]  # row starts within the last line
         self._wrap_width = 0
         self.auto_scroll = True
-        self._line_style = Style()
+        self._line_style: Style | None = None
 
     @property
     def text(self) -> str:
@@ -93,7 +99,7 @@ class StreamView(ScrollView, can_focus=True):
         if not text:
             return
         follow = self.auto_scroll and self.scroll_y >= self.max_scroll_y
-        rows_before, top_before = len(self._rows), self.scroll_offset.y
+        rows_before, top_before = self.virtual_size.height, self.scroll_offset.y
         changed_from = self._tail_row0 + len(self._tail_starts) - 1  # the last row so far
         first, *rest = text.split("\n")
         self._extend_tail(first)
@@ -103,11 +109,15 @@ class StreamView(ScrollView, can_focus=True):
             self._tail_starts = [0]
             self._rows.append("")
             self._extend_tail(piece)
-        self._grow(len(self._rows))
-        if follow:
-            self.scroll_end(animate=False, immediate=True, x_axis=False)
-        if len(self._rows) == rows_before and self.scroll_offset.y == top_before:
-            # the usual batch of a few tokens: only the last row changed, repaint just it
+        rows, view = len(self._rows), self.scrollable_content_region.height
+        if follow and view > 0 and rows > top_before + view:
+            top = rows - (view + 1) // 2  # the end past the bottom: jump
+            self._grow(top + view)
+            self.scroll_to(0, top, animate=False, immediate=True)
+        else:
+            self._grow(max(rows, rows_before))  # keep the room below the end
+        if self.scroll_offset.y == top_before:
+            # no scroll: only the last row and the new ones below it changed
             self.refresh_lines(changed_from, len(self._rows) - changed_from)
         else:
             self.refresh()
@@ -162,14 +172,19 @@ class StreamView(ScrollView, can_focus=True):
                 self.scroll_end(animate=False, immediate=True, x_axis=False)
             self.refresh()
 
+    def notify_style_update(self) -> None:
+        self._line_style = None
+        super().notify_style_update()
+
     def render_lines(self, crop: Region) -> list[Strip]:
-        self._line_style = self.rich_style  # once a paint, not once a line (it is costly)
+        if self._line_style is None:  # costly (it walks the ancestors): once per restyle
+            self._line_style = self.rich_style
         return super().render_lines(crop)
 
     def render_line(self, y: int) -> Strip:
         index = self.scroll_offset.y + y
         width = self.scrollable_content_region.width
-        style = self._line_style
+        style = self._line_style or self.rich_style
         if index >= len(self._rows):
             return Strip.blank(width, style)
         text = self._rows[index]
