@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import sys
 import time
 from pathlib import Path
@@ -63,3 +64,12 @@ def start(tmp_path: Path, demo_model: Path, max_tokens: int) -> tuple[pexpect.sp
                   "--max-tokens", str(max_tokens))
     child.logfile_read = (tmp_path / "screen.txt").open("w", encoding="utf-8")
     return child, home, db
+
+
+def until_tokens_shown(child: pexpect.spawn, screen: Path) -> int:
+    """Wait until the stats pane counts tokens in what the terminal got from now on (the
+    `screen` log); returns where now was in that log."""
+    seen = len(screen.read_text(encoding="utf-8"))
+    wait_for(child, lambda: re.search(r"– \+ +[1-9]",
+                                      screen.read_text(encoding="utf-8")[seen:]) is not None)
+    return seen

@@ -180,13 +180,15 @@ def test_the_pacer_holds_repaints_while_the_ui_thread_is_over_its_share() -> Non
     assert pacer.allows()  # idle since: well within the share
 
 
+WORDS = " ".join(f"w{i}" for i in range(1500))  # 1,500 tokens from the scripted source
+
+
 class CpuScripted(ScriptedBackend):
     name = "llama.cpp"  # described as a model decoding on this machine's CPU
 
 
 async def test_a_cpu_decode_gets_fewer_repaints_and_every_token(tmp_path: Path) -> None:
-    words = " ".join(f"w{i}" for i in range(1500))
-    backend = CpuScripted([words], delay_s=0.001)
+    backend = CpuScripted([WORDS], delay_s=0.001)
     app = app_for(tmp_path, "/models/x.gguf", backend=backend, max_tokens=1500)
     async with app.run_test(size=(120, 40)) as pilot:
         screen = session(app)
@@ -196,7 +198,7 @@ async def test_a_cpu_decode_gets_fewer_repaints_and_every_token(tmp_path: Path) 
         elapsed = time.perf_counter() - started
         assert screen._pacer is not None
         assert screen.states["warm"]["completion_tokens"] == 1500
-        assert "".join(screen.live_chunks) == words
+        assert "".join(screen.live_chunks) == WORDS
         # ticks at CPU_DRAIN_HZ at most (+ the first text and the last flush)
         assert 1 <= screen.stream_repaints <= session_module.CPU_DRAIN_HZ * elapsed + 2
 
@@ -376,8 +378,7 @@ async def test_an_openai_compatible_server_from_the_command_line(tmp_path: Path)
 
 
 async def test_tokens_reach_the_screen_in_batches_with_live_figures(tmp_path: Path) -> None:
-    words = " ".join(f"w{i}" for i in range(1500))
-    backend = ScriptedBackend([words], delay_s=0.0005)
+    backend = ScriptedBackend([WORDS], delay_s=0.0005)
     app = app_for(tmp_path, "/models/x.gguf", backend=backend, max_tokens=1500)
     async with app.run_test(size=(120, 40)) as pilot:
         screen = session(app)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import signal
 import time
 from pathlib import Path
@@ -13,7 +12,15 @@ import pytest
 
 from conftest import run_cli
 from helpers import MINI
-from pty_harness import LLAMA_WORDS, generations, rated, spawn, start, wait_for
+from pty_harness import (
+    LLAMA_WORDS,
+    generations,
+    rated,
+    spawn,
+    start,
+    until_tokens_shown,
+    wait_for,
+)
 
 pytestmark = pytest.mark.model
 
@@ -56,10 +63,7 @@ def test_a_stop_signal_mid_stream_keeps_everything(tmp_path: Path, demo_model: P
     child.send("\r")
     # b starts; stop it once its first tokens are on the screen (the stats pane counts them)
     wait_for(child, lambda: any(g[0] == "b" for g in generations(db)))
-    screen = tmp_path / "screen.txt"
-    seen = len(screen.read_text(encoding="utf-8"))
-    wait_for(child, lambda: re.search(r"– \+ +[1-9]",
-                                      screen.read_text(encoding="utf-8")[seen:]) is not None)
+    until_tokens_shown(child, tmp_path / "screen.txt")
     if how == "terminal closed":  # an SSH connection dropping: the kernel hangs up
         os.close(child.child_fd)
         end = time.monotonic() + 60
@@ -126,9 +130,7 @@ def test_quit_confirmed_mid_stream_exits_and_keeps_the_answer(tmp_path: Path,
     child.send("s")
     wait_for(child, lambda: any(g[0] == "a" for g in generations(db)))
     screen = tmp_path / "screen.txt"
-    seen = len(screen.read_text(encoding="utf-8"))
-    wait_for(child, lambda: re.search(r"– \+ +[1-9]",
-                                      screen.read_text(encoding="utf-8")[seen:]) is not None)
+    seen = until_tokens_shown(child, screen)
     child.send("q")
     wait_for(child, lambda: "Quit rbyf?" in screen.read_text(encoding="utf-8")[seen:])
     child.send("y")
