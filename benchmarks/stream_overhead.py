@@ -117,17 +117,16 @@ def through_tui(model: Path, tokens: int, work: Path) -> float:
     return tps
 
 
-REPAINTS: list[float] = []  # (c)'s answer repaints a second, one per run
-
-
-def in_fresh_process(arm: str, model: Path, tokens: int, work: Path) -> float:
-    """Arm (a) or (c) in a new Python process, so no arm inherits another's threads."""
+def in_fresh_process(arm: str, model: Path, tokens: int, work: Path,
+                     repaints: list[float]) -> float:
+    """Arm (a) or (c) in a new Python process, so no arm inherits another's threads; (c)'s
+    repaints a second go to `repaints`."""
     done = subprocess.run([sys.executable, __file__, "--arm", arm, "--model", str(model),
                            "--tokens", str(tokens), "--work", str(work)], check=True,
                           env=dict(os.environ, PYTHONPATH=str(REPO)), capture_output=True,
                           text=True, cwd=REPO)
     lines = done.stdout.strip().splitlines()
-    REPAINTS.extend(float(x.split()[1]) for x in lines if x.startswith("repaints/s "))
+    repaints.extend(float(x.split()[1]) for x in lines if x.startswith("repaints/s "))
     return float(lines[-1])
 
 
@@ -148,12 +147,13 @@ def main() -> None:
         print(arm(model, args.tokens))
         return
     runs: dict[str, list[float]] = {"a": [], "b": [], "c": []}
+    repaints: list[float] = []  # (c)'s answer repaints a second, one per run
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
         ways: dict[str, Callable[[], float]] = {
-            "a": lambda: in_fresh_process("a", model, args.tokens, work),
+            "a": lambda: in_fresh_process("a", model, args.tokens, work, repaints),
             "b": lambda: through_rbyf_run(model, args.tokens, work),
-            "c": lambda: in_fresh_process("c", model, args.tokens, work),
+            "c": lambda: in_fresh_process("c", model, args.tokens, work, repaints),
         }
         names = list(ways)
         for round_no in range(1, args.rounds + 1):
@@ -178,11 +178,11 @@ def main() -> None:
         verdict = "" if name == "a" else ("  ok" if ratio >= 0.97 else "  BELOW TARGET")
         print(f"({name}) {labels[name]:<22} median {med:6.1f} t/s  spread {spread:4.1f}%  "
               f"ratio {ratio:.3f}{verdict}")
-    if REPAINTS:
-        report["c_repaints_per_s"] = round(statistics.median(REPAINTS), 2)
+    if repaints:
+        report["c_repaints_per_s"] = round(statistics.median(repaints), 2)
         print(f"(c) repaints a second while the answer streamed: median "
-              f"{statistics.median(REPAINTS):.1f} (min {min(REPAINTS):.1f}, "
-              f"max {max(REPAINTS):.1f})")
+              f"{statistics.median(repaints):.1f} (min {min(repaints):.1f}, "
+              f"max {max(repaints):.1f})")
     print(json.dumps(report))
 
 

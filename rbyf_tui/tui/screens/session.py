@@ -467,8 +467,8 @@ class SessionScreen(Screen[None]):
             if self.tasks and self.tasks[self.view].key == self.gen_key:
                 self.query_one(StreamView).append(text)
                 self.stream_repaints += 1
-            if not self._shown and self._pacer is not None:
-                self._pacer.reset()  # the first text shows at once; pacing starts from it
+            if not self._shown and pacer is not None:
+                pacer.reset()  # the first text shows at once; pacing starts from it
             self._shown = True
         if time.perf_counter() - self._stats_at >= (STATS_S if pacer is None else CPU_STATS_S):
             self._stats_at = time.perf_counter()

@@ -16,7 +16,7 @@ from __future__ import annotations
 from rich.cells import get_character_cell_size
 from rich.segment import Segment
 from rich.style import Style
-from textual.geometry import Region, Size
+from textual.geometry import Size
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
@@ -99,7 +99,7 @@ class StreamView(ScrollView, can_focus=True):
         if not text:
             return
         follow = self.auto_scroll and self.scroll_y >= self.max_scroll_y
-        rows_before, top_before = self.virtual_size.height, self.scroll_offset.y
+        height_before, top_before = self.virtual_size.height, self.scroll_offset.y
         changed_from = self._tail_row0 + len(self._tail_starts) - 1  # the last row so far
         first, *rest = text.split("\n")
         self._extend_tail(first)
@@ -115,7 +115,7 @@ class StreamView(ScrollView, can_focus=True):
             self._grow(top + view)
             self.scroll_to(0, top, animate=False, immediate=True)
         else:
-            self._grow(max(rows, rows_before))  # keep the room below the end
+            self._grow(max(rows, height_before))  # keep the room below the end
         if self.scroll_offset.y == top_before:
             # no scroll: only the last row and the new ones below it changed
             self.refresh_lines(changed_from, len(self._rows) - changed_from)
@@ -176,15 +176,17 @@ class StreamView(ScrollView, can_focus=True):
         self._line_style = None
         super().notify_style_update()
 
-    def render_lines(self, crop: Region) -> list[Strip]:
-        if self._line_style is None:  # costly (it walks the ancestors): once per restyle
+    def _style(self) -> Style:
+        # costly (it walks the ancestors): once per restyle, not once a paint or a row;
+        # `is None`, not falsiness: a plain Style() is falsy and would be recomputed
+        if self._line_style is None:
             self._line_style = self.rich_style
-        return super().render_lines(crop)
+        return self._line_style
 
     def render_line(self, y: int) -> Strip:
         index = self.scroll_offset.y + y
         width = self.scrollable_content_region.width
-        style = self._line_style or self.rich_style
+        style = self._style()
         if index >= len(self._rows):
             return Strip.blank(width, style)
         text = self._rows[index]
