@@ -145,6 +145,8 @@ def build_parser() -> Parser:
     sessions = sub.add_parser("sessions", help="list sessions with their progress")
     _common(sessions)
     sessions.add_argument("--json", action="store_true", help="print JSON")
+    sessions.add_argument("--failures", action="store_true",
+                          help="list the model loads that failed instead, newest first")
 
     rate = sub.add_parser("rate", help="rate one task of a session",
                           description="Rate the latest answer of one task of a session.")

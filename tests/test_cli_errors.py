@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 
@@ -22,6 +23,21 @@ def test_a_file_that_is_not_gguf(rbyf_home: Path, tmp_path: Path) -> None:
     fake.write_bytes(b"PK\x03\x04 this is a zip, not a model")
     line = assert_one_line_error(run_cli("run", "--model", str(fake), home=rbyf_home))
     assert "is not a GGUF model file" in line
+
+    # the failed load is stored: `rbyf sessions` points to it, --failures tells it all
+    listing = run_cli("sessions", home=rbyf_home)
+    assert listing.returncode == 0, listing.stderr
+    assert "no sessions yet" in listing.stdout
+    assert "1 failed model load(s) not loaded since" in listing.stdout
+    assert str(fake) in listing.stdout and "rbyf sessions --failures" in listing.stdout
+    text = run_cli("sessions", "--failures", home=rbyf_home)
+    assert text.returncode == 0 and line.removeprefix("rbyf: ") in text.stdout
+    (failure,) = json.loads(run_cli("sessions", "--failures", "--json",
+                                    home=rbyf_home).stdout)
+    assert (failure["model"], failure["origin"], failure["backend"]) == (
+        str(fake.resolve()), "run", "llama.cpp")
+    assert failure["catalog_name"] == "rbyf-v2" and not failure["loaded_since"]
+    assert failure["error"] == line.removeprefix("rbyf: ")
 
 
 def test_a_folder_given_as_model(rbyf_home: Path, tmp_path: Path) -> None:

@@ -164,3 +164,32 @@ def test_a_db_held_too_long_names_the_holder(tmp_path: Path) -> None:
         holder.kill()
         holder.wait()
     assert os.path.exists(db)
+
+
+def test_a_failed_load_is_kept_until_its_model_or_session_loads(tmp_path: Path) -> None:
+    from rbyf_tui.backends.base import ModelInfo
+
+    store = Store(tmp_path / "db.duckdb")
+    store.record_load_failure(model="/m/x.gguf", backend="llama.cpp", origin="run",
+                              error="llama.cpp could not load x.gguf: bad tensor",
+                              catalog_name="mini")
+    (row,) = store.load_failures()
+    assert (row["model"], row["origin"], row["catalog_name"], row["session_id"]) == (
+        "/m/x.gguf", "run", "mini", None)
+    assert "bad tensor" in row["error"] and not row["loaded_since"]
+
+    # the same file loads later (e.g. after an upgrade): the failure is history
+    model = ModelInfo(key="sha256:ab", name="x", backend="llama.cpp", path="/m/x.gguf")
+    sid = store.create_session(model, mini_catalog(), settings={}, hardware={},
+                               rater="tester", origin="tui")
+    assert store.load_failures()[0]["loaded_since"]
+
+    # a resume that failed is open until that session is claimed again
+    store.record_load_failure(model="/m/x.gguf", backend="llama.cpp", origin="tui",
+                              error="the model of session … is no longer at /m/x.gguf",
+                              session_id=sid)
+    newest, older = store.load_failures()
+    assert newest["session_id"] == sid and not newest["loaded_since"]
+    assert older["loaded_since"] and len(store.load_failures(1)) == 1
+    store.claim_session(sid)
+    assert store.load_failures()[0]["loaded_since"]

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from textual.widgets import OptionList
 
 from rbyf_tui.backends import BackendOptions
 from rbyf_tui.store import Store
@@ -322,6 +323,10 @@ async def test_a_moved_model_is_asked_for_and_a_failed_load_is_shown(
         await until(pilot, lambda: screen.runner is not None and screen.gen_key is None
                     and "warm" in screen.states)
         assert backend.requests  # the session goes on with the file found again
+    (moved,) = Store(db).load_failures()  # stored, and marked as loaded since
+    assert (moved["session_id"], moved["model"], moved["origin"]) == (
+        sid, "/gone/demo.gguf", "tui")
+    assert "no longer at /gone/demo.gguf" in moved["error"] and moved["loaded_since"]
 
     class Broken(ScriptedBackend):
         def load(self) -> ModelInfo:
@@ -331,11 +336,21 @@ async def test_a_moved_model_is_asked_for_and_a_failed_load_is_shown(
     async with app.run_test(size=(80, 24)) as pilot:
         screen = session(app)
         await until(pilot, lambda: screen.failed is not None)
-        assert "bad tensor" in str(screen.query_one("#status").render())
-        await pilot.press("escape")  # back home, nothing lost
+        assert "bad tensor" in screen.query_one(StreamView).text  # whole, in the answer pane
+        assert "escape: home" in str(screen.query_one("#status").render())
+        failed = Store(tmp_path / "rbyf.duckdb").load_failures()[0]
+        assert (failed["model"], failed["catalog_name"], failed["origin"]) == (
+            "/models/x.gguf", "mini", "tui")
+        assert failed["error"] == "llama.cpp could not load x.gguf: bad tensor"
+        await pilot.press("escape")  # back home, nothing lost, the failure beside the model
         from rbyf_tui.tui.screens.home import HomeScreen
 
         await until(pilot, lambda: isinstance(app.screen, HomeScreen))
+        models = app.screen.query_one("#models", OptionList)
+        first = str(models.get_option_at_index(0).prompt)
+        assert "x.gguf" in first and "load failed" in first
+        await until(pilot, lambda: "bad tensor" in str(
+            app.screen.query_one("#home-help").render()))  # the highlighted model's error
 
 
 async def test_the_command_palette_runs_session_actions(tmp_path: Path) -> None:

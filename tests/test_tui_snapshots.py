@@ -71,6 +71,31 @@ def test_home(snap_compare: Any, stored: tuple[Path, str], size: tuple[int, int]
 
 
 @pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
+def test_home_after_failed_loads(snap_compare: Any, stored: tuple[Path, str],
+                                 size: tuple[int, int], tmp_path: Path) -> None:
+    """A file that would not load is offered again with its error; so is the session."""
+    db, sid = stored
+    broken = tmp_path / "broken.gguf"
+    broken.write_bytes(b"GGUF and then nothing")
+    store = Store(db)
+    store.record_load_failure(
+        model=str(broken), backend="llama.cpp", origin="tui", catalog_name="mini",
+        error="llama.cpp could not load broken.gguf: unknown model architecture: 'mamba9'")
+    store.record_load_failure(
+        model="/gone/tiny.gguf", backend="llama.cpp", origin="tui", session_id=sid,
+        error=f"the model of session {sid} is no longer at /gone/tiny.gguf: pass --model")
+    store.db.write(lambda con: con.execute(
+        "UPDATE load_failures SET failed_at = '2026-01-02 03:06:00'"))
+
+    async def highlight_the_broken_file(pilot: Any) -> None:
+        await settle(pilot)
+        await pilot.press("down")  # its error shows below the sessions
+        await settle(pilot)
+
+    assert snap_compare(app_on(db), terminal_size=size, run_before=highlight_the_broken_file)
+
+
+@pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
 def test_session(snap_compare: Any, stored: tuple[Path, str], size: tuple[int, int]) -> None:
     db, sid = stored
 

@@ -13,6 +13,7 @@ from rbyf_tui import locations, native_log, resume, shield
 from rbyf_tui.backends import BackendOptions, make_backend, model_path
 from rbyf_tui.backends.base import Backend, ModelInfo
 from rbyf_tui.commands.common import backend_options, fit, open_store, opt, pick_seed
+from rbyf_tui.load_failures import LoadAttempt, recorded
 from rbyf_tui.metrics import fmt
 from rbyf_tui.runner import Outcome, Runner
 from rbyf_tui.store import Store, default_rater
@@ -66,25 +67,32 @@ def _main(args: argparse.Namespace) -> int:
     options.check()
     max_tokens = opt(args, "max_tokens")
     session_id = opt(args, "resume")
+    attempt = LoadAttempt(store, "run", options)
     if session_id:
-        plan = resume.plan(store, session_id, options, max_tokens)
+        attempt.session_id = store.find_session(session_id).id
+        with recorded(attempt):
+            plan = resume.plan(store, session_id, options, max_tokens)
         options, catalog = plan.options, plan.catalog
         n_ctx, seed, max_tokens = plan.n_ctx, plan.seed, plan.max_tokens
     else:
         catalog = catalogs.resolve(opt(args, "catalog") or DEFAULT_CATALOG)
         if options.backend == "llama":
-            options = dataclasses.replace(options, model=str(model_path(options)))
+            with recorded(attempt):
+                options = dataclasses.replace(options, model=str(model_path(options)))
         seed = pick_seed(options)
         n_ctx = options.n_ctx or catalog.n_ctx
+    attempt.options, attempt.catalog_name = options, catalog.name
     backend = make_backend(options, n_ctx, seed)
     quiet = (contextlib.nullcontext(sys.stderr) if options.verbose
              else native_log.fd2_to(locations.native_log_path()))
     with quiet:
         say(f"loading {options.model or options.base_url} …")
-        model = backend.load()
+        with recorded(attempt):
+            model = backend.load()
         try:
             if session_id:
-                resume.check_served_model(plan.session, model)
+                with recorded(attempt):
+                    resume.check_served_model(plan.session, model)
                 runner = Runner(store, backend, catalog, plan.session.id, seed=seed,
                                 max_tokens=max_tokens)
                 store.claim_session(runner.session_id)

@@ -241,6 +241,18 @@ class Store:
 
         return self.db.write(write)
 
+    def record_load_failure(self, *, model: str, backend: str, error: str, origin: str,
+                            catalog_name: str | None = None,
+                            session_id: str | None = None) -> str:
+        """A model that would not load, kept so the person can see later what went wrong."""
+        failure_id = new_id()
+        self.db.write(lambda con: con.execute(
+            "INSERT INTO load_failures (id, failed_at, origin, backend, model, catalog_name, "
+            "session_id, error, host) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            [failure_id, now(), origin, backend, model, catalog_name, session_id, error,
+             socket.gethostname()]))
+        return failure_id
+
     def import_session(self, imported: ImportedSession) -> tuple[str, bool]:
         """Store a finished session in one transaction: (session id, True), or the id of
         the session these sources became before and False, touching nothing."""
@@ -327,6 +339,11 @@ class Store:
             row["pid"] = pid if row["running"] else None
             row.pop("host", None)
         return rows
+
+    def load_failures(self, limit: int | None = None) -> list[dict[str, Any]]:
+        """Failed model loads, newest first; `loaded_since` once the same model file (or the
+        resumed session) loaded after it."""
+        return self.db.read(queries.load_failures, limit)
 
     def task_states(self, session_id: str) -> dict[str, dict[str, Any]]:
         """Per task key: its latest generation and the counted rating, if any."""

@@ -381,3 +381,16 @@ def recent_models(con: duckdb.DuckDBPyConnection, limit: int) -> list[dict[str, 
     return _dicts(con.execute(
         "SELECT name, path, last_used FROM models WHERE backend = 'llama.cpp' "
         "AND path IS NOT NULL ORDER BY last_used DESC, name LIMIT ?", [limit]))
+
+
+def load_failures(con: duckdb.DuckDBPyConnection, limit: int | None) -> list[dict[str, Any]]:
+    return _dicts(con.execute("""
+        SELECT f.id, f.failed_at, f.origin, f.backend, f.model, f.catalog_name, f.session_id,
+               f.error,
+               EXISTS (SELECT 1 FROM models m
+                       WHERE m.path = f.model AND m.last_used > f.failed_at)
+               OR EXISTS (SELECT 1 FROM sessions s
+                          WHERE s.id = f.session_id AND s.updated_at > f.failed_at)
+               AS loaded_since
+        FROM load_failures f ORDER BY f.failed_at DESC, f.id LIMIT ?
+    """, [limit]))

@@ -184,6 +184,22 @@ MIGRATIONS: list[str] = [
     CREATE INDEX generations_session ON generations (session_id);
     CREATE INDEX ratings_generation ON ratings (generation_id);
     """,
+    # 5: model loads that failed (a missing or broken file, a server that would not answer).
+    # No session exists for a new one yet, so they get their own table; a resume's failure
+    # names its session. `model` is what the user gave: a path, or 'name at URL'.
+    """
+    CREATE TABLE load_failures (
+        id VARCHAR PRIMARY KEY,
+        failed_at TIMESTAMP NOT NULL,
+        origin VARCHAR NOT NULL,         -- tui | run
+        backend VARCHAR NOT NULL,        -- llama.cpp | openai
+        model VARCHAR NOT NULL,
+        catalog_name VARCHAR,
+        session_id VARCHAR,              -- the session being resumed, if any
+        error VARCHAR NOT NULL,
+        host VARCHAR
+    );
+    """,
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -18,6 +18,7 @@ from textual.widgets.option_list import Option
 
 from rbyf_tui import catalog as catalogs
 from rbyf_tui.errors import RbyfError
+from rbyf_tui.load_failures import full_path
 from rbyf_tui.store import Store
 from rbyf_tui.tui.config import NewSession, ResumeSession
 
@@ -25,6 +26,8 @@ if TYPE_CHECKING:
     from rbyf_tui.tui.app import RbyfApp
 
 DEFAULT_CATALOG = "rbyf-v2"
+HELP = ("enter on a model picks it · enter on a catalog starts a new session · enter on a "
+        "session resumes it · tab moves")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -38,6 +41,13 @@ class ModelChoice:
 def recent_models(store: Store, limit: int = 20) -> list[dict[str, Any]]:
     """Model files rated before, most recently used first."""
     return store.recent_models(limit) if store.path.exists() else []
+
+
+def open_failures(store: Store) -> list[dict[str, Any]]:
+    """Recent failed loads whose model (or resumed session) has not loaded since."""
+    if not store.path.exists():
+        return []
+    return [row for row in store.load_failures(100) if not row["loaded_since"]]
 
 
 def _when(value: Any) -> str:
@@ -61,6 +71,8 @@ class HomeScreen(Screen[None]):
         self.models: list[ModelChoice] = []
         self.catalog_entries: list[catalogs.CatalogEntry] = []
         self.session_ids: list[str] = []
+        self.failures: dict[str, dict[str, Any]] = {}  # by model path: loads that failed
+        self.failed_sessions: dict[str, dict[str, Any]] = {}  # by session id
         self.model = 0
         self.catalog = 0
 
@@ -77,9 +89,7 @@ class HomeScreen(Screen[None]):
                 yield OptionList(id="catalogs")
             with Vertical(id="home-right"):
                 yield OptionList(id="sessions")
-                yield Static("enter on a model picks it · enter on a catalog starts a new "
-                             "session · enter on a session resumes it · tab moves",
-                             id="home-help")
+                yield Static(HELP, id="home-help", markup=False)
         yield Footer(compact=True)
 
     def on_mount(self) -> None:
@@ -90,6 +100,14 @@ class HomeScreen(Screen[None]):
         self.query_one("#models").focus()
 
     def refresh_lists(self) -> None:
+        failed = open_failures(self.rbyf.store)
+        self.failures = {}
+        for row in failed:  # newest first: keep each model's latest
+            self.failures.setdefault(row["model"], row)
+        self.failed_sessions = {}
+        for row in failed:
+            if row["session_id"]:
+                self.failed_sessions.setdefault(row["session_id"], row)
         self._load_models()
         self._load_catalogs()
         self._load_sessions()
@@ -116,6 +134,11 @@ class HomeScreen(Screen[None]):
             missing = "" if Path(row["path"]).exists() else " (missing)"
             models.append(ModelChoice(row["name"], "llama", row["path"],
                                       f"{_when(row['last_used'])}{missing}"))
+        for path, row in self.failures.items():
+            # a file that failed to load may load after an upgrade; a typo is not offered
+            if row["backend"] == "llama.cpp" and path not in seen and Path(path).is_file():
+                seen.add(path)
+                models.append(ModelChoice(Path(path).name, "llama", path, ""))
         self.models = models
         self.model = min(self.model, max(0, len(models) - 1))
         self._render_models()
@@ -133,7 +156,12 @@ class HomeScreen(Screen[None]):
         text = Text(mark + model.label)
         if model.note:
             text.append(f"  {model.note}", style="dim")
+        if self._model_failure(model) is not None:
+            text.append("  load failed", style="bold")
         return Option(text)
+
+    def _model_failure(self, model: ModelChoice) -> dict[str, Any] | None:
+        return self.failures.get(full_path(model.path)) if model.path else None
 
     def _load_catalogs(self) -> None:
         self.catalog_entries = catalogs.discover()
@@ -178,12 +206,39 @@ class HomeScreen(Screen[None]):
             text = Text(f"{r['id']}  {r['model'][:24]}\n", style="bold")
             text.append(f"  {r['catalog'][:12]} · {r['rated']}/{r['tasks']} rated · "
                         f"{_when(r['created_at'])[5:]}{busy}", style="")
+            if r["id"] in self.failed_sessions:
+                text.append("\n  load failed", style="bold")
             options.append(Option(text))
         out.set_options(options)
         if options:
             out.highlighted = 0
         else:
             out.add_option(Option("none: every session is rated", disabled=True))
+
+    # --- the help line: the error of a highlighted model or session that failed to load --
+
+    @on(OptionList.OptionHighlighted)
+    def _highlighted(self) -> None:
+        self._update_help()
+
+    def on_descendant_focus(self) -> None:
+        self._update_help()
+
+    def _update_help(self) -> None:
+        focused = self.focused.id if self.focused is not None else None
+        failure = None
+        if focused == "models":
+            index = self.query_one("#models", OptionList).highlighted
+            if index is not None and index < len(self.models):
+                failure = self._model_failure(self.models[index])
+        elif focused == "sessions":
+            index = self.query_one("#sessions", OptionList).highlighted
+            if index is not None and index < len(self.session_ids):
+                failure = self.failed_sessions.get(self.session_ids[index])
+        help_line = self.query_one("#home-help", Static)
+        help_line.set_class(failure is not None, "-failed")
+        help_line.update(HELP if failure is None else
+                         f"load failed {_when(failure['failed_at'])}: {failure['error']}")
 
     # --- choosing ---------------------------------------------------------------------
 

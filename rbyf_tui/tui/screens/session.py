@@ -26,11 +26,12 @@ from textual.timer import Timer
 from textual.widgets import Collapsible, Footer, Input, LoadingIndicator, Markdown, Static
 
 from rbyf_tui import resume
-from rbyf_tui.backends import model_path
+from rbyf_tui.backends import BackendOptions, model_path
 from rbyf_tui.backends.base import ModelInfo
 from rbyf_tui.catalog import Task
 from rbyf_tui.commands.common import pick_seed
 from rbyf_tui.errors import ModelError, RbyfError
+from rbyf_tui.load_failures import LoadAttempt, recorded
 from rbyf_tui.runner import Runner
 from rbyf_tui.tui import progress
 from rbyf_tui.tui.config import NewSession, ResumeSession, SessionStart
@@ -250,30 +251,45 @@ class SessionScreen(Screen[None]):
             self.post_message(SessionOpened(runner, rater))
 
     def _make_runner(self, model: str | None) -> tuple[Runner, str | None]:
-        config = self.rbyf.config
-        store = self.rbyf.store
         start = self.start
         if isinstance(start, ResumeSession):
             given = start.options if model is None else dataclasses.replace(
                 start.options, model=model)
-            try:
-                plan = resume.plan(store, start.session_id, given, config.max_tokens)
-            except ModelError as exc:
-                raise _AskPath(str(exc)) from None
-            backend = config.backend_factory(plan.options, plan.n_ctx, plan.seed)
-            self.rbyf.track_backend(backend)
-            info = backend.load()
-            if plan.options.backend == "openai":
-                resume.check_served_model(plan.session, info)
-            runner = Runner(store, backend, plan.catalog, plan.session.id, seed=plan.seed,
-                            max_tokens=plan.max_tokens)
-            store.claim_session(runner.session_id)
-            return runner, config.rater or plan.session.rater
+            attempt = LoadAttempt(self.rbyf.store, "tui", given, session_id=start.session_id)
+            with recorded(attempt):
+                return self._resume_runner(start.session_id, given, attempt)
+        attempt = LoadAttempt(self.rbyf.store, "tui", start.options, start.catalog.name)
+        with recorded(attempt):
+            return self._new_runner(start, attempt)
+
+    def _resume_runner(self, session_id: str, given: BackendOptions,
+                       attempt: LoadAttempt) -> tuple[Runner, str | None]:
+        config = self.rbyf.config
+        store = self.rbyf.store
+        try:
+            plan = resume.plan(store, session_id, given, config.max_tokens)
+        except ModelError as exc:
+            raise _AskPath(str(exc)) from None
+        attempt.options, attempt.catalog_name = plan.options, plan.catalog.name
+        backend = config.backend_factory(plan.options, plan.n_ctx, plan.seed)
+        self.rbyf.track_backend(backend)
+        info = backend.load()
+        if plan.options.backend == "openai":
+            resume.check_served_model(plan.session, info)
+        runner = Runner(store, backend, plan.catalog, plan.session.id, seed=plan.seed,
+                        max_tokens=plan.max_tokens)
+        store.claim_session(runner.session_id)
+        return runner, config.rater or plan.session.rater
+
+    def _new_runner(self, start: NewSession, attempt: LoadAttempt) -> tuple[Runner, str | None]:
+        config = self.rbyf.config
+        catalog = start.catalog
         options = start.options
         if options.backend == "llama":
             options = dataclasses.replace(options, model=str(model_path(options)))
+            attempt.options = options
         seed = pick_seed(options)
-        n_ctx = options.n_ctx or start.catalog.n_ctx
+        n_ctx = options.n_ctx or catalog.n_ctx
         backend = config.backend_factory(options, n_ctx, seed)
         self.rbyf.track_backend(backend)
         info = backend.load()
@@ -283,7 +299,7 @@ class SessionScreen(Screen[None]):
             raise RbyfError("stopped before the session began")
         rater = config.rater or default_rater()
         runner = Runner.new_session(
-            store, backend, start.catalog,
+            self.rbyf.store, backend, catalog,
             settings=options.settings(n_ctx, seed, config.max_tokens, info), rater=rater,
             origin="tui", max_tokens=config.max_tokens, seed=seed)
         return runner, rater
@@ -294,18 +310,28 @@ class SessionScreen(Screen[None]):
         self._loading(False)
         if message.ask_path:
             self._status(message.error, error=True)
-            self.app.push_screen(ModelPathPrompt(message.error), self._path_given)
+            self.app.push_screen(ModelPathPrompt(message.error),
+                                 partial(self._path_given, message.error))
             return
-        self.failed = message.error
-        self._status(f"error: {message.error} · escape: home", error=True)
+        self._show_failure(message.error)
         self.rbyf.check_stop()
 
-    def _path_given(self, path: str | None) -> None:
+    def _path_given(self, error: str, path: str | None) -> None:
         if path:
             self._open(path)
         else:
-            self.failed = "the model was not found"
-            self._status("the session's model was not found · escape: home", error=True)
+            self._show_failure(error)
+
+    def _show_failure(self, error: str) -> None:
+        """The whole error in the answer pane (a long one would not fit the status line)."""
+        self.failed = error
+        self._status("could not open the session · escape: home", error=True)
+        self.query_one("#title", Static).update("rbyf · no session")
+        self.query_one("#prompt-box").display = False
+        stream = self.query_one(StreamView)
+        stream.display = True
+        stream.set_text(f"error: {error}\n\nThis failure is stored: the home screen shows it "
+                        "beside the model, `rbyf sessions --failures` lists it.")
 
     @on(SessionOpened)
     def _opened(self, message: SessionOpened) -> None:
@@ -665,6 +691,6 @@ class SessionScreen(Screen[None]):
             self.cancel.set()
 
 
-class _AskPath(RbyfError):
+class _AskPath(ModelError):
     """resume.plan refused the model file: the user may point to the right one."""
 
