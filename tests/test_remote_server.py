@@ -84,3 +84,7 @@ def test_a_wrong_key_stops_before_a_session(server: str, rbyf_home: Path) -> Non
     assert result.returncode == 1
     assert "refused the API key (401)" in result.stderr
     assert "sk-not-the-key-7731" not in result.stderr + result.stdout
+    listed = run_cli("sessions", "--failures", "--json", home=rbyf_home)
+    (failure,) = json.loads(listed.stdout)  # stored, and the key is not
+    assert (failure["backend"], failure["model"]) == ("openai", f"the served model at {server}")
+    assert "401" in failure["error"] and "sk-not-the-key-7731" not in listed.stdout
