@@ -81,12 +81,16 @@ def test_figures_are_positive_and_consistent(run: dict[str, Any]) -> None:
         assert g["decode_tps"] == pytest.approx(
             (g["completion_tokens"] - 1) / (g["total_s"] - g["ttft_s"]))
         assert g["e2e_tps"] == pytest.approx(g["completion_tokens"] / g["total_s"])
-        # Client-side decode speed and llama.cpp's own counters agree within 10%.
-        assert g["decode_tps"] == pytest.approx(g["engine_decode_tps"], rel=0.10), g["task_key"]
+        # Client-side decode speed and llama.cpp's own counters agree: each answer within
+        # 20% (one scheduling stall on a busy 2-core machine moves a short answer ~10%)...
+        assert g["decode_tps"] == pytest.approx(g["engine_decode_tps"], rel=0.20), g["task_key"]
         extra = json.loads(g["extra"])
         # Each task starts from an empty KV cache: the whole prompt is evaluated.
         assert extra["engine_prompt_tokens"] == g["prompt_tokens"]
         assert extra["engine_decode_evals"] == g["completion_tokens"] - 1
+    # ...and over the catalog, the median answer within 10%
+    ratios = [g["decode_tps"] / g["engine_decode_tps"] for g in gens]
+    assert statistics.median(ratios) == pytest.approx(1.0, rel=0.10), ratios
 
 
 def test_token_counts_match_the_models_tokenizer(run: dict[str, Any],
