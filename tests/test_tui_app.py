@@ -337,6 +337,7 @@ async def test_a_moved_model_is_asked_for_and_a_failed_load_is_shown(
         screen = session(app)
         await until(pilot, lambda: screen.failed is not None)
         assert "bad tensor" in screen.query_one(StreamView).text  # whole, in the answer pane
+        assert "This failure is stored" in screen.query_one(StreamView).text
         assert "escape: home" in str(screen.query_one("#status").render())
         failed = Store(tmp_path / "rbyf.duckdb").load_failures()[0]
         assert (failed["model"], failed["catalog_name"], failed["origin"]) == (

@@ -15,10 +15,11 @@ class SessionOpened(Message):
 
 
 class SessionFailed(Message):
-    def __init__(self, error: str, ask_path: bool = False) -> None:
+    def __init__(self, error: str, ask_path: bool = False, stored: bool = False) -> None:
         super().__init__()
         self.error = error
         self.ask_path = ask_path  # the resumed session's model file moved or changed
+        self.stored = stored  # a failed model load, kept in load_failures
 
 
 class GenerationDone(Message):

@@ -242,8 +242,8 @@ class SessionScreen(Screen[None]):
             runner, rater = self._make_runner(model)
         except _AskPath as exc:
             self.post_message(SessionFailed(str(exc), ask_path=True))
-        except RbyfError as exc:
-            self.post_message(SessionFailed(str(exc)))
+        except RbyfError as exc:  # a ModelError was stored by load_failures.recorded
+            self.post_message(SessionFailed(str(exc), stored=isinstance(exc, ModelError)))
         except Exception as exc:
             log.exception("opening the session failed")
             self.post_message(SessionFailed(f"internal error: {exc!r} (see the rbyf log)"))
@@ -313,16 +313,16 @@ class SessionScreen(Screen[None]):
             self.app.push_screen(ModelPathPrompt(message.error),
                                  partial(self._path_given, message.error))
             return
-        self._show_failure(message.error)
+        self._show_failure(message.error, message.stored)
         self.rbyf.check_stop()
 
     def _path_given(self, error: str, path: str | None) -> None:
         if path:
             self._open(path)
         else:
-            self._show_failure(error)
+            self._show_failure(error, stored=True)
 
-    def _show_failure(self, error: str) -> None:
+    def _show_failure(self, error: str, stored: bool) -> None:
         """The whole error in the answer pane (a long one would not fit the status line)."""
         self.failed = error
         self._status("could not open the session · escape: home", error=True)
@@ -330,8 +330,9 @@ class SessionScreen(Screen[None]):
         self.query_one("#prompt-box").display = False
         stream = self.query_one(StreamView)
         stream.display = True
-        stream.set_text(f"error: {error}\n\nThis failure is stored: the home screen shows it "
-                        "beside the model, `rbyf sessions --failures` lists it.")
+        stored_note = ("\n\nThis failure is stored: the home screen shows it beside the model, "
+                       "`rbyf sessions --failures` lists it.") if stored else ""
+        stream.set_text(f"error: {error}{stored_note}")
 
     @on(SessionOpened)
     def _opened(self, message: SessionOpened) -> None:
