@@ -105,9 +105,6 @@ class Catalog:
         keys = ", ".join(t.key for t in self.all_tasks())
         raise NotFoundError(f"catalog {self.name} has no task '{key}': use one of {keys}")
 
-    def rubric_line(self, score: int) -> str:
-        return self.rubric.get(score, "")
-
 
 # --- locating errors in the source text ------------------------------------------------
 

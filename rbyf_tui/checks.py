@@ -40,12 +40,9 @@ import json
 import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import asdict, dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from rbyf_tui import textstats
-
-if TYPE_CHECKING:
-    from rbyf_tui.catalog import Task
 
 
 class CheckSpecError(ValueError):
@@ -108,7 +105,14 @@ class Check:
         return KINDS[self.kind].measure(self.spec, text)
 
 
-def run(task: Task, text: str) -> list[CheckResult]:
+class Checked(Protocol):
+    """What `run` needs of a catalog task (catalog.Task; catalog imports this module)."""
+
+    @property
+    def checks(self) -> Sequence[Check]: ...
+
+
+def run(task: Checked, text: str) -> list[CheckResult]:
     """Every check the task declares, measured on the answer text, in declaration order."""
     return run_checks(task.checks, text)
 

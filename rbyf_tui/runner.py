@@ -11,7 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from rbyf_tui import __version__, shield
+from rbyf_tui import __version__, stop_signals
 from rbyf_tui import checks as checking
 from rbyf_tui.backends.base import Backend, ChatRequest, ModelInfo, StreamEnd
 from rbyf_tui.catalog import Catalog, Task
@@ -134,7 +134,7 @@ class Runner:
         start = time.perf_counter()
         # A stop signal cancels the stream instead of cutting it: the backend ends at the
         # next token and the answer is stored whole, with its figures.
-        with shield.deferred(on_stop=cancel.set):
+        with stop_signals.deferred(on_stop=cancel.set):
             try:
                 self.store.start_generation(self.session_id, task, request, gen_id)
                 start = time.perf_counter()
@@ -155,7 +155,7 @@ class Runner:
             except BackendError as exc:
                 error = str(exc)
             except KeyboardInterrupt:
-                # A plain Ctrl+C outside the shield; updating a row not yet written is a
+                # A plain Ctrl+C outside a deferred block; updating a row not yet written is a
                 # no-op, so this is safe at any point.
                 end = StreamEnd(finish_reason="cancelled")
                 self._finish(gen_id, task, request, parts, end, None, start, first)
@@ -171,7 +171,7 @@ class Runner:
                 end: StreamEnd | None, error: str | None, start: float,
                 first: float | None) -> Outcome:
         total = time.perf_counter() - start
-        with shield.deferred():
+        with stop_signals.deferred():
             return self._store_outcome(gen_id, task, request, parts, end, error, total, first,
                                        start)
 

@@ -47,7 +47,6 @@ _HEADING_RE = re.compile(r"^ {0,3}#{1,6}(\s|$)")
 _RULE_RE = re.compile(r"^ {0,3}([-*_])(\s*\1){2,}\s*$")
 _TABLE_SEP_RE = re.compile(r"^\s*\|?\s*:?-{2,}:?\s*(\|\s*:?-{2,}:?\s*)*\|?\s*$")
 _CJK = "\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0003134f"
-_CJK_RE = re.compile(f"[{_CJK}]")
 # A word: letters/digits (not underscore, not CJK), with inner ' ’ - or digit.digit kept.
 _LETTER = rf"[^\W_{_CJK}]"
 _WORD_RE = re.compile(rf"{_LETTER}+(?:(?:['’\-]|(?<=\d)[.,](?=\d)){_LETTER}+)*|[{_CJK}]")
@@ -186,12 +185,6 @@ def word_list(text: str) -> list[str]:
 def words(text: str) -> int:
     """Words as the rules above count them; each CJK character is one."""
     return len(word_list(text))
-
-
-def cjk_share(text: str) -> float:
-    """The share of words that are CJK characters (0 for English, near 1 for Chinese)."""
-    found = word_list(text)
-    return sum(1 for w in found if _CJK_RE.fullmatch(w)) / len(found) if found else 0.0
 
 
 def _is_abbreviation(piece: str) -> bool:

@@ -10,7 +10,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from rbyf_tui import locations, model_files, native_log
+from rbyf_tui import locations, model_files
+from rbyf_tui.backends import llama_log
 from rbyf_tui.backends.base import ChatRequest, ModelInfo, StreamEnd
 from rbyf_tui.backends.streaming import split_at_stop
 from rbyf_tui.errors import BackendError, ContextOverflowError, ModelError
@@ -92,8 +93,8 @@ class LlamaCppBackend:
         path = model_files.check_gguf(s.model_path)
         sha = model_files.sha256_of(path)
         if not s.verbose:
-            native_log.route_llama_logs(locations.native_log_path())
-        native_log.clear_errors()
+            llama_log.route_llama_logs(locations.native_log_path())
+        llama_log.clear_errors()
         try:
             import llama_cpp
         except ImportError as exc:  # a broken build of the native library
@@ -110,7 +111,7 @@ class LlamaCppBackend:
                 verbose=s.verbose,
             )
         except (ValueError, RuntimeError, OSError) as exc:
-            detail = native_log.last_error() or str(exc)
+            detail = llama_log.last_error() or str(exc)
             raise ModelError(f"llama.cpp could not load {path.name}: {detail}") from None
         metadata = dict(llm.metadata)
         try:
@@ -261,7 +262,7 @@ class LlamaCppBackend:
                 if sampled >= max_tokens:
                     break
         except RuntimeError as exc:
-            detail = native_log.last_error() or str(exc)
+            detail = llama_log.last_error() or str(exc)
             raise BackendError(f"llama.cpp failed while generating: {detail}") from None
         finally:
             generator.close()
@@ -278,7 +279,3 @@ class LlamaCppBackend:
             extra={"engine_prompt_tokens": perf.n_p_eval, "engine_decode_evals": perf.n_eval,
                    "engine_prompt_ms": perf.t_p_eval_ms, "engine_decode_ms": perf.t_eval_ms},
         )
-
-    def count_tokens(self, text: str) -> int:
-        """The model's own tokenizer count of plain text (no template, no BOS)."""
-        return len(self._llm.tokenize(text.encode("utf-8"), add_bos=False, special=False))

@@ -30,7 +30,7 @@ from typing import Any
 
 import duckdb
 
-from rbyf_tui import __version__, shield
+from rbyf_tui import __version__, stop_signals
 from rbyf_tui.errors import StoreError
 from rbyf_tui.store.schema import MIGRATIONS, SCHEMA_VERSION
 
@@ -295,7 +295,7 @@ class Database:
         con, shared = self._checkout()
         try:
             # A stop signal waits until the transaction is committed or rolled back.
-            with shield.deferred() if write else contextlib.nullcontext():
+            with stop_signals.deferred() if write else contextlib.nullcontext():
                 if write:
                     con.begin()
                 yield con

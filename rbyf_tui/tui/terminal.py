@@ -14,7 +14,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, TextIO
 
-from rbyf_tui import native_log
+from rbyf_tui.backends import llama_log
 
 
 class HangupSafe:
@@ -71,5 +71,5 @@ def screen_apart_from_fd2(log_path: Path) -> Iterator[type[Any] | None]:
     if os.name != "posix" or not sys.__stderr__ or not sys.__stderr__.isatty():
         yield None
         return
-    with native_log.fd2_to(log_path) as terminal:
+    with llama_log.fd2_to(log_path) as terminal:
         yield driver_on(terminal)
