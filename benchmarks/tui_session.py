@@ -19,9 +19,10 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 from rbyf_tui.backends import BackendOptions  # noqa: E402
+from rbyf_tui.opening import BackendFactory  # noqa: E402
 from rbyf_tui.store import Store  # noqa: E402
 from rbyf_tui.tui.app import RbyfApp  # noqa: E402
-from rbyf_tui.tui.config import AppConfig, BackendFactory  # noqa: E402
+from rbyf_tui.tui.config import AppConfig  # noqa: E402
 from rbyf_tui.tui.screens.session import SessionScreen  # noqa: E402
 
 

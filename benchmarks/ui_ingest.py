@@ -73,12 +73,14 @@ async def one_round(text: str, seconds: float, work: Path,
     backend = ScriptedBackend([text], rate=rate, endless=True)
     async with open_session(work, catalog_toml(1, WORDS),
                             factory=lambda options, n_ctx, seed: backend) as (app, pilot, screen):
-        await until(pilot, lambda: screen.gen_key is not None and screen.buffer.count > 0)
+        await until(pilot, lambda: screen.live is not None and screen.live.buffer.count > 0)
         form = screen.query_one(RatingForm)
         per_token = (len(text) + 1) / len(text.split(" "))  # characters a token
 
+        live = screen.live
+
         def shown() -> float:  # tokens whose text is on the screen
-            return sum(len(chunk) for chunk in screen.live_chunks) / per_token
+            return sum(len(chunk) for chunk in live.chunks) / per_token
 
         t0, shown0, paints0 = time.perf_counter(), shown(), screen.stream_repaints
         latencies: list[float] = []
@@ -97,7 +99,7 @@ async def one_round(text: str, seconds: float, work: Path,
             await asyncio.sleep(0.05)
         elapsed = time.perf_counter() - t0
         on_screen = shown() - shown0
-        waiting = screen.buffer.count - shown()
+        waiting = live.buffer.count - shown()
         paints = screen.stream_repaints - paints0
         await pilot.press("escape")  # stop; the partial answer is stored as cancelled
         await until(pilot, lambda: screen.gen_key is None, timeout=120)

@@ -24,13 +24,23 @@ class ResumePlan:
     max_tokens: int | None
 
 
-def plan(store: Store, session_id: str, given: BackendOptions,
-         max_tokens: int | None = None) -> ResumePlan:
-    """How to go on with a session: its own settings, except what the user gave now."""
+class ModelFileMoved(ModelError):
+    """The resumed session's model file is gone or changed: the user may point to it."""
+
+
+def find_resumable(store: Store, session_id: str) -> SessionRef:
+    """The session by id or prefix, refused in one line once every task is rated."""
     session = store.find_session(session_id)
     if session.status == "complete":
         raise RbyfError(f"session {session.id} is complete: every task is rated; start a new "
                         "one, or rate again with rbyf rate")
+    return session
+
+
+def plan(store: Store, session_id: str, given: BackendOptions,
+         max_tokens: int | None = None) -> ResumePlan:
+    """How to go on with a session: its own settings, except what the user gave now."""
+    session = find_resumable(store, session_id)
     catalog = store.session_catalog(session)
     saved: dict[str, Any] = session.settings
     backend = saved.get("backend", "llama.cpp")
@@ -67,11 +77,16 @@ def check_model_file(session: SessionRef, path: str | None) -> None:
     hint = (f"pass --model with the file session {session.id} used "
             f"({session.model_name}, sha256 {sha[:12]}…)")
     if not path or not Path(path).expanduser().exists():
-        raise ModelError(f"the model of session {session.id} is no longer at {path}: {hint}")
-    found = model_files.sha256_of(model_files.check_gguf(Path(path)))
+        raise ModelFileMoved(f"the model of session {session.id} is no longer at {path}: "
+                             f"{hint}")
+    try:
+        checked = model_files.check_gguf(Path(path))
+    except ModelError as exc:  # not a GGUF file: the user may point to the right one
+        raise ModelFileMoved(str(exc)) from None
+    found = model_files.sha256_of(checked)
     if found != sha:
-        raise ModelError(f"{path} is not the model session {session.id} used (its sha256 "
-                         f"differs: the file changed or is another one): {hint}")
+        raise ModelFileMoved(f"{path} is not the model session {session.id} used (its sha256 "
+                             f"differs: the file changed or is another one): {hint}")
 
 
 def check_served_model(session: SessionRef, model: ModelInfo) -> None:

@@ -16,10 +16,10 @@ from rbyf_tui.backends import BackendOptions
 from rbyf_tui.store import Store
 from rbyf_tui.tui.app import RbyfApp
 from rbyf_tui.tui.config import AppConfig
-from rbyf_tui.tui.screens import session as session_module
 from rbyf_tui.tui.screens.dialogs import ConfirmQuit
-from rbyf_tui.tui.screens.session import CpuPacer, SessionScreen
+from rbyf_tui.tui.screens.session import SessionScreen
 from rbyf_tui.tui.screens.summary import SummaryScreen
+from rbyf_tui.tui.widgets.live_stream import CPU_DRAIN_HZ, CpuPacer
 from rbyf_tui.tui.widgets.stream import StreamView, wrap_starts
 
 from fakes import ScriptedBackend
@@ -194,14 +194,15 @@ async def test_a_cpu_decode_gets_fewer_repaints_and_every_token(tmp_path: Path) 
     async with app.run_test(size=(120, 40)) as pilot:
         screen = session(app)
         await until(pilot, lambda: screen.gen_key is not None)
+        live = screen.live
         started = time.perf_counter()
-        await until(pilot, lambda: screen.gen_key is None)
+        await until(pilot, lambda: screen.gen_key is None and "warm" in screen.states)
         elapsed = time.perf_counter() - started
-        assert screen._pacer is not None
+        assert live is not None and live.pacer is not None
         assert screen.states["warm"]["completion_tokens"] == 1500
-        assert "".join(screen.live_chunks) == WORDS
+        assert live.text == WORDS
         # ticks at CPU_DRAIN_HZ at most (+ the first text and the last flush)
-        assert 1 <= screen.stream_repaints <= session_module.CPU_DRAIN_HZ * elapsed + 2
+        assert 1 <= screen.stream_repaints <= CPU_DRAIN_HZ * elapsed + 2
 
 
 @asynccontextmanager
@@ -398,13 +399,15 @@ async def test_tokens_reach_the_screen_in_batches_with_live_figures(tmp_path: Pa
     app = app_for(tmp_path, "/models/x.gguf", backend=backend, max_tokens=1500)
     async with app.run_test(size=(120, 40)) as pilot:
         screen = session(app)
-        await until(pilot, lambda: screen.live is not None and screen.live.tokens > 50)
+        await until(pilot, lambda: screen.live is not None
+                    and screen.live.figures.tokens > 50)
+        live = screen.live
         figures = str(screen.query_one("#figures").render())
         assert "…" in figures  # finish reason pending while streaming
         await until(pilot, lambda: screen.gen_key is None)
         # every token arrived, in far fewer repaints than tokens (one per drain at most)
         assert screen.states["warm"]["completion_tokens"] == 1500
-        assert 0 < screen.stream_repaints <= screen._ticks
+        assert 0 < screen.stream_repaints <= live.ticks
         assert screen.stream_repaints < 1500 / 5
         assert screen.sparks["warm"] and max(screen.sparks["warm"]) > 0
         assert screen.query_one("#answer").display  # Markdown once finished

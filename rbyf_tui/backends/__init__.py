@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -31,6 +32,13 @@ class BackendOptions:
     chat_format: str | None = None
     reuse_prefix: bool = False
     verbose: bool = False
+
+    @classmethod
+    def from_args(cls, args: argparse.Namespace) -> BackendOptions:
+        """The model options of a parsed command line (absent ones take the defaults)."""
+        given = {name: getattr(args, flag) for name, flag in _FLAGS.items()
+                 if hasattr(args, flag)}
+        return cls(**given)
 
     def check(self) -> None:
         if self.backend == "openai":
@@ -64,6 +72,15 @@ class BackendOptions:
             "reuse_prefix": self.reuse_prefix,
             "max_tokens": max_tokens,
         }
+
+
+# BackendOptions field -> the command line's dest (see cli._model_options).
+_FLAGS = {
+    "backend": "backend", "model": "model", "base_url": "base_url", "api_model": "api_model",
+    "first_token_timeout_s": "first_token_timeout", "token_timeout_s": "token_timeout",
+    "n_ctx": "ctx", "gpu_layers": "gpu_layers", "threads": "threads", "seed": "seed",
+    "chat_format": "chat_format", "reuse_prefix": "reuse_prefix", "verbose": "verbose",
+}
 
 
 def model_path(options: BackendOptions) -> Path:

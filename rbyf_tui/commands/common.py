@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import random
 import sys
 import unicodedata
 from collections.abc import Sequence
@@ -12,7 +11,6 @@ from datetime import datetime
 from typing import Any
 
 from rbyf_tui import locations
-from rbyf_tui.backends import BackendOptions
 from rbyf_tui.store import Store
 
 
@@ -24,29 +22,6 @@ def open_store(args: argparse.Namespace, *, read_only: bool = False,
                keep_open: bool = False) -> Store:
     """keep_open: hold the file between operations (the app; see store.db)."""
     return Store(locations.db_path(opt(args, "db")), read_only=read_only, keep_open=keep_open)
-
-
-def backend_options(args: argparse.Namespace) -> BackendOptions:
-    return BackendOptions(
-        backend=opt(args, "backend", "llama"),
-        model=opt(args, "model"),
-        base_url=opt(args, "base_url"),
-        api_model=opt(args, "api_model"),
-        first_token_timeout_s=opt(args, "first_token_timeout", 600.0),
-        token_timeout_s=opt(args, "token_timeout", 120.0),
-        n_ctx=opt(args, "ctx"),
-        gpu_layers=opt(args, "gpu_layers", 0),
-        threads=opt(args, "threads"),
-        seed=opt(args, "seed"),
-        chat_format=opt(args, "chat_format"),
-        reuse_prefix=opt(args, "reuse_prefix", False),
-        verbose=opt(args, "verbose", False),
-    )
-
-
-def pick_seed(options: BackendOptions) -> int:
-    """The given seed, or a random one that the session records, so runs can be repeated."""
-    return options.seed if options.seed is not None else random.randrange(1 << 31)
 
 
 def stamp(value: Any) -> str:

@@ -4,19 +4,17 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import dataclasses
 import sys
 import time
 
 from rbyf_tui import catalog as catalogs
-from rbyf_tui import locations, native_log, resume, shield
-from rbyf_tui.backends import BackendOptions, make_backend, model_path
-from rbyf_tui.backends.base import Backend, ModelInfo
-from rbyf_tui.commands.common import backend_options, fit, open_store, opt, pick_seed
-from rbyf_tui.load_failures import LoadAttempt, recorded
+from rbyf_tui import locations, stop_signals
+from rbyf_tui.backends import BackendOptions, llama_log
+from rbyf_tui.backends.base import ModelInfo
+from rbyf_tui.commands.common import fit, open_store, opt
 from rbyf_tui.metrics import fmt
+from rbyf_tui.opening import NewSession, Opening, ResumeSession, SessionStart, open_session
 from rbyf_tui.runner import Outcome, Runner
-from rbyf_tui.store import Store, default_rater
 
 DEFAULT_CATALOG = "rbyf-v2"
 
@@ -51,10 +49,10 @@ def say(text: str) -> None:
 
 
 def main(args: argparse.Namespace) -> int:
-    shield.install()
+    stop_signals.install()
     try:
         return _main(args)
-    except shield.Stopped as stop:
+    except stop_signals.Stopped as stop:
         with contextlib.suppress(OSError):
             print(f"rbyf: stopped by {stop}", file=sys.stderr)
         return stop.exit_code
@@ -63,56 +61,26 @@ def main(args: argparse.Namespace) -> int:
 def _main(args: argparse.Namespace) -> int:
     store = open_store(args)
     store.recover_interrupted()
-    options = backend_options(args)
+    options = BackendOptions.from_args(args)
     options.check()
-    max_tokens = opt(args, "max_tokens")
     session_id = opt(args, "resume")
-    attempt = LoadAttempt(store, "run", options)
-    if session_id:
-        attempt.session_id = store.find_session(session_id).id
-        with recorded(attempt):
-            plan = resume.plan(store, session_id, options, max_tokens)
-        options, catalog = plan.options, plan.catalog
-        n_ctx, seed, max_tokens = plan.n_ctx, plan.seed, plan.max_tokens
-    else:
-        catalog = catalogs.resolve(opt(args, "catalog") or DEFAULT_CATALOG)
-        if options.backend == "llama":
-            with recorded(attempt):
-                options = dataclasses.replace(options, model=str(model_path(options)))
-        seed = pick_seed(options)
-        n_ctx = options.n_ctx or catalog.n_ctx
-    attempt.options, attempt.catalog_name = options, catalog.name
-    backend = make_backend(options, n_ctx, seed)
+    start: SessionStart = (
+        ResumeSession(session_id, options) if session_id
+        else NewSession(options, catalogs.resolve(opt(args, "catalog") or DEFAULT_CATALOG)))
+    opening = Opening(store, "run", rater=opt(args, "rater"),
+                      max_tokens=opt(args, "max_tokens"), on_loading=say)
     quiet = (contextlib.nullcontext(sys.stderr) if options.verbose
-             else native_log.fd2_to(locations.native_log_path()))
+             else llama_log.fd2_to(locations.native_log_path()))
     with quiet:
-        say(f"loading {options.model or options.base_url} …")
-        with recorded(attempt):
-            model = backend.load()
+        opened = open_session(opening, start)
+        runner = opened.runner
         try:
-            if session_id:
-                with recorded(attempt):
-                    resume.check_served_model(plan.session, model)
-                runner = Runner(store, backend, catalog, plan.session.id, seed=seed,
-                                max_tokens=max_tokens)
-                store.claim_session(runner.session_id)
-            else:
-                runner = _new_session(args, store, backend, catalog, options, n_ctx, seed,
-                                      max_tokens, model)
-            say(f"{describe(model)}; catalog {catalog.name} {catalog.version}; "
+            catalog = runner.catalog
+            say(f"{describe(opened.model)}; catalog {catalog.name} {catalog.version}; "
                 f"session {runner.session_id}")
             return _generate(runner)
         finally:
-            backend.close()
-
-
-def _new_session(args: argparse.Namespace, store: Store, backend: Backend,
-                 catalog: catalogs.Catalog, options: BackendOptions, n_ctx: int, seed: int,
-                 max_tokens: int | None, model: ModelInfo) -> Runner:
-    return Runner.new_session(
-        store, backend, catalog, settings=options.settings(n_ctx, seed, max_tokens, model),
-        rater=opt(args, "rater") or default_rater(), origin="run", max_tokens=max_tokens,
-        seed=seed)
+            opened.backend.close()
 
 
 def _generate(runner: Runner) -> int:

@@ -14,11 +14,10 @@ from typing import Any
 from textual.app import App
 from textual.screen import Screen
 
-from rbyf_tui.backends.base import Backend
-from rbyf_tui.runner import Runner
+from rbyf_tui.opening import NewSession, ResumeSession, SessionStart
 from rbyf_tui.store import Store
 from rbyf_tui.tui.commands import ActionsProvider
-from rbyf_tui.tui.config import AppConfig, NewSession, ResumeSession
+from rbyf_tui.tui.config import AppConfig
 
 log = logging.getLogger(__name__)
 STOP_SIGNALS = (signal.SIGTERM, signal.SIGHUP)
@@ -54,8 +53,6 @@ class RbyfApp(App[int]):
         self.store.recover_interrupted()  # answers cut by a crash become 'interrupted'
         self.stop_signal: int | None = None
         self.quit_asked = False  # q while a rating was being written: leave once it is
-        self._backends: list[Backend] = []
-        self._runners: list[Runner] = []
         self._sessions_closed = False  # not `_closed`: Textual uses that name for the message pump
 
     # --- start ------------------------------------------------------------------------
@@ -130,24 +127,14 @@ class RbyfApp(App[int]):
             return
         self.check_stop(quit_now=True)
 
-    def track_backend(self, backend: Backend) -> None:
-        self._backends.append(backend)
-
-    def track_runner(self, runner: Runner) -> None:
-        self._runners.append(runner)
-
     def close_sessions(self) -> None:
         """Release the sessions this process generated into and free the models."""
         if self._sessions_closed or any(screen.busy for screen in self._sessions()):
             return
         self._sessions_closed = True
         self._remove_signals()
-        for runner in self._runners:
-            with contextlib.suppress(Exception):
-                self.store.release_session(runner.session_id)
-        for backend in self._backends:
-            with contextlib.suppress(Exception):
-                backend.close()
+        for screen in self._sessions():
+            screen.close_session()
 
     def on_unmount(self) -> None:
         self.close_sessions()
@@ -164,25 +151,17 @@ class RbyfApp(App[int]):
             return
         self.push_screen(LeaderboardScreen(self.config.db_path, catalog=catalog))
 
-    def go_home(self, screen: Screen[Any] | None = None) -> None:
+    def go_home(self) -> None:
+        """Back to the home screen (the session screen has closed its session)."""
         from rbyf_tui.tui.screens.home import HomeScreen
 
-        runner = getattr(screen, "runner", None)
-        if runner is not None and runner in self._runners:
-            self._runners.remove(runner)
-            with contextlib.suppress(Exception):
-                self.store.release_session(runner.session_id)
-            if runner.backend in self._backends:
-                self._backends.remove(runner.backend)
-            with contextlib.suppress(Exception):
-                runner.backend.close()
         if len(self.screen_stack) > 2 and isinstance(self.screen_stack[-2], HomeScreen):
             self.pop_screen()
             self.screen_stack[-1].refresh_lists()  # type: ignore[attr-defined]
         else:
             self.switch_screen(HomeScreen())
 
-    def start_session(self, start: NewSession | ResumeSession) -> None:
+    def start_session(self, start: SessionStart) -> None:
         from rbyf_tui.tui.screens.session import SessionScreen
 
         self.push_screen(SessionScreen(start))

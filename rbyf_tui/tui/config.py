@@ -2,16 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from rbyf_tui.backends import BackendOptions, make_backend
-from rbyf_tui.backends.base import Backend
-from rbyf_tui.catalog import Catalog
-
-# (options, n_ctx, seed) -> a backend, not loaded yet. Tests pass one that streams a script.
-BackendFactory = Callable[[BackendOptions, int, int], Backend]
+from rbyf_tui.opening import BackendFactory
 
 
 @dataclass
@@ -26,18 +21,3 @@ class AppConfig:
     offer_demo: bool = False  # the demo model's package is installed: offer it on home
     backend_factory: BackendFactory = make_backend
     handle_signals: bool = True  # SIGTERM / SIGHUP: save, then exit
-
-
-@dataclass(frozen=True)
-class NewSession:
-    options: BackendOptions
-    catalog: Catalog
-
-
-@dataclass(frozen=True)
-class ResumeSession:
-    session_id: str
-    options: BackendOptions  # what the user gives now (e.g. the model's new path)
-
-
-SessionStart = NewSession | ResumeSession

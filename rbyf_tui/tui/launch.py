@@ -13,37 +13,34 @@ from pathlib import Path
 
 from rbyf_tui import catalog as catalogs
 from rbyf_tui import locations, model_files
-from rbyf_tui.commands.common import backend_options, opt
-from rbyf_tui.errors import RbyfError
+from rbyf_tui.backends import BackendOptions
 from rbyf_tui.tui.config import AppConfig
 
 
 def config_from_args(args: argparse.Namespace) -> AppConfig:
-    options = backend_options(args)
+    options = BackendOptions.from_args(args)
     options.check()
-    catalog = opt(args, "catalog")
+    catalog = getattr(args, "catalog", None)
     if catalog:
         catalogs.resolve(catalog)  # a bad catalog fails now, in one line
     model_given = bool(options.model) or options.backend == "openai"
-    if options.model and not opt(args, "resume"):
+    resume = getattr(args, "resume", None)
+    if options.model and not resume:
         model_files.check_gguf(Path(options.model))  # missing or not GGUF: one line now
-    resume = opt(args, "resume")
+    db_path = locations.db_path(getattr(args, "db", None))
     if resume:  # an unknown, ambiguous or complete session fails now, in one line
+        from rbyf_tui import resume as resuming
         from rbyf_tui.store import Store
 
-        found = Store(locations.db_path(opt(args, "db"))).find_session(resume)
-        if found.status == "complete":
-            raise RbyfError(f"session {found.id} is complete: every task is rated; start a "
-                            "new one, or rate again with rbyf rate")
-        resume = found.id
+        resume = resuming.find_resumable(Store(db_path), resume).id
     return AppConfig(
-        db_path=locations.db_path(opt(args, "db")),
+        db_path=db_path,
         options=options,
         catalog=catalog,
         resume=resume,
         start=model_given and bool(catalog),
-        max_tokens=opt(args, "max_tokens"),
-        rater=opt(args, "rater"),
+        max_tokens=getattr(args, "max_tokens", None),
+        rater=getattr(args, "rater", None),
         offer_demo=model_files.demo_available(),  # assembled on first use, not here
     )
 

@@ -19,8 +19,8 @@ from textual.widgets.option_list import Option
 from rbyf_tui import catalog as catalogs
 from rbyf_tui.errors import RbyfError
 from rbyf_tui.load_failures import full_path
+from rbyf_tui.opening import NewSession, ResumeSession
 from rbyf_tui.store import Store
-from rbyf_tui.tui.config import NewSession, ResumeSession
 
 if TYPE_CHECKING:
     from rbyf_tui.tui.app import RbyfApp

@@ -1,19 +1,15 @@
 """The session screen: the catalog, the live answer, its figures, and the rating form.
 
-Generation runs in a thread worker that only appends tokens to a `TokenBuffer`; a UI timer
-drains the buffer and repaints the stream once per drain: 20 times a second when the model
-runs elsewhere (a server, a GPU), 5 times a second when it decodes on this machine's CPU
-cores, where every frame Textual paints (a few ms of CPU) is taken from the model's own
-threads (benchmarks/stream_overhead.py). One message arrives when the answer ends (it is
-already committed by the runner then).
+Opening the session (loading a model takes seconds), generating, rating and reading the
+session's task states all run in thread workers that post one message when they end; the
+answer's tokens reach the screen through a LiveStream (widgets/live_stream.py), never one
+message per token.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import logging
-import threading
-import time
 from functools import partial
 from typing import TYPE_CHECKING, ClassVar
 
@@ -22,19 +18,15 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import Screen
-from textual.timer import Timer
 from textual.widgets import Collapsible, Footer, Input, LoadingIndicator, Markdown, Static
 
 from rbyf_tui import resume
-from rbyf_tui.backends import BackendOptions, model_path
-from rbyf_tui.backends.base import ModelInfo
+from rbyf_tui.backends.base import Backend, ModelInfo
 from rbyf_tui.catalog import Task
-from rbyf_tui.commands.common import pick_seed
 from rbyf_tui.errors import ModelError, RbyfError
-from rbyf_tui.load_failures import LoadAttempt, recorded
+from rbyf_tui.opening import NewSession, Opening, ResumeSession, SessionStart, open_session
 from rbyf_tui.runner import Runner
 from rbyf_tui.tui import progress
-from rbyf_tui.tui.config import NewSession, ResumeSession, SessionStart
 from rbyf_tui.tui.messages import (
     GenerationDone,
     RatingFailed,
@@ -44,80 +36,20 @@ from rbyf_tui.tui.messages import (
 )
 from rbyf_tui.tui.screens.dialogs import ConfirmQuit, ModelPathPrompt
 from rbyf_tui.tui.widgets.catalog_pane import CatalogPane
+from rbyf_tui.tui.widgets.live_stream import LiveStream
 from rbyf_tui.tui.widgets.rating import RatingForm, ScoreBar
-from rbyf_tui.tui.widgets.stats import LiveFigures, StatsPane
+from rbyf_tui.tui.widgets.stats import StatsPane
 from rbyf_tui.tui.widgets.stream import StreamView
 
 if TYPE_CHECKING:
     from rbyf_tui.tui.app import RbyfApp
 
 log = logging.getLogger(__name__)
-# Repaints a second while an answer streams. When the model decodes on this machine's CPU,
-# every frame Textual draws takes a core away from the decoder (and holds the GIL its
-# thread needs between tokens): there the text moves in fewer, bigger steps, and a repaint
-# waits while the UI thread has used more than CPU_UI_SHARE of the time since the last
-# one (at most CPU_MAX_GAP_S), so a slow machine gets fewer frames, not a slower model.
-DRAIN_HZ = 20
-CPU_DRAIN_HZ = 4
-CPU_UI_SHARE = 0.02
-CPU_MAX_GAP_S = 1.0
-# Characters shown per tick at most: a source faster than any model (a scripted one in the
-# ingest benchmark, ~1M tokens/s) would otherwise make one tick wrap megabytes and freeze
-# the keys; the rest waits for the next tick (this still shows ~1M characters a second).
-DRAIN_CHARS = 32_768
-STATS_S = 0.2  # seconds between figure updates while streaming
-CPU_STATS_S = 1.0
 
 
 def decodes_on_cpu(model: ModelInfo) -> bool:
     """The model runs in this process with no layer on a GPU: the UI shares its cores."""
     return model.backend == "llama.cpp" and not model.extra.get("n_gpu_layers")
-
-
-class CpuPacer:
-    """Allows a repaint while this thread's CPU time since the last one is within `share`
-    of the wall time since then, or once `max_gap_s` has passed."""
-
-    def __init__(self, share: float, max_gap_s: float) -> None:
-        self.share = share
-        self.max_gap_s = max_gap_s
-        self.reset()
-
-    def reset(self) -> None:
-        self.cpu, self.wall = time.thread_time(), time.perf_counter()
-
-    def allows(self) -> bool:
-        cpu, wall = time.thread_time(), time.perf_counter()
-        gap = wall - self.wall
-        if cpu - self.cpu > self.share * gap and gap < self.max_gap_s:
-            return False
-        self.cpu, self.wall = cpu, wall
-        return True
-
-
-class TokenBuffer:
-    """Filled by the generation thread, emptied by the UI timer. Never blocks for long."""
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._parts: list[str] = []
-        self.count = 0
-        self.first: float | None = None
-        self.last: float | None = None
-
-    def on_text(self, text: str) -> None:
-        now = time.perf_counter()
-        with self._lock:
-            self._parts.append(text)
-            self.count += 1
-            if self.first is None:
-                self.first = now
-            self.last = now
-
-    def drain(self) -> tuple[str, int, float | None, float | None]:
-        with self._lock:
-            parts, self._parts = self._parts, []
-            return "".join(parts), self.count, self.first, self.last
 
 
 class SessionScreen(Screen[None]):
@@ -154,36 +86,33 @@ class SessionScreen(Screen[None]):
         super().__init__()
         self.start = start
         self.runner: Runner | None = None
+        self.backend: Backend | None = None  # this screen's own: closed when it is left
         self.rater: str | None = None
         self.tasks: list[Task] = []
         self.states: progress.States = {}
         self.view = 0
-        self.gen_key: str | None = None
-        self.cancel: threading.Event | None = None
-        self.buffer = TokenBuffer()
-        self.live: LiveFigures | None = None
-        self.live_chunks: list[str] = []
-        self._backlog = ""  # drained but not yet shown (see DRAIN_CHARS)
+        self.live: LiveStream | None = None  # the answer being written
         self.sparks: dict[str, list[float]] = {}
         self.saving = False
         self.opening = True
+        self.closed = False  # left for home or the app stops: no session is kept open
         self.failed: str | None = None
         self.after_generation: str | None = None  # "advance" | "quit"
         self.stream_repaints = 0  # the benchmark reads this: drains that repainted
-        self._ticks = 0
-        self._ticker: Timer | None = None  # runs only while an answer streams
-        self._pacer: CpuPacer | None = None  # while the CPU decodes
-        self._shown = False  # this answer's first text is on the screen
-        self._stats_at = 0.0
 
     @property
     def rbyf(self) -> RbyfApp:
         return self.app  # type: ignore[return-value]
 
     @property
+    def gen_key(self) -> str | None:
+        """The task whose answer is being written."""
+        return self.live.key if self.live is not None else None
+
+    @property
     def busy(self) -> bool:
         """A generation or a rating write is in flight."""
-        return self.gen_key is not None or self.saving
+        return self.live is not None or self.saving
 
     # --- layout -------------------------------------------------------------------------
 
@@ -238,9 +167,18 @@ class SessionScreen(Screen[None]):
         indicator.auto_refresh = 1 / 16 if shown else None
 
     def _open_thread(self, model: str | None) -> None:
+        start = self.start
+        if isinstance(start, ResumeSession) and model is not None:  # the file was moved
+            start = ResumeSession(start.session_id, dataclasses.replace(start.options,
+                                                                        model=model))
+        config = self.rbyf.config
+        opening = Opening(self.rbyf.store, "tui", rater=config.rater,
+                          max_tokens=config.max_tokens, backend_factory=config.backend_factory,
+                          on_backend=self._adopt, stopping=lambda: self.rbyf.stopping
+                          or self.closed)
         try:
-            runner, rater = self._make_runner(model)
-        except _AskPath as exc:
+            opened = open_session(opening, start)
+        except resume.ModelFileMoved as exc:  # stored; the user may point to the file
             self.post_message(SessionFailed(str(exc), ask_path=True))
         except RbyfError as exc:  # a ModelError was stored by load_failures.recorded
             self.post_message(SessionFailed(str(exc), stored=isinstance(exc, ModelError)))
@@ -248,61 +186,29 @@ class SessionScreen(Screen[None]):
             log.exception("opening the session failed")
             self.post_message(SessionFailed(f"internal error: {exc!r} (see the rbyf log)"))
         else:
-            self.post_message(SessionOpened(runner, rater))
+            states, error = self._read_states(opened.runner)
+            # Left while the model loaded (a closed screen takes no messages): let go of it.
+            if self.closed or not self.post_message(SessionOpened(opened.runner, opened.rater,
+                                                                  states, error)):
+                self._close(opened.runner)
 
-    def _make_runner(self, model: str | None) -> tuple[Runner, str | None]:
-        start = self.start
-        if isinstance(start, ResumeSession):
-            given = start.options if model is None else dataclasses.replace(
-                start.options, model=model)
-            attempt = LoadAttempt(self.rbyf.store, "tui", given, session_id=start.session_id)
-            with recorded(attempt):
-                return self._resume_runner(start.session_id, given, attempt)
-        attempt = LoadAttempt(self.rbyf.store, "tui", start.options, start.catalog.name)
-        with recorded(attempt):
-            return self._new_runner(start, attempt)
-
-    def _resume_runner(self, session_id: str, given: BackendOptions,
-                       attempt: LoadAttempt) -> tuple[Runner, str | None]:
-        config = self.rbyf.config
-        store = self.rbyf.store
+    def _read_states(self, runner: Runner) -> tuple[progress.States | None, str | None]:
+        """The session's task states, read in the worker that just wrote (never on the UI
+        thread: another process may hold the file for a while)."""
         try:
-            plan = resume.plan(store, session_id, given, config.max_tokens)
-        except ModelError as exc:
-            raise _AskPath(str(exc)) from None
-        attempt.options, attempt.catalog_name = plan.options, plan.catalog.name
-        backend = config.backend_factory(plan.options, plan.n_ctx, plan.seed)
-        self.rbyf.track_backend(backend)
-        info = backend.load()
-        if plan.options.backend == "openai":
-            resume.check_served_model(plan.session, info)
-        runner = Runner(store, backend, plan.catalog, plan.session.id, seed=plan.seed,
-                        max_tokens=plan.max_tokens)
-        store.claim_session(runner.session_id)
-        return runner, config.rater or plan.session.rater
+            return self.rbyf.store.task_states(runner.session_id), None
+        except RbyfError as exc:
+            return None, str(exc)
 
-    def _new_runner(self, start: NewSession, attempt: LoadAttempt) -> tuple[Runner, str | None]:
-        config = self.rbyf.config
-        catalog = start.catalog
-        options = start.options
-        if options.backend == "llama":
-            options = dataclasses.replace(options, model=str(model_path(options)))
-            attempt.options = options
-        seed = pick_seed(options)
-        n_ctx = options.n_ctx or catalog.n_ctx
-        backend = config.backend_factory(options, n_ctx, seed)
-        self.rbyf.track_backend(backend)
-        info = backend.load()
-        from rbyf_tui.store import default_rater
+    def _take_states(self, states: progress.States | None, error: str | None) -> None:
+        if error is not None:  # e.g. another process held the file too long
+            self.notify(f"could not read the session: {error}", severity="error")
+        elif states is not None:
+            self.states = states
+        self.query_one(CatalogPane).update_states(self.states, self.gen_key)
 
-        if self.rbyf.stopping:  # stopped while the model loaded
-            raise RbyfError("stopped before the session began")
-        rater = config.rater or default_rater()
-        runner = Runner.new_session(
-            self.rbyf.store, backend, catalog,
-            settings=options.settings(n_ctx, seed, config.max_tokens, info), rater=rater,
-            origin="tui", max_tokens=config.max_tokens, seed=seed)
-        return runner, rater
+    def _adopt(self, backend: Backend) -> None:
+        self.backend = backend
 
     @on(SessionFailed)
     def _failed(self, message: SessionFailed) -> None:
@@ -336,11 +242,13 @@ class SessionScreen(Screen[None]):
 
     @on(SessionOpened)
     def _opened(self, message: SessionOpened) -> None:
+        if self.closed:
+            self._close(message.runner)
+            return
         self.opening = False
         self._loading(False)
         self.runner = message.runner
         self.rater = message.rater
-        self.rbyf.track_runner(message.runner)
         catalog = message.runner.catalog
         self.tasks = catalog.all_tasks()
         self.query_one(RatingForm).rubric = catalog.rubric
@@ -348,7 +256,10 @@ class SessionScreen(Screen[None]):
         self.query_one("#title", Static).update(
             f"rbyf · {model.name} · {catalog.name} {catalog.version} · session "
             f"{message.runner.session_id}")
-        self._reload_states()
+        if message.states is not None:
+            self.states = message.states
+        elif message.read_error is not None:
+            self.notify(f"could not read the session: {message.read_error}", severity="error")
         self.query_one(CatalogPane).set_tasks(self.tasks, self.states, None)
         if self.rbyf.stopping:
             self.rbyf.check_stop()
@@ -361,13 +272,6 @@ class SessionScreen(Screen[None]):
         self.query_one(ScoreBar).focus()
 
     # --- moving through the catalog ------------------------------------------------------
-
-    def _reload_states(self) -> None:
-        if self.runner is not None:
-            try:
-                self.states = self.rbyf.store.task_states(self.runner.session_id)
-            except RbyfError as exc:  # e.g. another process held the file too long
-                self.notify(f"could not read the session: {exc}", severity="error")
 
     def _go(self, index: int) -> None:
         """Show a task; generate it when it has no answer and nothing else is running."""
@@ -399,10 +303,10 @@ class SessionScreen(Screen[None]):
         form = self.query_one(RatingForm)
         form.load(state.get("score") if state else None,
                   state.get("remarks") if state else None)
-        if task.key == self.gen_key:
+        if self.live is not None and task.key == self.live.key:
             answer.display = False
             stream.display = True
-            stream.set_text("".join(self.live_chunks))
+            stream.set_text(self.live.text)
             self._status(f"{task.title} · generating … (escape stops)")
             self._show_live()
             return
@@ -450,75 +354,44 @@ class SessionScreen(Screen[None]):
     def _generate(self, index: int) -> None:
         assert self.runner is not None
         task = self.tasks[index]
-        self.gen_key = task.key
-        self.cancel = threading.Event()
-        self.buffer = TokenBuffer()
-        self.live = LiveFigures(started=time.perf_counter())
-        self.live_chunks = []
-        self._backlog = ""
-        on_cpu = decodes_on_cpu(self.runner.backend.describe())
-        self._pacer = CpuPacer(CPU_UI_SHARE, CPU_MAX_GAP_S) if on_cpu else None
-        self._shown = False
-        self._stats_at = time.perf_counter()
-        self._ticker = self.set_interval(1 / (CPU_DRAIN_HZ if on_cpu else DRAIN_HZ), self._drain)
+        live = LiveStream(task.key, on_cpu=decodes_on_cpu(self.runner.backend.describe()),
+                          show_text=partial(self._live_text, task.key),
+                          show_figures=self._show_live)
+        self.live = live
+        live.start(self)
         self.sparks[task.key] = []
-        self.query_one(CatalogPane).update_states(self.states, self.gen_key)
+        self.query_one(CatalogPane).update_states(self.states, task.key)
         self._view(index)
-        self.run_worker(partial(self._generate_thread, self.runner, task, self.cancel,
-                                self.buffer), thread=True, group="generate", exit_on_error=False)
+        self.run_worker(partial(self._generate_thread, self.runner, task, live),
+                        thread=True, group="generate", exit_on_error=False)
 
-    def _generate_thread(self, runner: Runner, task: Task, cancel: threading.Event,
-                         buffer: TokenBuffer) -> None:
+    def _generate_thread(self, runner: Runner, task: Task, live: LiveStream) -> None:
         try:
-            outcome = runner.run_task(task, cancel, buffer.on_text)
+            outcome = runner.run_task(task, live.cancel, live.buffer.on_text)
         except Exception as exc:  # the store failed: the runner reports backend errors
             log.exception("generation of %s failed", task.key)
-            self.post_message(GenerationDone(task.key, None, str(exc)))
+            outcome, failed = None, str(exc)
         else:
-            self.post_message(GenerationDone(task.key, outcome))
+            failed = None
+        states, error = self._read_states(runner)
+        self.post_message(GenerationDone(task.key, outcome, failed, states, error))
 
-    def _drain(self, force: bool = False) -> None:
-        """The UI timer: move buffered tokens to the screen, one repaint per tick."""
-        if self.gen_key is None or self.live is None:
-            return
-        pacer = self._pacer
-        if pacer is not None and self._shown and not force and not pacer.allows():
-            return
-        self._ticks += 1
-        text, count, first, last = self.buffer.drain()
-        self.live.add(count, first, last)
-        if text or self._backlog:
-            text = self._backlog + text
-            text, self._backlog = text[:DRAIN_CHARS], text[DRAIN_CHARS:]
-            self.live_chunks.append(text)
-            if self.tasks and self.tasks[self.view].key == self.gen_key:
-                self.query_one(StreamView).append(text)
-                self.stream_repaints += 1
-            if not self._shown and pacer is not None:
-                pacer.reset()  # the first text shows at once; pacing starts from it
-            self._shown = True
-        if time.perf_counter() - self._stats_at >= (STATS_S if pacer is None else CPU_STATS_S):
-            self._stats_at = time.perf_counter()
-            self._show_live()
+    def _live_text(self, key: str, text: str) -> None:
+        if self.tasks and self.tasks[self.view].key == key:
+            self.query_one(StreamView).append(text)
+            self.stream_repaints += 1
 
     def _show_live(self) -> None:
-        if self.live is not None and self.tasks and self.tasks[self.view].key == self.gen_key:
-            self.query_one(StatsPane).show(self.live.figures(), self.live.rates())
+        live = self.live
+        if live is not None and self.tasks and self.tasks[self.view].key == live.key:
+            self.query_one(StatsPane).show(live.figures.figures(), live.figures.rates())
 
     @on(GenerationDone)
     def _generated(self, message: GenerationDone) -> None:
-        self._drain(force=True)
-        if self._ticker is not None:
-            self._ticker.stop()
-            self._ticker = None
-        live = self.live
-        self.gen_key = None
-        self.cancel = None
+        if self.live is not None:
+            self.sparks[message.key] = self.live.stop()
         self.live = None
-        if live is not None:
-            self.sparks[message.key] = live.rates()
-        self._reload_states()
-        self.query_one(CatalogPane).update_states(self.states, None)
+        self._take_states(message.states, message.read_error)
         if message.error:
             self.notify(f"could not save the answer: {message.error}", severity="error")
         follow = self.after_generation
@@ -547,9 +420,8 @@ class SessionScreen(Screen[None]):
         from rbyf_tui.tui.screens.summary import SummaryScreen
 
         assert self.runner is not None
-        self._reload_states()
         self.app.push_screen(SummaryScreen(self.runner.session_id, self.tasks, self.states,
-                                          catalog=self.runner.catalog.name))
+                                           catalog=self.runner.catalog.name))
 
     # --- actions ---------------------------------------------------------------------------
 
@@ -588,23 +460,24 @@ class SessionScreen(Screen[None]):
             return
         self.saving = True
         self._status(f"{task.title} · saving the rating …")
-        self.run_worker(partial(self._rate_thread, task.key, state["id"], form.score,
-                                form.remarks), thread=True, group="rate", exit_on_error=False)
+        self.run_worker(partial(self._rate_thread, self.runner, task.key, state["id"],
+                                form.score, form.remarks),
+                        thread=True, group="rate", exit_on_error=False)
 
-    def _rate_thread(self, key: str, gen_id: str, score: int, remarks: str) -> None:
+    def _rate_thread(self, runner: Runner, key: str, gen_id: str, score: int,
+                     remarks: str) -> None:
         try:
             self.rbyf.store.rate(gen_id, score, remarks, self.rater)
         except Exception as exc:
             log.exception("rating failed")
             self.post_message(RatingFailed(key, str(exc)))
         else:
-            self.post_message(RatingSaved(key, score))
+            self.post_message(RatingSaved(key, score, *self._read_states(runner)))
 
     @on(RatingSaved)
     def _rated(self, message: RatingSaved) -> None:
         self.saving = False
-        self._reload_states()
-        self.query_one(CatalogPane).update_states(self.states, self.gen_key)
+        self._take_states(message.states, message.read_error)
         if self.rbyf.stopping:
             self.rbyf.check_stop()
             return
@@ -619,8 +492,8 @@ class SessionScreen(Screen[None]):
         self.rbyf.check_stop()
 
     def action_stop(self) -> None:
-        if self.cancel is not None:
-            self.cancel.set()
+        if self.live is not None:
+            self.live.cancel.set()
             self._status(f"{self.tasks[self.view].title} · stopping …")
         elif self.failed is not None or (self.runner is None and not self.opening):
             self.action_home()
@@ -636,10 +509,9 @@ class SessionScreen(Screen[None]):
     def action_skip(self) -> None:
         if not self._ready():
             return
-        if self.gen_key is not None:
+        if self.live is not None:
             self.after_generation = "advance"
-            assert self.cancel is not None
-            self.cancel.set()
+            self.live.cancel.set()
             return
         self._advance(self.view)
 
@@ -671,14 +543,17 @@ class SessionScreen(Screen[None]):
         if self.busy:
             self.notify("a generation or rating is in flight: wait or escape", severity="warning")
             return
-        self.rbyf.go_home(self)
+        self.close_session()
+        self.rbyf.go_home()
 
     def action_quit(self) -> None:
-        if self.gen_key is not None:
+        if self.live is not None:
+            live = self.live
+
             def answered(yes: bool | None) -> None:
-                if yes and self.cancel is not None:
+                if yes and self.live is live:
                     self.after_generation = "quit"
-                    self.cancel.set()
+                    live.cancel.set()
                 elif yes:
                     self.rbyf.check_stop(quit_now=True)
 
@@ -688,10 +563,25 @@ class SessionScreen(Screen[None]):
 
     def stop_now(self) -> None:
         """A stop signal: cancel the running answer (the runner stores it as cancelled)."""
-        if self.cancel is not None:
-            self.cancel.set()
+        if self.live is not None:
+            self.live.cancel.set()
 
+    def close_session(self) -> None:
+        """Leave the session: release it for other processes and free the model (once)."""
+        if self.closed:
+            return
+        self.closed = True
+        self._close(self.runner)
 
-class _AskPath(ModelError):
-    """resume.plan refused the model file: the user may point to the right one."""
-
+    def _close(self, runner: Runner | None) -> None:
+        if runner is not None:
+            try:
+                self.rbyf.store.release_session(runner.session_id)
+            except RbyfError as exc:  # the pid is only a hint; nothing is lost
+                log.warning("could not release session %s: %s", runner.session_id, exc)
+        backend = runner.backend if runner is not None else self.backend
+        if backend is not None:
+            try:
+                backend.close()
+            except Exception:
+                log.exception("closing the model failed")

@@ -1,0 +1,139 @@
+"""One answer on its way to the screen: tokens from the generation thread, frames on the UI.
+
+The generation thread only appends to a `TokenBuffer` (never blocks for long, never touches
+a widget); a UI timer drains it and hands the new text over once per tick: DRAIN_HZ times a
+second when the model runs elsewhere (a server, a GPU), CPU_DRAIN_HZ when it decodes on
+this machine's CPU cores. There every frame Textual paints takes a core away from the
+decoder (and holds the GIL its thread needs between tokens): the text moves in fewer,
+bigger steps, and a tick is passed over while the UI thread has used more than
+CPU_UI_SHARE of the time since the last frame (at most CPU_MAX_GAP_S), so a slow machine
+gets fewer frames, not a slower model (benchmarks/stream_overhead.py).
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+
+from textual.message_pump import MessagePump
+from textual.timer import Timer
+
+from rbyf_tui.tui.widgets.stats import LiveFigures
+
+DRAIN_HZ = 20
+CPU_DRAIN_HZ = 4
+CPU_UI_SHARE = 0.02
+CPU_MAX_GAP_S = 1.0
+# Characters shown per tick at most: a source faster than any model (a scripted one in the
+# ingest benchmark, ~1M tokens/s) would otherwise make one tick wrap megabytes and freeze
+# the keys; the rest waits for the next tick (this still shows ~1M characters a second).
+DRAIN_CHARS = 32_768
+STATS_S = 0.2  # seconds between figure updates while streaming
+CPU_STATS_S = 1.0
+
+
+class CpuPacer:
+    """Allows a repaint while this thread's CPU time since the last one is within `share`
+    of the wall time since then, or once `max_gap_s` has passed."""
+
+    def __init__(self, share: float, max_gap_s: float) -> None:
+        self.share = share
+        self.max_gap_s = max_gap_s
+        self.reset()
+
+    def reset(self) -> None:
+        self.cpu, self.wall = time.thread_time(), time.perf_counter()
+
+    def allows(self) -> bool:
+        cpu, wall = time.thread_time(), time.perf_counter()
+        gap = wall - self.wall
+        if cpu - self.cpu > self.share * gap and gap < self.max_gap_s:
+            return False
+        self.cpu, self.wall = cpu, wall
+        return True
+
+
+class TokenBuffer:
+    """Filled by the generation thread, emptied by the UI timer. Never blocks for long."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._parts: list[str] = []
+        self.count = 0
+        self.first: float | None = None
+        self.last: float | None = None
+
+    def on_text(self, text: str) -> None:
+        now = time.perf_counter()
+        with self._lock:
+            self._parts.append(text)
+            self.count += 1
+            if self.first is None:
+                self.first = now
+            self.last = now
+
+    def drain(self) -> tuple[str, int, float | None, float | None]:
+        with self._lock:
+            parts, self._parts = self._parts, []
+            return "".join(parts), self.count, self.first, self.last
+
+
+class LiveStream:
+    """The answer of one task while it is written. `show_text(text)` gets each drained
+    piece (the screen paints it if the task is in view); `show_figures()` is called at most
+    every STATS_S (CPU_STATS_S on the CPU)."""
+
+    def __init__(self, key: str, *, on_cpu: bool, show_text: Callable[[str], None],
+                 show_figures: Callable[[], None]) -> None:
+        self.key = key
+        self.cancel = threading.Event()
+        self.buffer = TokenBuffer()
+        self.figures = LiveFigures(started=time.perf_counter())
+        self.chunks: list[str] = []
+        self.pacer = CpuPacer(CPU_UI_SHARE, CPU_MAX_GAP_S) if on_cpu else None
+        self.ticks = 0
+        self._show_text = show_text
+        self._show_figures = show_figures
+        self._backlog = ""  # drained but not yet shown (see DRAIN_CHARS)
+        self._shown = False  # the first text is on the screen
+        self._stats_at = time.perf_counter()
+        self._timer: Timer | None = None
+
+    @property
+    def text(self) -> str:
+        return "".join(self.chunks)
+
+    def start(self, owner: MessagePump) -> None:
+        """Drain on `owner`'s timer; it runs only while the answer streams."""
+        hz = CPU_DRAIN_HZ if self.pacer is not None else DRAIN_HZ
+        self._timer = owner.set_interval(1 / hz, self.drain)
+
+    def stop(self) -> list[float]:
+        """Show what is left, stop the timer; the sparkline's rates of the whole answer."""
+        self.drain(force=True)
+        if self._timer is not None:
+            self._timer.stop()
+            self._timer = None
+        return self.figures.rates()
+
+    def drain(self, force: bool = False) -> None:
+        """One tick: move buffered tokens to the screen in one repaint."""
+        pacer = self.pacer
+        if pacer is not None and self._shown and not force and not pacer.allows():
+            return
+        self.ticks += 1
+        text, count, first, last = self.buffer.drain()
+        self.figures.add(count, first, last)
+        if text or self._backlog:
+            text = self._backlog + text
+            text, self._backlog = text[:DRAIN_CHARS], text[DRAIN_CHARS:]
+            self.chunks.append(text)
+            self._show_text(text)
+            if not self._shown and pacer is not None:
+                pacer.reset()  # the first text shows at once; pacing starts from it
+            self._shown = True
+        every = STATS_S if pacer is None else CPU_STATS_S
+        if time.perf_counter() - self._stats_at >= every:
+            self._stats_at = time.perf_counter()
+            self._show_figures()
