@@ -8,13 +8,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from rich.text import Text
-from textual import on
+from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
 from textual.widgets import Footer, Input, OptionList, Static
 from textual.widgets.option_list import Option
+from textual.worker import Worker, WorkerState
 
 from rbyf_tui import catalog as catalogs
 from rbyf_tui.errors import RbyfError
@@ -38,16 +39,24 @@ class ModelChoice:
     note: str = ""
 
 
-def recent_models(store: Store, limit: int = 20) -> list[dict[str, Any]]:
-    """Model files rated before, most recently used first."""
-    return store.recent_models(limit) if store.path.exists() else []
+@dataclasses.dataclass(frozen=True)
+class HomeData:
+    """What the home screen lists, read in a worker (the DB may be busy elsewhere)."""
+
+    recent: list[dict[str, Any]]  # model files rated before, most recently used first
+    failures: list[dict[str, Any]]  # failed loads not loaded since, newest first
+    sessions: list[dict[str, Any]]  # unfinished sessions, newest first
+    catalogs: list[catalogs.CatalogEntry]
 
 
-def open_failures(store: Store) -> list[dict[str, Any]]:
-    """Recent failed loads whose model (or resumed session) has not loaded since."""
+def load_home(store: Store) -> HomeData:
+    catalog_entries = catalogs.discover()
     if not store.path.exists():
-        return []
-    return [row for row in store.load_failures(100) if not row["loaded_since"]]
+        return HomeData([], [], [], catalog_entries)
+    failures = [row for row in store.load_failures(100) if not row["loaded_since"]]
+    sessions = [row for row in store.sessions()
+                if row["status"] != "complete" and row["origin"] != "import"]
+    return HomeData(store.recent_models(20), failures, sessions, catalog_entries)
 
 
 def _when(value: Any) -> str:
@@ -75,6 +84,7 @@ class HomeScreen(Screen[None]):
         self.failed_sessions: dict[str, dict[str, Any]] = {}  # by session id
         self.model = 0
         self.catalog = 0
+        self.reading = True  # the lists are being read (not `loading`: a Widget reactive)
 
     @property
     def rbyf(self) -> RbyfApp:
@@ -96,25 +106,49 @@ class HomeScreen(Screen[None]):
         self.query_one("#models").border_title = "model"
         self.query_one("#catalogs").border_title = "catalog"
         self.query_one("#sessions").border_title = "unfinished sessions"
+        # What needs no DB shows at once (a few ms of TOML); the rest when the worker ends.
+        self._show_lists(HomeData([], [], [], catalogs.discover()), loaded=False)
         self.refresh_lists()
         self.query_one("#models").focus()
 
     def refresh_lists(self) -> None:
-        failed = open_failures(self.rbyf.store)
+        """Read the lists again, in a worker; they show when it ends."""
+        self.reading = True
+        self._read_lists()
+
+    @work(thread=True, exclusive=True, group="home-lists", exit_on_error=False)
+    def _read_lists(self) -> HomeData:
+        return load_home(self.rbyf.store)
+
+    @on(Worker.StateChanged)
+    def _lists_read(self, event: Worker.StateChanged) -> None:
+        if event.worker.group != "home-lists":
+            return
+        if event.state == WorkerState.SUCCESS:
+            self._show_lists(event.worker.result)
+        elif event.state == WorkerState.ERROR:
+            self.reading = False
+            self.notify(f"could not read the sessions: {event.worker.error}",
+                        severity="error")
+
+    def _show_lists(self, data: HomeData, loaded: bool = True) -> None:
         self.failures = {}
-        for row in failed:  # newest first: keep each model's latest
+        for row in data.failures:  # newest first: keep each model's latest
             self.failures.setdefault(row["model"], row)
         self.failed_sessions = {}
-        for row in failed:
+        for row in data.failures:
             if row["session_id"]:
                 self.failed_sessions.setdefault(row["session_id"], row)
-        self._load_models()
-        self._load_catalogs()
-        self._load_sessions()
+        self._load_models(data.recent)
+        self._load_catalogs(data.catalogs)
+        if loaded:  # until then "none" would be a wrong answer
+            self._load_sessions(data.sessions)
+            self.reading = False
+        self._update_help()
 
     # --- the three lists -------------------------------------------------------------
 
-    def _load_models(self) -> None:
+    def _load_models(self, recent: list[dict[str, Any]]) -> None:
         config = self.rbyf.config
         options = config.options
         models: list[ModelChoice] = []
@@ -127,7 +161,7 @@ class HomeScreen(Screen[None]):
         if config.offer_demo:
             models.append(ModelChoice("demo model (Gemma 3 270M)", "llama", None, "demo"))
         seen = {m.path for m in models}
-        for row in recent_models(self.rbyf.store):
+        for row in recent:
             if row["path"] in seen:
                 continue
             seen.add(row["path"])
@@ -163,8 +197,8 @@ class HomeScreen(Screen[None]):
     def _model_failure(self, model: ModelChoice) -> dict[str, Any] | None:
         return self.failures.get(full_path(model.path)) if model.path else None
 
-    def _load_catalogs(self) -> None:
-        self.catalog_entries = catalogs.discover()
+    def _load_catalogs(self, entries: list[catalogs.CatalogEntry]) -> None:
+        self.catalog_entries = list(entries)
         wanted = self.rbyf.config.catalog or DEFAULT_CATALOG
         names = [e.name for e in self.catalog_entries]
         if wanted not in names:  # a .toml path given with --catalog
@@ -193,11 +227,7 @@ class HomeScreen(Screen[None]):
         if options:
             out.highlighted = self.catalog
 
-    def _load_sessions(self) -> None:
-        rows = []
-        if self.rbyf.store.path.exists():
-            rows = [r for r in self.rbyf.store.sessions()
-                    if r["status"] != "complete" and r["origin"] != "import"]
+    def _load_sessions(self, rows: list[dict[str, Any]]) -> None:
         self.session_ids = [r["id"] for r in rows]
         out = self.query_one("#sessions", OptionList)
         options = []
