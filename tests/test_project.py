@@ -44,6 +44,82 @@ def test_the_engine_never_imports_textual() -> None:
     assert offenders == []
 
 
+def imports_of(path: Path) -> set[str]:
+    """Modules a file imports (anywhere, lazily too), except under `if TYPE_CHECKING:`."""
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    typing_only = {id(n) for node in ast.walk(tree) if isinstance(node, ast.If)
+                   and "TYPE_CHECKING" in ast.unparse(node.test)
+                   for stmt in node.body for n in ast.walk(stmt)}
+    found: set[str] = set()
+    for node in ast.walk(tree):
+        if id(node) in typing_only:
+            continue
+        if isinstance(node, ast.Import):
+            found |= {a.name for a in node.names}
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            found.add(node.module)
+            found |= {f"{node.module}.{a.name}" for a in node.names}
+    return found
+
+
+def module_name(path: Path) -> str:
+    parts = path.relative_to(REPO).with_suffix("").parts
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def unit_graph(depth: int, within: str) -> dict[str, set[str]]:
+    """Which units import which: a unit is a module or package `depth` names deep, inside
+    the package `within`; imports inside one unit are left out."""
+    modules = {module_name(p): p for p in (REPO / "rbyf_tui").rglob("*.py")}
+
+    def unit(name: str) -> str:
+        return ".".join(name.split(".")[:depth])
+
+    graph: dict[str, set[str]] = {}
+    for name, path in modules.items():
+        if not name.startswith(within + ".") or name.count(".") < depth - 1:
+            continue
+        for target in imports_of(path):
+            if target in modules and target.startswith(within + ".") \
+                    and unit(target) != unit(name) and target.count(".") >= depth - 1:
+                graph.setdefault(unit(name), set()).add(unit(target))
+    return graph
+
+
+def cycles(graph: dict[str, set[str]]) -> list[list[str]]:
+    """Each import circle once, as the path that closes it."""
+    found: list[list[str]] = []
+    done: set[str] = set()
+
+    def walk(node: str, path: list[str]) -> None:
+        for target in sorted(graph.get(node, ())):
+            if target in path:
+                circle = [*path[path.index(target):], target]
+                if not any(set(c) == set(circle) for c in found):
+                    found.append(circle)
+            elif target not in done:
+                walk(target, [*path, target])
+        done.add(node)
+
+    for start in sorted(graph):
+        walk(start, [start])
+    return found
+
+
+def test_no_import_circles_between_the_packages() -> None:
+    # rbyf_tui's modules and packages (store, backends, commands, tui), and within the TUI
+    # (app, screens, widgets, ...): each layer imports only the ones below it.
+    assert cycles(unit_graph(2, "rbyf_tui")) == []
+    assert cycles(unit_graph(3, "rbyf_tui.tui")) == []
+
+
+def test_the_tui_never_imports_the_commands() -> None:
+    offenders = sorted(module_name(p) for p in (REPO / "rbyf_tui" / "tui").rglob("*.py")
+                       if any(i == "rbyf_tui.commands" or i.startswith("rbyf_tui.commands.")
+                              for i in imports_of(p)))
+    assert offenders == []
+
+
 def test_help_does_not_load_heavy_modules() -> None:
     code = ("import sys; from rbyf_tui import cli; cli.build_parser(); "
             "print(sorted(m for m in ('duckdb', 'llama_cpp', 'textual', 'tiktoken') "
