@@ -169,7 +169,8 @@ def test_an_unknown_chat_format_lists_the_known_ones(rbyf_home: Path, demo_model
 
 
 @pytest.fixture(scope="module")
-def templateless_model(demo_model: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+def templateless_model(demo_model: Path,
+                       tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     """The demo model under an architecture llama.cpp loads (EmbeddingGemma has Gemma 3's
     tensors) but whose chat format rbyf cannot guess; like the demo, no chat template."""
 
@@ -184,7 +185,9 @@ def templateless_model(demo_model: Path, tmp_path_factory: pytest.TempPathFactor
         return entry
 
     folder = tmp_path_factory.mktemp("templateless")
-    return rewrite(demo_model, folder / "mystery.gguf", edit)
+    path = rewrite(demo_model, folder / "mystery.gguf", edit)
+    yield path
+    path.unlink()  # 250 MB
 
 
 @pytest.mark.model
@@ -362,10 +365,12 @@ def test_a_refused_connection_during_a_run_is_retried(rbyf_home: Path, tmp_path:
                          "--api-model", "fake-model", "--catalog", str(catalog), "--db",
                          str(db), home=rbyf_home)
     finally:
-        while not back:
+        deadline = time.monotonic() + 10
+        while not back and time.monotonic() < deadline:
             time.sleep(0.05)
-        back[0].shutdown()
-        back[0].server_close()
+        for server in back:
+            server.shutdown()
+            server.server_close()
     first, second = generations(db, session)
     assert (first["status"], first["response"]) == ("ok", "Hello from the fake server.")
     assert first["ttft_s"] > 0.4  # it waited out refused attempts, then got its answer

@@ -51,7 +51,8 @@ async def until(pilot: Any, condition: Callable[[], bool], timeout: float = 180.
     end = time.monotonic() + timeout
     while not condition():
         if time.monotonic() > end:
-            raise AssertionError("the app did not get there in time")
+            raise AssertionError(f"the app did not get there in time; status: "
+                                 f"{status(pilot.app)!r}")
         await pilot.pause(0.05)
 
 
@@ -169,7 +170,8 @@ key = "story"
 title = "Story"
 prompt = "Write a long story about a lighthouse keeper in a winter storm."
 ''', max_tokens=80)
-    app = RbyfApp(AppConfig(db_path=db, options=BackendOptions(model=str(demo_model), seed=3),
+    app = RbyfApp(AppConfig(db_path=db, options=BackendOptions(model=str(demo_model), seed=3,
+                                                           threads=1),
                             catalog=str(catalog), start=True, handle_signals=False))
     async with app.run_test(size=(100, 32)) as pilot:
         await until(pilot, lambda: status(app).startswith("Story · done"))
