@@ -25,6 +25,8 @@ FORMAT_BY_ARCHITECTURE = {
 # Formats whose templates drop system messages; we fold the system text into the first
 # user turn, as Gemma's own template does, rather than lose it.
 FOLD_SYSTEM = {"gemma"}
+# llama.cpp's loader wraps its reason in this: "llama_model_load: error loading model: ..."
+LOAD_ERROR_PREFIX = "error loading model: "
 
 
 def default_threads() -> int:
@@ -45,6 +47,13 @@ class LlamaSettings:
     chat_format: str | None = None
     reuse_prefix: bool = False
     verbose: bool = False
+
+
+def load_detail(line: str | None) -> str | None:
+    """llama.cpp's own reason, without the names of the functions it passed through."""
+    if not line:
+        return None
+    return line.rsplit(LOAD_ERROR_PREFIX, 1)[-1].strip() or line
 
 
 def chat_format_names() -> list[str]:
@@ -111,7 +120,7 @@ class LlamaCppBackend:
                 verbose=s.verbose,
             )
         except (ValueError, RuntimeError, OSError) as exc:
-            detail = llama_log.last_error() or str(exc)
+            detail = load_detail(llama_log.first_error()) or str(exc)
             raise ModelError(f"llama.cpp could not load {path.name}: {detail}") from None
         metadata = dict(llm.metadata)
         try:

@@ -16,7 +16,8 @@ _lock = threading.Lock()
 _errors: deque[str] = deque(maxlen=20)
 _state: dict[str, Any] = {}  # the log file and the ctypes callback, kept alive here
 
-GGML_LOG_ERROR = 3
+# ggml's levels: none 0, debug 1, info 2, warn 3, error 4, cont(inue the last line) 5
+GGML_LOG_ERROR = 4
 GGML_LOG_CONT = 5
 
 
@@ -56,6 +57,13 @@ def route_llama_logs(path: Path) -> None:
 def last_error() -> str | None:
     with _lock:
         return _errors[-1] if _errors else None
+
+
+def first_error() -> str | None:
+    """The first error since `clear_errors`: the cause; the lines after it are its echoes
+    ("failed to load model")."""
+    with _lock:
+        return _errors[0] if _errors else None
 
 
 def clear_errors() -> None:
