@@ -19,6 +19,7 @@ import pytest
 from rbyf_tui.backends import BackendOptions
 from rbyf_tui.tui.app import RbyfApp
 from rbyf_tui.tui.config import AppConfig
+from rbyf_tui.tui.screens.session import SessionScreen, decodes_on_cpu
 
 from conftest import run_cli
 from gguf_file import CUT_SHORT_ERROR, cut_short
@@ -213,10 +214,13 @@ async def test_threads_and_gpu_layers_reach_llama_cpp_and_are_recorded(
         assert llama_cpp.llama_n_threads(llm.ctx) == 1
         assert llama_cpp.llama_n_threads_batch(llm.ctx) == 1
         assert llm.model_params.n_gpu_layers == 2  # asked of llama.cpp; no GPU here
+        # a CPU-only build decodes on the CPU whatever was asked: repaints stay paced
+        assert decodes_on_cpu(next(s for s in app.screen_stack
+                                   if isinstance(s, SessionScreen)).runner.backend.describe())
         await pilot.press("q")
     [session] = rows(db, "SELECT settings FROM sessions")
     settings = json.loads(session["settings"])
     assert (settings["threads"], settings["n_gpu_layers"]) == (1, 2)
     [model] = rows(db, "SELECT info FROM models")
     info = json.loads(model["info"])
-    assert (info["threads"], info["n_gpu_layers"]) == (1, 2)
+    assert (info["threads"], info["n_gpu_layers"], info["gpu_offload"]) == (1, 2, False)

@@ -150,6 +150,8 @@ class LlamaCppBackend:
             extra={
                 "threads": threads,
                 "n_gpu_layers": s.n_gpu_layers,
+                # a CPU-only build takes --gpu-layers and still decodes on the CPU
+                "gpu_offload": bool(s.n_gpu_layers) and llama_cpp.llama_supports_gpu_offload(),
                 "llama_cpp_python": getattr(llama_cpp, "__version__", "?"),
                 "system_info": llama_cpp.llama_print_system_info().decode(errors="replace"),
             },
@@ -236,6 +238,7 @@ class LlamaCppBackend:
             llm.reset()  # empty KV cache: TTFT is the whole prompt's cost
         llm.set_seed(sampling.seed if sampling.seed is not None else self.settings.seed)
         llama_cpp.llama_perf_context_reset(llm.ctx)
+        llama_log.clear_errors()  # an error line now is this answer's, not an older one
 
         decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
         is_eog, vocab, detokenize = llama_cpp.llama_vocab_is_eog, self._vocab, llm.detokenize

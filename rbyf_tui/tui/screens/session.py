@@ -49,7 +49,7 @@ log = logging.getLogger(__name__)
 
 def decodes_on_cpu(model: ModelInfo) -> bool:
     """The model runs in this process with no layer on a GPU: the UI shares its cores."""
-    return model.backend == "llama.cpp" and not model.extra.get("n_gpu_layers")
+    return model.backend == "llama.cpp" and not model.extra.get("gpu_offload")
 
 
 class SessionScreen(Screen[None]):
