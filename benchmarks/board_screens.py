@@ -22,9 +22,10 @@ from rich.text import Text
 from textual.app import App, ComposeResult
 from textual.widgets import DataTable
 
-from rbyf_tui.matrix import Cell, Matrix, MatrixRow, TaskColumn
-from rbyf_tui.tui.screens.matrix import MatrixScreen
-from rbyf_tui.tui.screens.score_grid import ScoreGrid
+from rbyf_tui.score_matrix import Cell, Matrix, MatrixRow, TaskColumn
+from rbyf_tui.store import Store
+from rbyf_tui.tui.screens.board.grid import ScoreGrid
+from rbyf_tui.tui.screens.board.matrix import MatrixScreen
 
 
 def synthetic(models: int, tasks: int) -> Matrix:
@@ -40,6 +41,7 @@ class Host(App[None]):
     def __init__(self, screen: MatrixScreen | None = None) -> None:
         super().__init__()
         self.start = screen
+        self.store = Store(Path("/nonexistent/bench.duckdb"))  # the screen reads nothing
 
     def compose(self) -> ComposeResult:
         if self.start is None:
@@ -52,7 +54,7 @@ class Host(App[None]):
 
 async def score_grid(grid: Matrix) -> tuple[float, float]:
     """Seconds to fill and paint the matrix screen's grid, then to sort it by a task."""
-    screen = MatrixScreen(Path("/nonexistent/bench.duckdb"))
+    screen = MatrixScreen()
     app = Host(screen)
     async with app.run_test(size=(120, 40)) as pilot:
         await pilot.pause()

@@ -26,7 +26,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import duckdb
 
-from rbyf_tui import matrix, ranking
+from rbyf_tui import ranking, score_matrix
 from rbyf_tui.store import Store, queries
 
 TARGET_MS = 200.0
@@ -184,7 +184,7 @@ def main(argv: list[str] | None = None) -> int:
 
         results.append(("  same, new Store (+ schema check)", timed(first_call, args.repeat)[0]))
         results.append(("matrix of the catalog (not a target)",
-                        timed(lambda: matrix.matrix(store, "bench"), args.repeat)[0]))
+                        timed(lambda: score_matrix.matrix(store, "bench"), args.repeat)[0]))
 
         # With a connection held open, DuckDB reuses the open file: connects cost ~nothing.
         con = duckdb.connect(str(path), read_only=True)

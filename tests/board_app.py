@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import html
 import re
 import time
@@ -17,7 +18,8 @@ from rbyf_tui.backends.base import ModelInfo
 from rbyf_tui.catalog import Catalog
 from rbyf_tui.metrics import Figures
 from rbyf_tui.store import ImportedGeneration, ImportedSession, Store
-from rbyf_tui.tui.screens.board import LeaderboardScreen
+from rbyf_tui.tui.palette import BindingCommands
+from rbyf_tui.tui.screens.board.leaderboard import LeaderboardScreen
 
 from conftest import LEGACY
 from helpers import mini_catalog
@@ -82,35 +84,56 @@ def full_db(path: Path) -> Path:
 
 
 class BoardApp(App[None]):
-    """Opens the leaderboard at once, as the session screen does on `l`."""
+    """Opens the leaderboard at once, as the session screen does on `l`; like the real app it
+    holds the store the screens read through, and lists each screen's bindings in the
+    command palette."""
+
+    COMMANDS = App.COMMANDS | {BindingCommands}
 
     def __init__(self, db_path: Path, catalog: str | None = None,
                  rater: str | None = None) -> None:
         super().__init__()
         self.db_path = db_path
+        self.store = Store(db_path, keep_open=True)
         self.catalog = catalog
         self.rater = rater
 
     def on_mount(self) -> None:
-        self.push_screen(LeaderboardScreen(self.db_path, self.catalog, self.rater))
+        self.push_screen(LeaderboardScreen(self.catalog, self.rater))
+
+    def on_unmount(self) -> None:
+        self.store.close()
 
 
-async def settle(pilot: Pilot[None]) -> None:
+async def settle(pilot: Pilot[None], timeout_s: float = 30.0) -> None:
     """Wait for the screens' loading workers and the messages they send (a finished worker
-    may start the next, e.g. compare: the models, then their answers)."""
+    may start the next, e.g. compare: the models, then their answers); fails after
+    `timeout_s` rather than hanging."""
+    deadline = time.monotonic() + timeout_s
     idle = 0
     while idle < 2:
+        left = deadline - time.monotonic()
+        busy = [w.name or w.group for w in pilot.app.workers if not w.is_finished]
+        if left <= 0:
+            raise AssertionError(f"workers still running after {timeout_s:.0f} s: {busy} "
+                                 f"(screen {type(pilot.app.screen).__name__})")
         await pilot.pause()
-        await pilot.app.workers.wait_for_complete()
+        try:
+            await asyncio.wait_for(pilot.app.workers.wait_for_complete(), left)
+        except TimeoutError:
+            continue  # the deadline check above names them
         await pilot.pause()
-        busy = any(not w.is_finished for w in pilot.app.workers)
+        busy = [w.name or w.group for w in pilot.app.workers if not w.is_finished]
         idle = 0 if busy else idle + 1
 
 
 async def until(pilot: Pilot[None], shown: str, timeout_s: float = 10.0) -> str:
-    """The screen's text once it shows `shown` (or as it is when the time is up)."""
+    """The screen's text once it shows `shown`; fails after `timeout_s` with what it shows."""
     deadline = time.monotonic() + timeout_s
-    while shown not in (text := screen_text(pilot.app)) and time.monotonic() < deadline:
+    while shown not in (text := screen_text(pilot.app)):
+        if time.monotonic() >= deadline:
+            raise AssertionError(f"{shown!r} not on screen after {timeout_s:.0f} s; it shows:"
+                                 f"\n{text}")
         await pilot.pause(0.05)
     return text
 

@@ -12,8 +12,8 @@ from pathlib import Path
 import duckdb
 import pytest
 
+from rbyf_tui import answers, checks, ranking
 from rbyf_tui import catalog as catalogs
-from rbyf_tui import checks, compare, ranking
 from rbyf_tui.commands.common import cell_width, fit, table
 from rbyf_tui.commands.run import progress_line
 from rbyf_tui.store import Store
@@ -49,8 +49,8 @@ def test_the_runner_stores_the_checks_with_the_answer(tmp_path: Path) -> None:
     # What the session and compare screens read carries them too.
     state = runner.store.task_states(runner.session_id)["a"]
     assert checks.from_json(state["checks"]) == list(a.checks)
-    assert compare.answer(runner.store, a.generation_id).checks == a.checks
-    assert compare.answer(runner.store, b.generation_id).checks == ()
+    assert answers.answer(runner.store, a.generation_id).checks == a.checks
+    assert answers.answer(runner.store, b.generation_id).checks == ()
 
 
 def test_a_cancelled_answer_is_checked_on_all_its_text(tmp_path: Path) -> None:

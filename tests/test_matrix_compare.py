@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
+from rbyf_tui import answers, legacy, ranking, score_matrix
 from rbyf_tui import catalog as catalogs
-from rbyf_tui import compare, legacy, matrix, ranking
 from rbyf_tui.errors import NotFoundError, UsageError
 from rbyf_tui.runner import Runner
 from rbyf_tui.store import Store
@@ -44,7 +44,7 @@ def db(tmp_path: Path) -> Path:
 
 def test_matrix_cells_are_the_counted_scores_and_open_their_answers(db: Path) -> None:
     store = Store(db)
-    grid = matrix.matrix(store, "mini")
+    grid = score_matrix.matrix(store, "mini")
     assert [(t.key, t.title) for t in grid.tasks] == [("a", "Task A"), ("b", "Task B")]
     assert grid.columns == ("model", "n_rated", "total", "mean", "a", "b")
     assert [(r.model, r.score("a"), r.score("b")) for r in grid.rows] == [
@@ -53,7 +53,7 @@ def test_matrix_cells_are_the_counted_scores_and_open_their_answers(db: Path) ->
     assert {r.model: (r.n_rated, r.total) for r in grid.rows} == board
     cell = grid.cell("scripted:alpha", "a")
     assert cell is not None and cell.score == 5
-    opened = compare.answer(store, cell.generation_id)
+    opened = answers.answer(store, cell.generation_id)
     assert (opened.model, opened.task_key, opened.score, opened.remarks) == (
         "alpha", "a", 5, "crisp")
     assert opened.response == "alpha says hi" and opened.prompt == "First task."
@@ -64,7 +64,7 @@ def test_matrix_cells_are_the_counted_scores_and_open_their_answers(db: Path) ->
 
 
 def test_matrix_sorting_by_any_column(db: Path) -> None:
-    grid = matrix.matrix(Store(db), "mini")
+    grid = score_matrix.matrix(Store(db), "mini")
 
     def models(column: str, descending: bool | None = None) -> list[str]:
         return [r.model for r in grid.sorted_by(column, descending).rows]
@@ -82,9 +82,9 @@ def test_matrix_sorting_by_any_column(db: Path) -> None:
 
 def test_matrix_filters_by_rater_and_catalog(db: Path) -> None:
     store = Store(db)
-    assert [r.model for r in matrix.matrix(store, "mini", rater="bob").rows] == ["gamma"]
-    assert matrix.matrix(store, "mini", rater="nobody").rows == ()
-    empty = matrix.matrix(store, "rbyf-v2")
+    assert [r.model for r in score_matrix.matrix(store, "mini", rater="bob").rows] == ["gamma"]
+    assert score_matrix.matrix(store, "mini", rater="nobody").rows == ()
+    empty = score_matrix.matrix(store, "rbyf-v2")
     assert (empty.tasks, empty.rows) == ((), ())
 
 
@@ -95,7 +95,7 @@ def test_matrix_keeps_tasks_of_an_older_catalog_version(db: Path) -> None:
     runner = session(db, "delta", "delta speaks", catalog=newer)
     store = Store(db)
     store.rate(store.task_states(runner.session_id)["c"]["id"], 1)
-    grid = matrix.matrix(store, "mini")
+    grid = score_matrix.matrix(store, "mini")
     assert [(t.key, t.title) for t in grid.tasks] == [("a", "Task A"), ("c", "Task C"),
                                                        ("b", "Task B")]
     assert grid.sorted_by("c").rows[0].model == "delta"
@@ -104,7 +104,7 @@ def test_matrix_keeps_tasks_of_an_older_catalog_version(db: Path) -> None:
 def test_matrix_of_the_imported_runs(tmp_path: Path) -> None:
     store = Store(tmp_path / "rbyf.duckdb")
     legacy.import_paths(store, [LEGACY])
-    grid = matrix.matrix(store, "rbyf-v2")
+    grid = score_matrix.matrix(store, "rbyf-v2")
     assert [t.title for t in grid.tasks] == [t.title for t in catalogs.resolve("rbyf-v2").tasks]
     assert [(r.model, r.total) for r in grid.rows] == [
         ("gemma-2-2b-it-q5_k_m", 70), ("Llama-3.2-3B-Instruct", 69),
@@ -113,7 +113,7 @@ def test_matrix_of_the_imported_runs(tmp_path: Path) -> None:
         assert grid.sorted_by("i-am-ready", descending).rows[-1].model == (
             "Llama-3.2-1B-Instruct-Q8_0")
     qwen = next(r for r in grid.rows if r.model.startswith("qwen"))
-    story = compare.answer(store, qwen.cells["sf-story"].generation_id)
+    story = answers.answer(store, qwen.cells["sf-story"].generation_id)
     assert (story.score, story.remarks) == (
         0, "- not ended generation with repeated text all over the place.")
     assert story.response.startswith("**The Last Transmission**")
@@ -122,7 +122,7 @@ def test_matrix_of_the_imported_runs(tmp_path: Path) -> None:
 
 def test_compare_puts_answers_side_by_side(db: Path) -> None:
     store = Store(db)
-    side = compare.compare(store, "mini", ["beta", "scripted:alpha"])
+    side = answers.compare(store, "mini", ["beta", "scripted:alpha"])
     assert [(m.model_id, m.name) for m in side.models] == [("scripted:beta", "beta"),
                                                            ("scripted:alpha", "alpha")]
     assert [(r.task_key, r.task_title) for r in side.rows] == [("a", "Task A"), ("b", "Task B")]
@@ -144,7 +144,7 @@ def test_compare_shows_the_rated_attempt_then_the_latest(tmp_path: Path) -> None
     first.backend.answers = ["second answer"]  # type: ignore[attr-defined]
     first.run_task(mini_catalog().task("a"))  # regenerated, not rated
     first.run_task(mini_catalog().task("b"))  # regenerated, b never rated
-    rows = {r.task_key: r for r in compare.compare(store, "mini", ["alpha", "beta"]).rows}
+    rows = {r.task_key: r for r in answers.compare(store, "mini", ["alpha", "beta"]).rows}
     alpha_a, alpha_b = rows["a"].answers[0], rows["b"].answers[0]
     assert alpha_a is not None and (alpha_a.response, alpha_a.attempt, alpha_a.score) == (
         "first answer", 1, 4)
@@ -155,7 +155,7 @@ def test_compare_shows_the_rated_attempt_then_the_latest(tmp_path: Path) -> None
 def test_compare_of_imported_runs_and_a_missing_task(tmp_path: Path) -> None:
     store = Store(tmp_path / "rbyf.duckdb")
     legacy.import_paths(store, [LEGACY])
-    side = compare.compare(store, "rbyf-v2", ["qwen2.5-1.5b-instruct-q5_k_m",
+    side = answers.compare(store, "rbyf-v2", ["qwen2.5-1.5b-instruct-q5_k_m",
                                               "Llama-3.2-1B-Instruct-Q8_0"])
     ready = next(r for r in side.rows if r.task_key == "i-am-ready")
     qwen, llama = ready.answers
@@ -168,22 +168,22 @@ def test_compare_of_imported_runs_and_a_missing_task(tmp_path: Path) -> None:
 def test_compare_needs_two_known_models(db: Path) -> None:
     store = Store(db)
     with pytest.raises(UsageError, match="two or more"):
-        compare.compare(store, "mini", ["alpha", "scripted:alpha"])
+        answers.compare(store, "mini", ["alpha", "scripted:alpha"])
     with pytest.raises(NotFoundError, match="no model 'omega'"):
-        compare.compare(store, "mini", ["alpha", "omega"])
+        answers.compare(store, "mini", ["alpha", "omega"])
     # An imported model named like a scripted one makes that name ambiguous.
     legacy.import_paths(store, [LEGACY / "gemma-2-2b-it_CPP_8DYBB.csv"], model="alpha")
     with pytest.raises(UsageError, match="ambiguous"):
-        compare.compare(store, "mini", ["alpha", "beta"])
+        answers.compare(store, "mini", ["alpha", "beta"])
 
 
 def test_an_answer_with_the_rating_of_one_rater(db: Path) -> None:
     store = Store(db)
-    cell = matrix.matrix(store, "mini").cell("scripted:gamma", "b")
+    cell = score_matrix.matrix(store, "mini").cell("scripted:gamma", "b")
     assert cell is not None
     store.rate(cell.generation_id, 1, "ann disagrees", rater="ann")
-    assert compare.answer(store, cell.generation_id).remarks == "ann disagrees"
-    by_bob = compare.answer(store, cell.generation_id, rater="bob")
+    assert answers.answer(store, cell.generation_id).remarks == "ann disagrees"
+    by_bob = answers.answer(store, cell.generation_id, rater="bob")
     assert (by_bob.score, by_bob.remarks, by_bob.rater) == (4, "by bob", "bob")
     with pytest.raises(NotFoundError):
-        compare.answer(store, "0" * 32)
+        answers.answer(store, "0" * 32)

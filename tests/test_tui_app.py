@@ -10,12 +10,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from textual.command import CommandList, CommandPalette
 from textual.widgets import OptionList
 
 from rbyf_tui.backends import BackendOptions
 from rbyf_tui.store import Store
 from rbyf_tui.tui.app import RbyfApp
 from rbyf_tui.tui.config import AppConfig
+from rbyf_tui.tui.screens.board.leaderboard import LeaderboardScreen
 from rbyf_tui.tui.screens.dialogs import ConfirmQuit
 from rbyf_tui.tui.screens.session import SessionScreen
 from rbyf_tui.tui.screens.summary import SummaryScreen
@@ -276,13 +278,10 @@ async def test_home_starts_a_new_session_and_resumes_an_unfinished_one(tmp_path:
         await until(pilot, lambda: screen.runner is not None and screen.gen_key is None)
         assert screen.runner is not None and screen.runner.catalog.name == "mini"
         sid = screen.runner.session_id
-        await pilot.press("l")  # the leaderboard screen, or a note when it is not built in
-        await pilot.pause(0.2)
-        if isinstance(app.screen, SessionScreen):
-            assert any("leaderboard" in n.message for n in app._notifications)
-        else:
-            await pilot.press("escape")
-            await until(pilot, lambda: isinstance(app.screen, SessionScreen))
+        await pilot.press("l")  # the leaderboard, over the session
+        await until(pilot, lambda: isinstance(app.screen, LeaderboardScreen))
+        await pilot.press("escape")
+        await until(pilot, lambda: isinstance(app.screen, SessionScreen))
         screen.action_home()
         await until(pilot, lambda: isinstance(app.screen, HomeScreen))
         home = app.screen
@@ -369,6 +368,47 @@ async def test_the_command_palette_runs_session_actions(tmp_path: Path) -> None:
         await pilot.press("enter")
         await until(pilot, lambda: screen.states.get("a", {}).get("status") == "ok")
         assert screen.tasks[screen.view].key == "a"
+
+
+def palette(app: RbyfApp) -> list[tuple[str | None, str | None]]:
+    """The command palette's entries as listed now: (name, help); none while it is closed."""
+    if not isinstance(app.screen, CommandPalette):
+        return []
+    return [(option.hit.text, option.hit.help)
+            for option in app.screen.query_one(CommandList).options]
+
+
+async def test_the_palette_lists_each_screens_bindings_and_runs_them(tmp_path: Path) -> None:
+    """ctrl+p lists the bindings of the screen in view by name, with their help and key, and
+    picking one runs its action: on the session screen, then on home."""
+    from rbyf_tui.tui.screens.home import HomeScreen
+
+    backend = ScriptedBackend(["one two"])
+    app = app_for(tmp_path, "/models/x.gguf", backend=backend)
+    async with app.run_test(size=(100, 30)) as pilot:
+        screen = session(app)
+        await until(pilot, lambda: screen.runner is not None and screen.gen_key is None
+                    and "warm" in screen.states)
+        await pilot.press("ctrl+p")
+        save = ("Save", "Save the chosen score and remarks, go to the next task (enter)")
+        await until(pilot, lambda: save in palette(app))  # listed before anything is typed
+        entries = palette(app)
+        assert ("Score", "Choose score 0 (0)") in entries
+        assert ("Score 5", "Choose score 5 (5)") in entries
+        assert ("Regen", "Generate the task in view again (a new attempt) (r)") in entries
+        await pilot.press(*"home")
+        await until(pilot, lambda: palette(app)[:1] == [
+            ("Home", "Back to the home screen (when nothing is running) (h)")])
+        await pilot.press("enter")
+        await until(pilot, lambda: isinstance(app.screen, HomeScreen))
+
+        await pilot.press("ctrl+p")
+        await until(pilot, lambda: ("New session", "Start a session with the chosen model and "
+                                    "catalog (n)") in palette(app))
+        await pilot.press(*"board")
+        await until(pilot, lambda: palette(app)[:1] == [("Board", "Rank every rated model (l)")])
+        await pilot.press("enter")
+        await until(pilot, lambda: isinstance(app.screen, LeaderboardScreen))
 
 
 async def test_an_openai_compatible_server_from_the_command_line(tmp_path: Path) -> None:

@@ -12,11 +12,11 @@ import pytest
 from textual.widgets import Static
 
 from rbyf_tui.store import Store
-from rbyf_tui.tui.screens.answer import AnswerScreen
-from rbyf_tui.tui.screens.board import LeaderboardScreen
-from rbyf_tui.tui.screens.chart import ChartScreen
-from rbyf_tui.tui.screens.matrix import MatrixScreen
-from rbyf_tui.tui.screens.score_grid import ScoreGrid
+from rbyf_tui.tui.screens.board.answer import AnswerScreen
+from rbyf_tui.tui.screens.board.chart import ChartScreen
+from rbyf_tui.tui.screens.board.grid import ScoreGrid
+from rbyf_tui.tui.screens.board.leaderboard import LeaderboardScreen
+from rbyf_tui.tui.screens.board.matrix import MatrixScreen
 
 from board_app import BoardApp, full_db, legacy_db, screen_text, settle
 from conftest import REPO
@@ -321,7 +321,7 @@ async def test_a_wide_matrix_scrolls_sideways_and_keeps_the_model_column(tmp_pat
     app = BoardApp(tmp_path / "missing.duckdb")
     async with app.run_test(size=(80, 24)) as pilot:
         await settle(pilot)
-        screen = MatrixScreen(tmp_path / "missing.duckdb")
+        screen = MatrixScreen()
         await app.push_screen(screen)
         await settle(pilot)
         screen.matrix = grid

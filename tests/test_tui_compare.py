@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 from textual.widgets import SelectionList
 
-from rbyf_tui.tui.screens.board import LeaderboardScreen
-from rbyf_tui.tui.screens.compare import AnswerColumn, CompareScreen, ModelPicker
+from rbyf_tui.tui.screens.board.compare import AnswerColumn, CompareScreen, ModelPicker
+from rbyf_tui.tui.screens.board.leaderboard import LeaderboardScreen
 
 from board_app import BoardApp, full_db, legacy_db, screen_text, settle, until
 
@@ -130,7 +130,7 @@ async def test_three_models_at_80_columns_scroll_sideways(tmp_path: Path) -> Non
     app = BoardApp(full_db(tmp_path / "rbyf.duckdb"))
     async with app.run_test(size=(80, 24)) as pilot:
         await settle(pilot)
-        await app.push_screen(CompareScreen(app.db_path, "rbyf-v2", models=[
+        await app.push_screen(CompareScreen("rbyf-v2", models=[
             "fixed:swift-1b-q4", "legacy:gemma-2-2b-it-q5_k_m", "fixed:steady-7b-q4"]))
         await settle(pilot)
         columns = list(app.screen.query(AnswerColumn))
@@ -149,7 +149,7 @@ async def test_a_model_that_is_gone_is_one_line(tmp_path: Path) -> None:
     app = BoardApp(legacy_db(tmp_path / "rbyf.duckdb"))
     async with app.run_test(size=(80, 24)) as pilot:
         await settle(pilot)
-        await app.push_screen(CompareScreen(app.db_path, "rbyf-v2", models=[
+        await app.push_screen(CompareScreen("rbyf-v2", models=[
             "legacy:gemma-2-2b-it-q5_k_m", "nobody"]))
         await settle(pilot)
         assert "Cannot compare: no model 'nobody'" in await until(pilot, "Cannot compare")

@@ -20,7 +20,7 @@ from rbyf_tui.metrics import Figures
 from rbyf_tui.store import Store
 from rbyf_tui.tui.app import RbyfApp
 from rbyf_tui.tui.config import AppConfig
-from rbyf_tui.tui.screens.compare import CompareScreen
+from rbyf_tui.tui.screens.board.compare import CompareScreen
 from rbyf_tui.tui.screens.session import SessionScreen
 from rbyf_tui.tui.widgets.stats import StatsPane
 
@@ -101,7 +101,7 @@ def test_compare_in_chinese_at_80x24(snap_compare: Any, stored: tuple[Path, str]
     db, _ = stored
 
     async def ready(pilot: Any) -> None:
-        await pilot.app.push_screen(CompareScreen(db, catalog="rbyf-zh",
+        await pilot.app.push_screen(CompareScreen(catalog="rbyf-zh",
                                                   models=["通义千问-mini", "gemma-zh"]))
         await pilot.pause(0.5)
         await pilot.press("n", "n")  # task 3: three paragraphs (the warm-up is not compared)

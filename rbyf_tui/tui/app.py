@@ -16,8 +16,8 @@ from textual.screen import Screen
 
 from rbyf_tui.opening import NewSession, ResumeSession, SessionStart
 from rbyf_tui.store import Store
-from rbyf_tui.tui.commands import ActionsProvider
 from rbyf_tui.tui.config import AppConfig
+from rbyf_tui.tui.palette import BindingCommands
 
 log = logging.getLogger(__name__)
 STOP_SIGNALS = (signal.SIGTERM, signal.SIGHUP)
@@ -39,7 +39,7 @@ def _exit_soon(code: int, after_s: float = 3.0) -> None:
 class RbyfApp(App[int]):
     CSS_PATH = "app.tcss"
     TITLE = "rbyf"
-    COMMANDS = App.COMMANDS | {ActionsProvider}
+    COMMANDS = App.COMMANDS | {BindingCommands}  # every screen's bindings, by name
     ENABLE_COMMAND_PALETTE = True
 
     def __init__(self, config: AppConfig, **kwargs: Any) -> None:
@@ -143,13 +143,9 @@ class RbyfApp(App[int]):
     # --- navigation ---------------------------------------------------------------------
 
     def open_leaderboard(self, catalog: str | None) -> None:
-        try:
-            from rbyf_tui.tui.screens.board import LeaderboardScreen  # type: ignore[import-not-found]
-        except ImportError:
-            self.notify("the leaderboard screen is not in this build: run `rbyf leaderboard`",
-                        severity="warning")
-            return
-        self.push_screen(LeaderboardScreen(self.config.db_path, catalog=catalog))
+        from rbyf_tui.tui.screens.board.leaderboard import LeaderboardScreen
+
+        self.push_screen(LeaderboardScreen(catalog=catalog))
 
     def go_home(self) -> None:
         """Back to the home screen (the session screen has closed its session)."""

@@ -65,14 +65,10 @@ def _when(value: Any) -> str:
 
 class HomeScreen(Screen[None]):
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("n", "new_session", "new session"),
-        Binding("l", "leaderboard", "board"),
-        Binding("q", "quit", "quit"),
-    ]
-    PALETTE: ClassVar[list[tuple[str, str, str]]] = [
-        ("New session", "Start a session with the chosen model and catalog", "new_session"),
-        ("Leaderboard", "Rank every rated model", "leaderboard"),
-        ("Quit", "Leave rbyf", "quit"),
+        Binding("n", "new_session", "new session",
+                tooltip="Start a session with the chosen model and catalog"),
+        Binding("l", "leaderboard", "board", tooltip="Rank every rated model"),
+        Binding("q", "quit", "quit", tooltip="Leave rbyf"),
     ]
 
     def __init__(self) -> None:

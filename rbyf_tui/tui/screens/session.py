@@ -53,33 +53,33 @@ def decodes_on_cpu(model: ModelInfo) -> bool:
 
 
 class SessionScreen(Screen[None]):
+    # The footer shows the descriptions of the show=True ones; the command palette lists
+    # them all, the tooltip as help.
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("0", "score(0)", "score", key_display="0-5"),
-        *(Binding(str(n), f"score({n})", f"score {n}", show=False) for n in range(1, 6)),
-        Binding("enter", "save", "save", key_display="⏎"),
-        Binding("escape", "stop", "stop", key_display="esc"),
-        Binding("r", "regenerate", "regen"),
-        Binding("s", "skip", "skip"),
-        Binding("n", "next_task", "move", key_display="n/p"),
-        Binding("p", "previous_task", "prev", show=False),
-        Binding("l", "leaderboard", "board"),
-        Binding("q", "quit", "quit"),
-        Binding("t", "toggle_prompt", "prompt", show=False),
-        Binding("pageup", "scroll_answer(-1)", "answer up", show=False),
-        Binding("pagedown", "scroll_answer(1)", "answer down", show=False),
-    ]
-    PALETTE: ClassVar[list[tuple[str, str, str]]] = [
-        ("Save rating", "Save the chosen score and remarks, go to the next task", "save"),
-        ("Stop generation", "Stop the running answer; the partial text is kept", "stop"),
-        ("Regenerate", "Generate the task in view again (a new attempt)", "regenerate"),
-        ("Skip task", "Leave this task unrated and go to the next one", "skip"),
-        ("Next task", "Show the next task's answer and figures", "next_task"),
-        ("Previous task", "Show the previous task's answer and figures", "previous_task"),
-        ("Leaderboard", "Rank every rated model", "leaderboard"),
-        ("Toggle prompt", "Show or hide the task's prompt", "toggle_prompt"),
-        ("Home", "Back to the home screen (when nothing is running)", "home"),
-        ("Quit", "Leave rbyf (asks while a generation runs)", "quit"),
-        *((f"Score {n}", f"Choose score {n}", f"score({n})") for n in range(6)),
+        Binding("0", "score(0)", "score", key_display="0-5", tooltip="Choose score 0"),
+        *(Binding(str(n), f"score({n})", f"score {n}", show=False,
+                  tooltip=f"Choose score {n}") for n in range(1, 6)),
+        Binding("enter", "save", "save", key_display="⏎",
+                tooltip="Save the chosen score and remarks, go to the next task"),
+        Binding("escape", "stop", "stop", key_display="esc",
+                tooltip="Stop the running answer; the partial text is kept"),
+        Binding("r", "regenerate", "regen",
+                tooltip="Generate the task in view again (a new attempt)"),
+        Binding("s", "skip", "skip", tooltip="Leave this task unrated and go to the next one"),
+        Binding("n", "next_task", "move", key_display="n/p",
+                tooltip="Show the next task's answer and figures"),
+        Binding("p", "previous_task", "prev", show=False,
+                tooltip="Show the previous task's answer and figures"),
+        Binding("l", "leaderboard", "board", tooltip="Rank every rated model"),
+        Binding("q", "quit", "quit", tooltip="Leave rbyf (asks while a generation runs)"),
+        Binding("t", "toggle_prompt", "prompt", show=False,
+                tooltip="Show or hide the task's prompt"),
+        Binding("h", "home", "home", show=False,
+                tooltip="Back to the home screen (when nothing is running)"),
+        Binding("pageup", "scroll_answer(-1)", "answer up", show=False,
+                tooltip="Scroll the answer up a page"),
+        Binding("pagedown", "scroll_answer(1)", "answer down", show=False,
+                tooltip="Scroll the answer down a page"),
     ]
 
     def __init__(self, start: SessionStart) -> None:

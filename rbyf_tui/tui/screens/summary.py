@@ -41,14 +41,9 @@ def summary_text(session_id: str, tasks: list[Task], states: States) -> str:
 
 class SummaryScreen(Screen[None]):
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("escape", "back", "back to the session"),
-        Binding("l", "leaderboard", "board"),
-        Binding("q", "quit", "quit"),
-    ]
-    PALETTE: ClassVar[list[tuple[str, str, str]]] = [
-        ("Back to the session", "Review or re-rate the answers", "back"),
-        ("Leaderboard", "Rank every rated model", "leaderboard"),
-        ("Quit", "Leave rbyf", "quit"),
+        Binding("escape", "back", "back to the session", tooltip="Review or re-rate the answers"),
+        Binding("l", "leaderboard", "board", tooltip="Rank every rated model"),
+        Binding("q", "quit", "quit", tooltip="Leave rbyf"),
     ]
 
     def __init__(self, session_id: str, tasks: list[Task], states: States,

@@ -3,7 +3,6 @@ tokens/s (x), drawn in the terminal at whatever size it has."""
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import ClassVar
 
 from rich.text import Text
@@ -12,18 +11,12 @@ from textual.binding import BindingType
 from textual.containers import VerticalScroll
 from textual.widget import Widget
 from textual.widgets import Footer, Static
-from textual.worker import Worker, WorkerState
 
 from rbyf_tui import ranking
 from rbyf_tui.ranking import MAX_SCORE, Chart
-from rbyf_tui.tui.screens.board_base import BACK, SWITCH, BoardScreen
-from rbyf_tui.tui.screens.board_data import (
-    EMPTY_HELP,
-    BoardData,
-    Choices,
-    filter_label,
-    shorten,
-)
+from rbyf_tui.tui.screens.board.base import BACK, EMPTY_HELP, SWITCH, BoardScreen
+from rbyf_tui.tui.screens.board.data import BoardData, Choices, filter_label
+from rbyf_tui.tui.screens.board.styles import shorten
 
 MARKERS = "123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
 COLOURS = ("#4fc3f7", "#ffb74d", "#ba68c8", "#81c784", "#e57373", "#fff176", "#90a4ae")
@@ -127,9 +120,8 @@ class ChartScreen(BoardScreen):
 
     BINDINGS: ClassVar[list[BindingType]] = [BACK, *SWITCH]
 
-    def __init__(self, db_path: Path, catalog: str | None = None,
-                 rater: str | None = None) -> None:
-        super().__init__(db_path, catalog, rater)
+    def __init__(self, catalog: str | None = None, rater: str | None = None) -> None:
+        super().__init__(catalog, rater)
         self.data: BoardData | None = None
         self.choices: Choices | None = None
 
@@ -143,18 +135,15 @@ class ChartScreen(BoardScreen):
     def on_mount(self) -> None:
         self.load()
 
-    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
-        if event.worker.group != "board-load":
-            return
-        if event.state == WorkerState.SUCCESS:
-            self.data = event.worker.result
-            self.choices = self.data.choices.with_catalog(self.catalog).with_rater(self.rater)
-            if self.catalog is None and self.choices.catalogs:
-                self.catalog = self.choices.catalogs[0]
-            self.redraw()
-        elif event.state == WorkerState.ERROR:
-            self.query_one("#chart-legend-text", Static).update(
-                f"Cannot read the ratings: {event.worker.error}")
+    async def show(self, data: BoardData) -> None:
+        self.data = data
+        self.choices = data.choices.with_catalog(self.catalog).with_rater(self.rater)
+        if self.catalog is None and self.choices.catalogs:
+            self.catalog = self.choices.catalogs[0]
+        self.redraw()
+
+    def show_message(self, text: str) -> None:
+        self.query_one("#chart-legend-text", Static).update(text)
 
     def redraw(self) -> None:
         if self.data is None:

@@ -4,7 +4,6 @@ remarks and figures; `n`/`p` step through the tasks."""
 from __future__ import annotations
 
 from collections.abc import Sequence
-from pathlib import Path
 from typing import ClassVar
 
 from rich.text import Text
@@ -12,25 +11,14 @@ from textual import events, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical, VerticalScroll
-from textual.screen import ModalScreen, Screen
+from textual.screen import ModalScreen
 from textual.widgets import Footer, Markdown, SelectionList, Static
-from textual.worker import Worker, WorkerState
 
-from rbyf_tui import compare
-from rbyf_tui.compare import Answer, Comparison
-from rbyf_tui.store import Store
-from rbyf_tui.tui.screens.board_data import (
-    CSS_PATH,
-    EMPTY_HELP,
-    BindingCommands,
-    BoardData,
-    CommandSet,
-    append_remarks,
-    figures_line,
-    filter_label,
-    load_board,
-    score_text,
-)
+from rbyf_tui import answers
+from rbyf_tui.answers import Answer, Comparison
+from rbyf_tui.tui.screens.board.base import CSS_PATH, EMPTY_HELP, BoardScreen
+from rbyf_tui.tui.screens.board.data import BoardData, filter_label
+from rbyf_tui.tui.screens.board.styles import append_remarks, figures_line, score_text
 
 Picked = tuple[str, list[str]]  # catalog, model ids
 MIN_COLUMN = 38  # cells: two answers side by side at 80 columns
@@ -40,7 +28,6 @@ class ModelPicker(ModalScreen[Picked | None]):
     """Pick the models (space) and the catalog (c) to compare; enter compares."""
 
     CSS_PATH = CSS_PATH
-    COMMANDS: ClassVar[CommandSet] = {BindingCommands}
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("enter", "confirm", "Compare", priority=True,
                 tooltip="Compare the picked models"),
@@ -133,11 +120,9 @@ class AnswerColumn(VerticalScroll):
         self.scroll_home(animate=False)
 
 
-class CompareScreen(Screen[None]):
+class CompareScreen(BoardScreen):
     """Each task in turn with the picked models' answers in columns."""
 
-    CSS_PATH = CSS_PATH
-    COMMANDS: ClassVar[CommandSet] = {BindingCommands}
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape,q", "close", "Back", tooltip="Back to the leaderboard"),
         Binding("n,right", "step(1)", "Next task", priority=True, tooltip="The next task"),
@@ -145,12 +130,11 @@ class CompareScreen(Screen[None]):
         Binding("m", "pick", "Models", tooltip="Pick other models or another catalog"),
     ]
 
-    def __init__(self, db_path: Path, catalog: str | None = None, rater: str | None = None,
+    FAILED = "Cannot compare"
+
+    def __init__(self, catalog: str | None = None, rater: str | None = None,
                  models: Sequence[str] = ()) -> None:
-        super().__init__()
-        self.db_path = Path(db_path)
-        self.catalog = catalog
-        self.rater = rater
+        super().__init__(catalog, rater)
         self.models = list(models)
         self.data: BoardData | None = None
         self.comparison: Comparison | None = None
@@ -163,43 +147,33 @@ class CompareScreen(Screen[None]):
         yield Footer()
 
     def on_mount(self) -> None:
-        self.load_board()
+        self.load()  # the standings (to pick from), then the answers
 
     # --- loading ----------------------------------------------------------------------
 
-    @work(thread=True, exclusive=True, group="compare-board", exit_on_error=False)
-    def load_board(self) -> BoardData:
-        return load_board(self.db_path, self.rater)
-
     @work(thread=True, exclusive=True, group="compare-load", exit_on_error=False)
     def load_comparison(self, catalog: str, models: list[str]) -> Comparison:
-        return compare.compare(Store(self.db_path), catalog, models, self.rater)
+        return answers.compare(self.store, catalog, models, self.rater)
 
-    async def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
-        group = event.worker.group
-        if group not in ("compare-board", "compare-load"):
-            return
-        if event.state == WorkerState.ERROR:
-            self.query_one("#compare-title", Static).update(
-                f"Cannot compare: {event.worker.error}")
-            return
-        if event.state != WorkerState.SUCCESS:
-            return
-        if group == "compare-board":
-            self.data = event.worker.result
-            if self.data.empty:
-                self.query_one("#compare-title", Static).update("Compare")
-                self.query_one("#compare-prompt", Static).update(EMPTY_HELP)
-                return
-            self.catalog = self.catalog or self.data.choices.catalogs[0]
-            if len(self.models) >= 2:
-                self.load_comparison(self.catalog, self.models)
-            else:
-                self.action_pick()
-        else:
-            self.comparison = event.worker.result
+    async def show(self, result: BoardData | Comparison) -> None:
+        if isinstance(result, Comparison):
+            self.comparison = result
             self.index = 0
             await self.build_columns()
+            return
+        self.data = result
+        if self.data.empty:
+            self.query_one("#compare-title", Static).update("Compare")
+            self.query_one("#compare-prompt", Static).update(EMPTY_HELP)
+            return
+        self.catalog = self.catalog or self.data.choices.catalogs[0]
+        if len(self.models) >= 2:
+            self.load_comparison(self.catalog, self.models)
+        else:
+            self.action_pick()
+
+    def show_message(self, text: str) -> None:
+        self.query_one("#compare-title", Static).update(text)
 
     def action_pick(self) -> None:
         if self.data is None or self.data.empty or self.catalog is None:
@@ -264,6 +238,3 @@ class CompareScreen(Screen[None]):
             return
         self.index = (self.index + delta) % len(self.comparison.rows)
         await self.show_task()
-
-    def action_close(self) -> None:
-        self.dismiss()

@@ -3,7 +3,6 @@ figures, and the prompt it answered."""
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import ClassVar
 
 from rich.text import Text
@@ -11,21 +10,12 @@ from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import VerticalScroll
-from textual.screen import Screen
 from textual.widgets import Footer, Markdown, Static
-from textual.worker import Worker, WorkerState
 
-from rbyf_tui import compare
-from rbyf_tui.compare import Answer
-from rbyf_tui.store import Store
-from rbyf_tui.tui.screens.board_data import (
-    CSS_PATH,
-    BindingCommands,
-    CommandSet,
-    append_remarks,
-    figures_line,
-    score_text,
-)
+from rbyf_tui import answers
+from rbyf_tui.answers import Answer
+from rbyf_tui.tui.screens.board.base import BoardScreen
+from rbyf_tui.tui.screens.board.styles import append_remarks, figures_line, score_text
 
 
 def rating_text(answer: Answer) -> Text:
@@ -50,20 +40,17 @@ def heading(answer: Answer) -> str:
             f"({answer.task_key}){attempt}{status}")
 
 
-class AnswerScreen(Screen[None]):
+class AnswerScreen(BoardScreen):
     """The answer behind one score."""
 
-    CSS_PATH = CSS_PATH
-    COMMANDS: ClassVar[CommandSet] = {BindingCommands}
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape,q", "close", "Back", tooltip="Back to the matrix"),
     ]
+    FAILED = "Cannot open this answer"
 
-    def __init__(self, db_path: Path, generation_id: str, rater: str | None = None) -> None:
-        super().__init__()
-        self.db_path = Path(db_path)
+    def __init__(self, generation_id: str, rater: str | None = None) -> None:
+        super().__init__(rater=rater)
         self.generation_id = generation_id
-        self.rater = rater
         self.answer: Answer | None = None
 
     def compose(self) -> ComposeResult:
@@ -81,24 +68,17 @@ class AnswerScreen(Screen[None]):
 
     @work(thread=True, exclusive=True, group="answer-load", exit_on_error=False)
     def load(self) -> Answer:
-        return compare.answer(Store(self.db_path), self.generation_id, self.rater)
+        return answers.answer(self.store, self.generation_id, self.rater)
 
-    async def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
-        if event.worker.group != "answer-load":
-            return
-        if event.state == WorkerState.ERROR:
-            self.query_one("#answer-title", Static).update(
-                f"Cannot open this answer: {event.worker.error}")
-        elif event.state == WorkerState.SUCCESS:
-            answer: Answer = event.worker.result
-            self.answer = answer
-            self.query_one("#answer-title", Static).update(heading(answer))
-            self.query_one("#answer-rating", Static).update(rating_text(answer))
-            self.query_one("#answer-figures", Static).update(figures_line(answer.figures))
-            self.query_one("#answer-prompt", Static).update(answer.prompt)
-            await self.query_one("#answer-text", Markdown).update(
-                answer.response or "*(no answer text)*")
-            self.query_one("#answer-body").focus()
+    async def show(self, answer: Answer) -> None:
+        self.answer = answer
+        self.query_one("#answer-title", Static).update(heading(answer))
+        self.query_one("#answer-rating", Static).update(rating_text(answer))
+        self.query_one("#answer-figures", Static).update(figures_line(answer.figures))
+        self.query_one("#answer-prompt", Static).update(answer.prompt)
+        await self.query_one("#answer-text", Markdown).update(
+            answer.response or "*(no answer text)*")
+        self.query_one("#answer-body").focus()
 
-    def action_close(self) -> None:
-        self.dismiss()
+    def show_message(self, text: str) -> None:
+        self.query_one("#answer-title", Static).update(text)

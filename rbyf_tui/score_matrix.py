@@ -25,7 +25,7 @@ class TaskColumn:
 
 class Cell(NamedTuple):
     score: int
-    generation_id: str  # open it with compare.answer(store, generation_id)
+    generation_id: str  # open it with answers.answer(store, generation_id)
 
 
 @dataclass(frozen=True)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import ClassVar
 
 from rich.style import Style
@@ -10,19 +9,16 @@ from textual import events
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.widgets import Footer, Static
-from textual.worker import Worker, WorkerState
 
 from rbyf_tui.metrics import fmt
 from rbyf_tui.ranking import Standing
-from rbyf_tui.tui.screens.board_base import SWITCH, BoardScreen
-from rbyf_tui.tui.screens.board_data import (
-    EMPTY_HELP,
-    BoardData,
-    Choices,
-    filter_label,
-    shorten,
-)
-from rbyf_tui.tui.screens.score_grid import GridColumn, ScoreGrid
+from rbyf_tui.tui.screens.board.base import EMPTY_HELP, SWITCH, BoardScreen
+from rbyf_tui.tui.screens.board.chart import ChartScreen
+from rbyf_tui.tui.screens.board.compare import CompareScreen
+from rbyf_tui.tui.screens.board.data import BoardData, Choices, filter_label
+from rbyf_tui.tui.screens.board.grid import GridColumn, ScoreGrid
+from rbyf_tui.tui.screens.board.matrix import MatrixScreen
+from rbyf_tui.tui.screens.board.styles import shorten
 
 # (header, least width, right-aligned) of every column but the model's.
 COLUMNS: tuple[tuple[str, int, bool], ...] = (
@@ -60,9 +56,8 @@ class LeaderboardScreen(BoardScreen):
         Binding("v", "compare", "Compare", tooltip="Answers of two or more models side by side"),
     ]
 
-    def __init__(self, db_path: Path, catalog: str | None = None,
-                 rater: str | None = None) -> None:
-        super().__init__(db_path, catalog, rater)
+    def __init__(self, catalog: str | None = None, rater: str | None = None) -> None:
+        super().__init__(catalog, rater)
         self.data: BoardData | None = None
         self._width = 0
 
@@ -80,21 +75,13 @@ class LeaderboardScreen(BoardScreen):
 
     # --- data -------------------------------------------------------------------------
 
-    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
-        if event.worker.group != "board-load":
-            return
-        if event.state == WorkerState.SUCCESS:
-            self.show(event.worker.result)
-        elif event.state == WorkerState.ERROR:
-            self.show_message(f"Cannot read the ratings: {event.worker.error}")
-
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         # Without ratings there is nothing to switch to or open: keys shown dimmed.
         if action in NEEDS_RATINGS and (self.data is None or self.data.empty):
             return None
         return True
 
-    def show(self, data: BoardData) -> None:
+    async def show(self, data: BoardData) -> None:
         self.data = data
         self.refresh_bindings()
         if data.empty:
@@ -178,11 +165,6 @@ class LeaderboardScreen(BoardScreen):
         if self.data and not self.data.empty and event.size.width != self._width:
             self.render_table()
 
-    def selected_model(self) -> str | None:
-        standings = self.standings()
-        row = self.query_one("#board-table", ScoreGrid).cursor_row
-        return standings[row].model_id if 0 <= row < len(standings) else None
-
     # --- actions ----------------------------------------------------------------------
 
     def _ready(self) -> bool:
@@ -206,20 +188,14 @@ class LeaderboardScreen(BoardScreen):
         self.load()
 
     def action_matrix(self) -> None:
-        from rbyf_tui.tui.screens.matrix import MatrixScreen
-
         if self._ready() and self.data:
-            self.app.push_screen(MatrixScreen(self.db_path, self.catalog, self.rater,
+            self.app.push_screen(MatrixScreen(self.catalog, self.rater,
                                               choices=self.data.choices))
 
     def action_chart(self) -> None:
-        from rbyf_tui.tui.screens.chart import ChartScreen
-
         if self._ready() and self.data:
-            self.app.push_screen(ChartScreen(self.db_path, self.catalog, self.rater))
+            self.app.push_screen(ChartScreen(self.catalog, self.rater))
 
     def action_compare(self) -> None:
-        from rbyf_tui.tui.screens.compare import CompareScreen
-
         if self._ready() and self.data:
-            self.app.push_screen(CompareScreen(self.db_path, self.catalog, self.rater))
+            self.app.push_screen(CompareScreen(self.catalog, self.rater))

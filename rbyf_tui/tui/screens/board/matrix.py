@@ -3,8 +3,6 @@ filter by catalog and rater, open a cell to read its answer."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from pathlib import Path
 from typing import ClassVar
 
 from rich.style import Style
@@ -12,21 +10,13 @@ from textual import events, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.widgets import Footer, Static
-from textual.worker import Worker, WorkerState
 
-from rbyf_tui import matrix as matrices
-from rbyf_tui.matrix import Matrix
-from rbyf_tui.tui.screens.board_base import BACK, SWITCH, BoardScreen
-from rbyf_tui.tui.screens.board_data import (
-    EMPTY_HELP,
-    Choices,
-    filter_label,
-    load_choices,
-    open_store,
-    score_text,
-    shorten,
-)
-from rbyf_tui.tui.screens.score_grid import GridColumn, ScoreGrid
+from rbyf_tui.score_matrix import Matrix
+from rbyf_tui.tui.screens.board.answer import AnswerScreen
+from rbyf_tui.tui.screens.board.base import BACK, EMPTY_HELP, SWITCH, BoardScreen
+from rbyf_tui.tui.screens.board.data import Choices, MatrixData, filter_label, load_matrix
+from rbyf_tui.tui.screens.board.grid import GridColumn, ScoreGrid
+from rbyf_tui.tui.screens.board.styles import score_text, shorten
 
 SUMMARY_NAMES = {"model": "model name", "n_rated": "tasks rated", "total": "total",
                  "mean": "mean score"}
@@ -36,27 +26,6 @@ PLAIN = Style()
 SCORE_CELLS = {score: (text.plain, text.style if isinstance(text.style, Style) else
                        Style.parse(text.style))
                for score in (None, 0, 1, 2, 3, 4, 5) for text in [score_text(score)]}
-
-
-@dataclass(frozen=True)
-class Loaded:
-    matrix: Matrix | None
-    choices: Choices
-
-
-def load_matrix(db_path: Path, catalog: str | None, rater: str | None,
-                choices: Choices | None) -> Loaded:
-    """Runs in a worker thread: ~0.4 s for 1,000 models x 100 tasks."""
-    store = open_store(db_path)
-    if store is None:
-        return Loaded(None, Choices())
-    if choices is None:
-        choices, _ = load_choices(store)
-    choices = choices.with_catalog(catalog).with_rater(rater)
-    catalog = catalog or (choices.catalogs[0] if choices.catalogs else None)
-    if catalog is None:
-        return Loaded(None, choices)
-    return Loaded(matrices.matrix(store, catalog, rater), choices)
 
 
 def column_name(key: str) -> str:
@@ -75,9 +44,9 @@ class MatrixScreen(BoardScreen):
         *SWITCH,
     ]
 
-    def __init__(self, db_path: Path, catalog: str | None = None, rater: str | None = None,
+    def __init__(self, catalog: str | None = None, rater: str | None = None,
                  *, choices: Choices | None = None) -> None:
-        super().__init__(db_path, catalog, rater)
+        super().__init__(catalog, rater)
         self.choices = choices
         self.matrix: Matrix | None = None
         self.sort_column = "mean"
@@ -96,25 +65,19 @@ class MatrixScreen(BoardScreen):
         self.load()
 
     @work(thread=True, exclusive=True, group="matrix-load", exit_on_error=False)
-    def load(self) -> Loaded:
-        return load_matrix(self.db_path, self.catalog, self.rater, self.choices)
+    def load(self) -> MatrixData:
+        return load_matrix(self.store, self.catalog, self.rater, self.choices)
 
-    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
-        if event.worker.group != "matrix-load":
+    async def show(self, loaded: MatrixData) -> None:
+        self.choices = loaded.choices
+        if loaded.matrix is None:
+            self.show_message(EMPTY_HELP)
             return
-        if event.state == WorkerState.SUCCESS:
-            loaded: Loaded = event.worker.result
-            self.choices = loaded.choices
-            if loaded.matrix is None:
-                self.show_message(EMPTY_HELP)
-                return
-            self.catalog = loaded.matrix.catalog
-            if self.sort_column not in loaded.matrix.columns:  # a task of another catalog
-                self.sort_column, self.descending = "mean", True
-            self.matrix = loaded.matrix.sorted_by(self.sort_column, self.descending)
-            self.render_table()
-        elif event.state == WorkerState.ERROR:
-            self.show_message(f"Cannot read the ratings: {event.worker.error}")
+        self.catalog = loaded.matrix.catalog
+        if self.sort_column not in loaded.matrix.columns:  # a task of another catalog
+            self.sort_column, self.descending = "mean", True
+        self.matrix = loaded.matrix.sorted_by(self.sort_column, self.descending)
+        self.render_table()
 
     def show_message(self, text: str) -> None:
         message = self.query_one("#matrix-empty", Static)
@@ -228,8 +191,6 @@ class MatrixScreen(BoardScreen):
         self.render_table(keep_model=model_id)
 
     def action_open(self) -> None:
-        from rbyf_tui.tui.screens.answer import AnswerScreen
-
         keys = self.cursor_keys()
         if self.matrix is None or keys is None:
             return
@@ -241,7 +202,7 @@ class MatrixScreen(BoardScreen):
         if cell is None:
             self.notify("No rating in this cell: nothing to open.")
             return
-        self.app.push_screen(AnswerScreen(self.db_path, cell.generation_id, self.rater))
+        self.app.push_screen(AnswerScreen(cell.generation_id, self.rater))
 
     def switchable(self) -> Choices | None:
         return self.choices
