@@ -19,7 +19,7 @@ from textual.widgets.option_list import Option
 from rbyf_tui import catalog as catalogs
 from rbyf_tui.errors import RbyfError
 from rbyf_tui.load_failures import full_path
-from rbyf_tui.store import Store
+from rbyf_tui.store import LoadFailure, RecentModel, Store
 from rbyf_tui.tui.config import NewSession, ResumeSession
 
 if TYPE_CHECKING:
@@ -38,16 +38,16 @@ class ModelChoice:
     note: str = ""
 
 
-def recent_models(store: Store, limit: int = 20) -> list[dict[str, Any]]:
+def recent_models(store: Store, limit: int = 20) -> list[RecentModel]:
     """Model files rated before, most recently used first."""
     return store.recent_models(limit) if store.path.exists() else []
 
 
-def open_failures(store: Store) -> list[dict[str, Any]]:
+def open_failures(store: Store) -> list[LoadFailure]:
     """Recent failed loads whose model (or resumed session) has not loaded since."""
     if not store.path.exists():
         return []
-    return [row for row in store.load_failures(100) if not row["loaded_since"]]
+    return [row for row in store.load_failures(100) if not row.loaded_since]
 
 
 def _when(value: Any) -> str:
@@ -71,8 +71,8 @@ class HomeScreen(Screen[None]):
         self.models: list[ModelChoice] = []
         self.catalog_entries: list[catalogs.CatalogEntry] = []
         self.session_ids: list[str] = []
-        self.failures: dict[str, dict[str, Any]] = {}  # by model path: loads that failed
-        self.failed_sessions: dict[str, dict[str, Any]] = {}  # by session id
+        self.failures: dict[str, LoadFailure] = {}  # by model path: loads that failed
+        self.failed_sessions: dict[str, LoadFailure] = {}  # by session id
         self.model = 0
         self.catalog = 0
 
@@ -103,11 +103,11 @@ class HomeScreen(Screen[None]):
         failed = open_failures(self.rbyf.store)
         self.failures = {}
         for row in failed:  # newest first: keep each model's latest
-            self.failures.setdefault(row["model"], row)
+            self.failures.setdefault(row.model, row)
         self.failed_sessions = {}
         for row in failed:
-            if row["session_id"]:
-                self.failed_sessions.setdefault(row["session_id"], row)
+            if row.session_id:
+                self.failed_sessions.setdefault(row.session_id, row)
         self._load_models()
         self._load_catalogs()
         self._load_sessions()
@@ -128,15 +128,15 @@ class HomeScreen(Screen[None]):
             models.append(ModelChoice("demo model (Gemma 3 270M)", "llama", None, "demo"))
         seen = {m.path for m in models}
         for row in recent_models(self.rbyf.store):
-            if row["path"] in seen:
+            if row.path in seen:
                 continue
-            seen.add(row["path"])
-            missing = "" if Path(row["path"]).exists() else " (missing)"
-            models.append(ModelChoice(row["name"], "llama", row["path"],
-                                      f"{_when(row['last_used'])}{missing}"))
+            seen.add(row.path)
+            missing = "" if Path(row.path).exists() else " (missing)"
+            models.append(ModelChoice(row.name, "llama", row.path,
+                                      f"{_when(row.last_used)}{missing}"))
         for path, row in self.failures.items():
             # a file that failed to load may load after an upgrade; a typo is not offered
-            if row["backend"] == "llama.cpp" and path not in seen and Path(path).is_file():
+            if row.backend == "llama.cpp" and path not in seen and Path(path).is_file():
                 seen.add(path)
                 models.append(ModelChoice(Path(path).name, "llama", path, ""))
         self.models = models
@@ -160,7 +160,7 @@ class HomeScreen(Screen[None]):
             text.append("  load failed", style="bold")
         return Option(text)
 
-    def _model_failure(self, model: ModelChoice) -> dict[str, Any] | None:
+    def _model_failure(self, model: ModelChoice) -> LoadFailure | None:
         return self.failures.get(full_path(model.path)) if model.path else None
 
     def _load_catalogs(self) -> None:
@@ -197,16 +197,16 @@ class HomeScreen(Screen[None]):
         rows = []
         if self.rbyf.store.path.exists():
             rows = [r for r in self.rbyf.store.sessions()
-                    if r["status"] != "complete" and r["origin"] != "import"]
-        self.session_ids = [r["id"] for r in rows]
+                    if r.status != "complete" and r.origin != "import"]
+        self.session_ids = [r.id for r in rows]
         out = self.query_one("#sessions", OptionList)
         options = []
         for r in rows:
-            busy = " · open elsewhere" if r["running"] else ""
-            text = Text(f"{r['id']}  {r['model'][:24]}\n", style="bold")
-            text.append(f"  {r['catalog'][:12]} · {r['rated']}/{r['tasks']} rated · "
-                        f"{_when(r['created_at'])[5:]}{busy}", style="")
-            if r["id"] in self.failed_sessions:
+            busy = " · open elsewhere" if r.running else ""
+            text = Text(f"{r.id}  {r.model[:24]}\n", style="bold")
+            text.append(f"  {r.catalog[:12]} · {r.rated}/{r.tasks} rated · "
+                        f"{_when(r.created_at)[5:]}{busy}", style="")
+            if r.id in self.failed_sessions:
                 text.append("\n  load failed", style="bold")
             options.append(Option(text))
         out.set_options(options)
@@ -238,7 +238,7 @@ class HomeScreen(Screen[None]):
         help_line = self.query_one("#home-help", Static)
         help_line.set_class(failure is not None, "-failed")
         help_line.update(HELP if failure is None else
-                         f"load failed {_when(failure['failed_at'])}: {failure['error']}")
+                         f"load failed {_when(failure.failed_at)}: {failure.error}")
 
     # --- choosing ---------------------------------------------------------------------
 
