@@ -27,7 +27,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 import duckdb
 
 from rbyf_tui import ranking, score_matrix
-from rbyf_tui.store import Store, queries
+from rbyf_tui.store import Store, reads, writes
 
 TARGET_MS = 200.0
 
@@ -125,7 +125,7 @@ def build(path: Path, models: int, tasks: int, sessions: int) -> float:
                                    OR (n = 1 AND hash(g.id) % 10 = 1));
     """)
     # Rows went in around the Store: count them as Store.rate would have, one by one.
-    queries.rebuild_counted(con)
+    writes.rebuild_counted(con)
     con.execute("CHECKPOINT")
     con.close()
     return time.perf_counter() - started
@@ -190,7 +190,7 @@ def main(argv: list[str] | None = None) -> int:
         con = duckdb.connect(str(path), read_only=True)
         results.append(("  connect + close, another one open", timed(connect_close,
                                                                        args.repeat)[0]))
-        ms, rows = timed(lambda: queries.leaderboard(con), args.repeat)
+        ms, rows = timed(lambda: reads.leaderboard(con), args.repeat)
         results.append(("leaderboard query on an open connection", ms))
         results.append(("bootstrap intervals + ranks",
                         timed(lambda: ranking.rank_rows(rows), args.repeat)[0]))

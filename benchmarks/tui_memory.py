@@ -58,11 +58,11 @@ async def session(tasks: int, tokens: int, work: Path) -> list[tuple[int, float]
                             factory=lambda options, n_ctx, seed: backend) as (_, pilot, screen):
         for done in range(1, tasks + 1):
             key = f"t{done - 1:03d}"
-            await until(pilot, lambda k=key: screen.states.get(k, {}).get("status") == "ok"
+            await until(pilot, lambda k=key: getattr(screen.states.get(k), "status", None) == "ok"
                         and screen.gen_key is None, timeout=300)
             await pilot.press("3")
             await pilot.press("enter")
-            await until(pilot, lambda k=key: screen.states.get(k, {}).get("score") == 3,
+            await until(pilot, lambda k=key: getattr(screen.states.get(k), "score", None) == 3,
                         timeout=60)
             if done == 1 or done % 10 == 0:
                 gc.collect()

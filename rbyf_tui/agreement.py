@@ -6,33 +6,12 @@ from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from itertools import combinations
-from typing import Any
+from typing import TYPE_CHECKING
 
-import duckdb
+if TYPE_CHECKING:
+    from rbyf_tui.store import RaterScore
 
 SCORES = 6  # 0..5
-
-# The latest rating of each rater for each (model, catalog, task); the warm-up never counts.
-PER_RATER = """
-    SELECT model, model_id, catalog, task_key, rater, score FROM (
-        SELECT m.name AS model, s.model_id, s.catalog_name AS catalog, g.task_key,
-               coalesce(r.rater, '?') AS rater, r.score,
-               row_number() OVER (PARTITION BY s.model_id, s.catalog_name, g.task_key,
-                                  coalesce(r.rater, '?')
-                                  ORDER BY r.created_at DESC, r.id DESC) AS rn
-        FROM ratings r JOIN generations g ON g.id = r.generation_id
-        JOIN sessions s ON s.id = g.session_id JOIN models m ON m.id = s.model_id
-        WHERE NOT g.is_warmup {where}
-    ) WHERE rn = 1
-"""
-
-
-def per_rater_scores(con: duckdb.DuckDBPyConnection,
-                     catalog: str | None = None) -> list[dict[str, Any]]:
-    where, params = ("AND s.catalog_name = ?", [catalog]) if catalog else ("", [])
-    cur = con.execute(PER_RATER.format(where=where), params)
-    names = [d[0] for d in cur.description or []]
-    return [dict(zip(names, row, strict=True)) for row in cur.fetchall()]
 
 
 def quadratic_kappa(a: Sequence[int], b: Sequence[int]) -> float | None:
@@ -73,12 +52,14 @@ class Agreement:
     kappa: float | None
 
 
-def summarize(rows: Sequence[dict[str, Any]]) -> tuple[list[RaterMean], list[Agreement]]:
+def summarize(rows: Sequence[RaterScore]) -> tuple[list[RaterMean], list[Agreement]]:
+    """Per model and rater the mean score; per pair of raters of a catalog, how they agree
+    on the (model, task) pairs both rated (Store.per_rater_scores gives the rows)."""
     sums: dict[tuple[str, str, str, str], list[int]] = defaultdict(list)
     by_item: dict[tuple[str, str], dict[tuple[str, str], int]] = defaultdict(dict)
     for row in rows:
-        sums[(row["model_id"], row["catalog"], row["rater"], row["model"])].append(row["score"])
-        by_item[(row["catalog"], row["rater"])][(row["model_id"], row["task_key"])] = row["score"]
+        sums[(row.model_id, row.catalog, row.rater, row.model)].append(row.score)
+        by_item[(row.catalog, row.rater)][(row.model_id, row.task_key)] = row.score
     means = sorted(
         (RaterMean(model, catalog, rater, len(s), sum(s) / len(s))
          for (_, catalog, rater, model), s in sums.items()),

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 from rbyf_tui.checks import CheckResult
 from rbyf_tui.checks import from_json as checks_from_json
 from rbyf_tui.errors import NotFoundError, UsageError
-from rbyf_tui.store.queries import ANSWER_FIGURES
+from rbyf_tui.store.records import ANSWER_FIGURES
 
 if TYPE_CHECKING:
     from rbyf_tui.store import Store

@@ -116,7 +116,7 @@ class Runner:
         pending = []
         for task in self.catalog.all_tasks():
             state = states.get(task.key)
-            if state and (state["status"] == "ok" or state["score"] is not None):
+            if state and (state.status == "ok" or state.score is not None):
                 continue
             pending.append(task)
         return pending

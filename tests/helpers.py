@@ -60,7 +60,8 @@ def new_runner(db: Path, backend: ScriptedBackend | None = None,
 def fixed_ids(monkeypatch: pytest.MonkeyPatch) -> None:
     """Ids 0, 1, 2, ... instead of random ones, so that snapshots stay the same."""
     counter = itertools.count()
-    monkeypatch.setattr("rbyf_tui.store.new_id", lambda length=32: f"{next(counter):0{length}x}")
+    monkeypatch.setattr("rbyf_tui.store.writes.new_id",
+                        lambda length=32: f"{next(counter):0{length}x}")
 
 
 def fixed_times(store: Store) -> None:

@@ -48,7 +48,7 @@ def test_the_runner_stores_the_checks_with_the_answer(tmp_path: Path) -> None:
     assert (row["checks"], row["checks_passed"], row["checks_total"]) == (None, None, None)
     # What the session and compare screens read carries them too.
     state = runner.store.task_states(runner.session_id)["a"]
-    assert checks.from_json(state["checks"]) == list(a.checks)
+    assert checks.from_json(state.checks) == list(a.checks)
     assert answers.answer(runner.store, a.generation_id).checks == a.checks
     assert answers.answer(runner.store, b.generation_id).checks == ()
 

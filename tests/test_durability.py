@@ -219,7 +219,7 @@ def test_a_complete_session_is_not_resumed(tmp_path: Path) -> None:
     for task in runner.catalog.all_tasks():
         runner.run_task(task)
     for state in runner.store.task_states(runner.session_id).values():
-        runner.store.rate(state["id"], 3)
+        runner.store.rate(state.id, 3)
     line = assert_one_line_error(run_cli("run", "--db", str(tmp_path / "c.duckdb"),
                                          "--resume", runner.session_id, home=tmp_path))
     assert f"session {runner.session_id} is complete" in line

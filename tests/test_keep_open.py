@@ -73,7 +73,7 @@ def test_other_rbyf_processes_get_in_while_a_process_holds_the_file(tmp_path: Pa
         assert rate_in(holder).endswith("holding\n")
         time.sleep(0.3)
         assert held_by_someone(db)  # it really holds the file while idle
-        runner_session = Store(db).sessions()[0]["id"]
+        runner_session = Store(db).sessions()[0].id
         for args in (["rate", "--session", runner_session, "--task", "a", "--score", "5",
                       "--remarks", "from the CLI", "--rater", "cli"],
                      ["leaderboard", "--format", "json"], ["sessions", "--json"],
@@ -136,7 +136,7 @@ def test_kill_9_of_a_holding_process_loses_no_rating(tmp_path: Path) -> None:
     holder.kill()  # SIGKILL, the file still held and its log not checkpointed
     holder.wait()
     store = Store(db)
-    assert [s["rated"] for s in store.sessions()] == [2]
+    assert [s.rated for s in store.sessions()] == [2]
     con = duckdb.connect(str(db), read_only=True)
     remarks = con.execute("SELECT remarks FROM ratings ORDER BY created_at").fetchall()
     counted = con.execute("SELECT task_key, score FROM counted WHERE all_raters "

@@ -349,10 +349,10 @@ def test_rating_an_imported_answer_again_counts_and_the_session_stays_complete(
     store = Store(db)
     session_id = report.imported[0].session_id
     state = store.task_states(session_id)["rag"]
-    store.rate(state["id"], 3, "on second thought")
+    store.rate(state.id, 3, "on second thought")
     standing = ranking.leaderboard(store)[0]
     assert (standing.n_rated, standing.total) == (13, 47)
-    assert store.sessions()[0]["status"] == "complete"
+    assert store.sessions()[0].status == "complete"
 
 
 @pytest.mark.parametrize(("text", "expected"), [

@@ -37,7 +37,7 @@ def db(tmp_path: Path) -> Path:
         runner = session(path, model, answer)
         states = store.task_states(runner.session_id)
         for key, (score, remarks) in scores.items():
-            store.rate(states[key]["id"], score, remarks,
+            store.rate(states[key].id, score, remarks,
                        rater="bob" if model == "gamma" else None)
     return path
 
@@ -94,7 +94,7 @@ def test_matrix_keeps_tasks_of_an_older_catalog_version(db: Path) -> None:
                            "mini.toml")
     runner = session(db, "delta", "delta speaks", catalog=newer)
     store = Store(db)
-    store.rate(store.task_states(runner.session_id)["c"]["id"], 1)
+    store.rate(store.task_states(runner.session_id)["c"].id, 1)
     grid = score_matrix.matrix(store, "mini")
     assert [(t.key, t.title) for t in grid.tasks] == [("a", "Task A"), ("c", "Task C"),
                                                        ("b", "Task B")]
@@ -140,7 +140,7 @@ def test_compare_shows_the_rated_attempt_then_the_latest(tmp_path: Path) -> None
     first = session(db, "alpha", "first answer")
     session(db, "beta", "beta answer")
     store = Store(db)
-    store.rate(store.task_states(first.session_id)["a"]["id"], 4, "the rated one")
+    store.rate(store.task_states(first.session_id)["a"].id, 4, "the rated one")
     first.backend.answers = ["second answer"]  # type: ignore[attr-defined]
     first.run_task(mini_catalog().task("a"))  # regenerated, not rated
     first.run_task(mini_catalog().task("b"))  # regenerated, b never rated

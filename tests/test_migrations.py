@@ -21,7 +21,7 @@ def test_the_ratings_of_a_schema_1_db_count_after_the_upgrade(tmp_path: Path) ->
         runner.run_task(task)
     states = runner.store.task_states(runner.session_id)
     for key, score in (("warm", 1), ("a", 2), ("a", 4), ("b", 5)):
-        runner.store.rate(states[key]["id"], score)
+        runner.store.rate(states[key].id, score)
     old = tmp_path / "old.duckdb"
     con = duckdb.connect(str(old))
     con.execute(MIGRATIONS[0])

@@ -120,6 +120,37 @@ def test_the_tui_never_imports_the_commands() -> None:
     assert offenders == []
 
 
+SQL_START = re.compile(r"^\s*(SELECT|INSERT|UPDATE|DELETE|WITH|CREATE|COPY|ATTACH|ALTER|DROP)\s")
+
+
+def sql_outside_store(package: Path) -> list[str]:
+    """SQL text, duckdb imports and reaching into `.db.read/.write` in the package's modules
+    outside store/: each a 'path:line what' string."""
+    found = []
+    for path in sorted(package.rglob("*.py")):
+        if path.relative_to(package).parts[0] == "store":
+            continue
+        where = path.relative_to(package.parent)
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Constant) and isinstance(node.value, str) \
+                    and SQL_START.match(node.value):
+                found.append(f"{where}:{node.lineno} SQL {node.value.split()[0]}")
+            elif isinstance(node, ast.Import) and any(
+                    a.name.split(".")[0] == "duckdb" for a in node.names):
+                found.append(f"{where}:{node.lineno} import duckdb")
+            elif isinstance(node, ast.ImportFrom) and (node.module or "").split(".")[0] \
+                    == "duckdb":
+                found.append(f"{where}:{node.lineno} from duckdb")
+            elif isinstance(node, ast.Attribute) and node.attr in ("read", "write") \
+                    and isinstance(node.value, ast.Attribute) and node.value.attr == "db":
+                found.append(f"{where}:{node.lineno} .db.{node.attr}")
+    return found
+
+
+def test_sql_lives_only_in_the_store() -> None:
+    assert sql_outside_store(REPO / "rbyf_tui") == []
+
+
 def test_help_does_not_load_heavy_modules() -> None:
     code = ("import sys; from rbyf_tui import cli; cli.build_parser(); "
             "print(sorted(m for m in ('duckdb', 'llama_cpp', 'textual', 'tiktoken') "

@@ -105,21 +105,21 @@ def test_the_counting_rules_against_a_real_db(tmp_path: Path) -> None:
     runner = run_all(db, "alpha")
     store = runner.store
     states = store.task_states(runner.session_id)
-    store.rate(states["warm"]["id"], 0, "the warm-up never counts")
-    store.rate(states["a"]["id"], 2, "first look")
-    store.rate(states["b"]["id"], 4)
+    store.rate(states["warm"].id, 0, "the warm-up never counts")
+    store.rate(states["a"].id, 2, "first look")
+    store.rate(states["b"].id, 4)
     regenerated = runner.run_task(mini_catalog().task("a"))  # attempt 2, not rated yet
     board = ranking.leaderboard(store)
     assert [(s.n_rated, s.total) for s in board] == [(2, 6)]  # the rated attempt counts
     store.rate(regenerated.generation_id, 5, "the new answer is better")
-    store.rate(states["b"]["id"], 1, "on reflection")  # re-rated: the latest counts
+    store.rate(states["b"].id, 1, "on reflection")  # re-rated: the latest counts
     standing = ranking.leaderboard(store)[0]
     assert (standing.n_rated, standing.total, standing.mean) == (2, 6, 3.0)
     assert standing.n_tasks == 2 and standing.catalog == "mini"
     assert standing.ci_low == 1.0 and standing.ci_high == 5.0 and standing.rank == 1
     # The speeds are medians over the answers that count: attempt 2 of a, and b.
     a2 = store.generation(regenerated.generation_id)
-    b = store.generation(states["b"]["id"])
+    b = store.generation(states["b"].id)
     assert standing.median_ttft_s == pytest.approx((a2["ttft_s"] + b["ttft_s"]) / 2)
     assert standing.median_decode_tps == pytest.approx(
         (a2["decode_tps"] + b["decode_tps"]) / 2)
@@ -137,7 +137,7 @@ def test_rater_filter_and_models_across_sessions(tmp_path: Path) -> None:
         states = store.task_states(runner.session_id)
         for key, score in zip("ab", scores, strict=True):
             if score is not None:
-                store.rate(states[key]["id"], score, rater=rater)
+                store.rate(states[key].id, score, rater=rater)
     board = {s.model: s for s in ranking.leaderboard(store)}
     # Per model and task the latest rating counts, whichever session it is in.
     assert (board["alpha"].n_rated, board["alpha"].total) == (2, 6)
@@ -154,8 +154,8 @@ def test_chart_data(tmp_path: Path) -> None:
     runner = run_all(db, "alpha")
     store = runner.store
     states = store.task_states(runner.session_id)
-    store.rate(states["a"]["id"], 4)
-    store.rate(states["b"]["id"], 2)
+    store.rate(states["a"].id, 4)
+    store.rate(states["b"].id, 2)
     legacy.import_paths(store, [LEGACY / "gemma-2-2b-it_CPP_8DYBB.csv"])  # no speeds
     standings = ranking.leaderboard(store)
     chart = ranking.chart(standings, "mini")
@@ -190,11 +190,11 @@ def test_the_counted_table_kept_while_rating_equals_a_rebuild(tmp_path: Path) ->
     second = run_all(db, "alpha")
     store = Store(db)
     one, two = store.task_states(first.session_id), store.task_states(second.session_id)
-    store.rate(one["warm"]["id"], 5, rater="ann")
-    store.rate(one["a"]["id"], 1, rater="ann")
-    store.rate(two["a"]["id"], 4, rater="bob")
-    store.rate(one["a"]["id"], 2, rater="ann")  # ann re-rates the older session's answer
-    store.rate(one["b"]["id"], 3, rater="bob")
+    store.rate(one["warm"].id, 5, rater="ann")
+    store.rate(one["a"].id, 1, rater="ann")
+    store.rate(two["a"].id, 4, rater="bob")
+    store.rate(one["a"].id, 2, rater="ann")  # ann re-rates the older session's answer
+    store.rate(one["b"].id, 3, rater="bob")
     again = first.run_task(mini_catalog().task("b"))
     store.rate(again.generation_id, 5, rater="ann")
     legacy.import_paths(store, [LEGACY])  # 2024 ratings: older than all of the above
@@ -212,9 +212,9 @@ def test_the_counted_table_kept_while_rating_equals_a_rebuild(tmp_path: Path) ->
 
 
 def test_every_rating_goes_through_the_store() -> None:
-    """The counted table stays right only if ratings are written by store.insert_rating."""
+    """The counted table stays right only if ratings are written by writes.insert_rating."""
     from conftest import REPO
 
     writers = sorted(str(p.relative_to(REPO)) for p in (REPO / "rbyf_tui").rglob("*.py")
                      if "INSERT INTO ratings" in p.read_text(encoding="utf-8"))
-    assert writers == ["rbyf_tui/store/__init__.py"]
+    assert writers == ["rbyf_tui/store/writes.py"]

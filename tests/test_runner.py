@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from rbyf_tui.store import Store
+from rbyf_tui.store import Store, TaskState
 
 from fakes import ScriptedBackend
 from helpers import new_runner
@@ -44,7 +44,7 @@ def test_partial_text_is_checkpointed_while_streaming(tmp_path: Path) -> None:
     backend = ScriptedBackend([ANSWER], delay_s=0.02)
     runner = new_runner(tmp_path / "db.duckdb", backend)
     runner.checkpoint_s = 0.05
-    seen: list[dict[str, object]] = []
+    seen: list[TaskState] = []
     count = 0
 
     def on_text(_: str) -> None:
@@ -55,8 +55,8 @@ def test_partial_text_is_checkpointed_while_streaming(tmp_path: Path) -> None:
             seen.append(state)
 
     outcome = runner.run_task(runner.catalog.task("a"), on_text=on_text)
-    assert seen and seen[0]["status"] == "running"
-    partial = str(seen[0]["response"])
+    assert seen and seen[0].status == "running"
+    partial = seen[0].response
     assert partial and ANSWER.startswith(partial) and len(partial) < len(ANSWER)
     assert runner.store.generation(outcome.generation_id)["response"] == ANSWER
 

@@ -69,21 +69,21 @@ def test_attempts_ratings_and_completion(tmp_path: Path) -> None:
         runner.run_task(task)
     again = runner.run_task(cat.task("a"))
     states = store.task_states(runner.session_id)
-    assert states["a"]["attempt"] == 2 and states["a"]["attempts"] == 2
-    assert states["a"]["id"] == again.generation_id
+    assert states["a"].attempt == 2 and states["a"].attempts == 2
+    assert states["a"].id == again.generation_id
 
-    store.rate(states["warm"]["id"], 1, "warm-up only")
-    store.rate(states["a"]["id"], 2, "first look")
-    store.rate(states["a"]["id"], 4, "on reflection")  # re-rated: the latest counts
+    store.rate(states["warm"].id, 1, "warm-up only")
+    store.rate(states["a"].id, 2, "first look")
+    store.rate(states["a"].id, 4, "on reflection")  # re-rated: the latest counts
     row = store.sessions()[0]
-    assert (row["status"], row["rated"], row["generated"], row["tasks"]) == ("open", 1, 2, 2)
-    store.rate(states["b"]["id"], 5)
+    assert (row.status, row.rated, row.generated, row.tasks) == ("open", 1, 2, 2)
+    store.rate(states["b"].id, 5)
     row = store.sessions()[0]
-    assert (row["status"], row["rated"]) == ("complete", 2)
+    assert (row.status, row.rated) == ("complete", 2)
     board = store.leaderboard()
     assert len(board) == 1
     assert (board[0]["n_rated"], board[0]["total"], board[0]["mean"]) == (2, 9, 4.5)
-    assert store.task_states(runner.session_id)["a"]["remarks"] == "on reflection"
+    assert store.task_states(runner.session_id)["a"].remarks == "on reflection"
 
 
 def test_bad_scores_and_unknown_ids(tmp_path: Path) -> None:
@@ -125,7 +125,7 @@ def test_any_text_round_trips_exactly(tmp_path: Path) -> None:
     outcome = runner.run_task(runner.catalog.task("a"))
     runner.store.rate(outcome.generation_id, 3, tricky + big)
     state = runner.store.task_states(runner.session_id)["a"]
-    assert state["remarks"] == tricky + big
+    assert state.remarks == tricky + big
 
 
 def test_session_catalog_is_the_one_it_started_with(tmp_path: Path) -> None:
@@ -146,7 +146,7 @@ def test_two_writers_in_two_processes_wait_for_each_other(tmp_path: Path) -> Non
     assert holder.stdout is not None and holder.stdout.readline().strip() == "held"
     Store(db).rate(outcome.generation_id, 4)  # waits for the holder, then writes
     holder.wait(timeout=10)
-    assert Store(db).task_states(runner.session_id)["a"]["score"] == 4
+    assert Store(db).task_states(runner.session_id)["a"].score == 4
 
 
 def test_a_db_held_too_long_names_the_holder(tmp_path: Path) -> None:
@@ -174,22 +174,22 @@ def test_a_failed_load_is_kept_until_its_model_or_session_loads(tmp_path: Path) 
                               error="llama.cpp could not load x.gguf: bad tensor",
                               catalog_name="mini")
     (row,) = store.load_failures()
-    assert (row["model"], row["origin"], row["catalog_name"], row["session_id"]) == (
+    assert (row.model, row.origin, row.catalog_name, row.session_id) == (
         "/m/x.gguf", "run", "mini", None)
-    assert "bad tensor" in row["error"] and not row["loaded_since"]
+    assert "bad tensor" in row.error and not row.loaded_since
 
     # the same file loads later (e.g. after an upgrade): the failure is history
     model = ModelInfo(key="sha256:ab", name="x", backend="llama.cpp", path="/m/x.gguf")
     sid = store.create_session(model, mini_catalog(), settings={}, hardware={},
                                rater="tester", origin="tui")
-    assert store.load_failures()[0]["loaded_since"]
+    assert store.load_failures()[0].loaded_since
 
     # a resume that failed is open until that session is claimed again
     store.record_load_failure(model="/m/x.gguf", backend="llama.cpp", origin="tui",
                               error="the model of session … is no longer at /m/x.gguf",
                               session_id=sid)
     newest, older = store.load_failures()
-    assert newest["session_id"] == sid and not newest["loaded_since"]
-    assert older["loaded_since"] and len(store.load_failures(1)) == 1
+    assert newest.session_id == sid and not newest.loaded_since
+    assert older.loaded_since and len(store.load_failures(1)) == 1
     store.claim_session(sid)
-    assert store.load_failures()[0]["loaded_since"]
+    assert store.load_failures()[0].loaded_since

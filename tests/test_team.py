@@ -24,7 +24,7 @@ def rated_db(path: Path, rater: str, scores: dict[str, int], model: str = "m1") 
         runner.run_task(task)
     states = runner.store.task_states(runner.session_id)
     for key, score in scores.items():
-        runner.store.rate(states[key]["id"], score, f"{rater} says {score}", rater)
+        runner.store.rate(states[key].id, score, f"{rater} says {score}", rater)
     return runner.session_id
 
 
@@ -44,11 +44,11 @@ def test_merge_brings_sessions_in_once(tmp_path: Path) -> None:
     result = run_cli("merge", str(a), str(b), "--into", str(team))
     assert result.returncode == 0, result.stderr
     assert "added 1 models, 1 catalogs, 1 sessions, 3 generations, 2 ratings" in result.stdout
-    sessions = {s["id"]: s for s in Store(team).sessions()}
+    sessions = {s.id: s for s in Store(team).sessions()}
     assert set(sessions) == {sa, sb}
-    assert sessions[sa]["rater"] == "tester" and sessions[sa]["status"] == "complete"
+    assert sessions[sa].rater == "tester" and sessions[sa].status == "complete"
     states = Store(team).task_states(sa)
-    assert (states["a"]["rater"], states["a"]["remarks"]) == ("alice", "alice says 4")
+    assert (states["a"].rater, states["a"].remarks) == ("alice", "alice says 4")
 
     again = run_cli("merge", str(a), str(b), "--into", str(team))
     assert again.returncode == 0

@@ -59,6 +59,12 @@ def session(app: RbyfApp) -> SessionScreen:
     return screen
 
 
+def task_status(screen: SessionScreen, key: str) -> str | None:
+    """The stored status of a task's latest answer, as the screen last read it."""
+    state = screen.states.get(key)
+    return state.status if state else None
+
+
 def generations(db: Path, session_id: str, key: str) -> list[tuple[Any, ...]]:
     return Store(db).db.read(lambda con: con.execute(
         "SELECT attempt, status, response FROM generations WHERE session_id = ? AND "
@@ -88,7 +94,7 @@ async def test_rate_a_catalog_live_on_the_demo_model(tmp_path: Path, demo_model:
 
         await pilot.press("s")  # the warm-up's rating is optional; task a is generated
         await until(pilot, lambda: screen.gen_key is None
-                    and screen.states.get("a", {}).get("status") == "ok")
+                    and task_status(screen, "a") == "ok")
         await pilot.press("4", "tab", *"good, ümlaut", "enter")
         await until(pilot, lambda: screen.gen_key == "b")  # saved, then the next task starts
         assert ratings(db, sid) == [("a", 4, "good, ümlaut")]
@@ -115,7 +121,7 @@ async def test_rate_a_catalog_live_on_the_demo_model(tmp_path: Path, demo_model:
         await pilot.press("q")
     assert app.return_code == 0
     [row] = Store(db).sessions()
-    assert row["status"] == "complete" and row["origin"] == "tui"
+    assert row.status == "complete" and row.origin == "tui"
 
 
 async def test_skip_moves_on_and_a_backend_error_keeps_the_session_usable(
@@ -127,13 +133,13 @@ async def test_skip_moves_on_and_a_backend_error_keeps_the_session_usable(
         screen = session(app)
         await until(pilot, lambda: screen.runner is not None and "warm" in screen.states)
         await pilot.press("s")  # warm-up -> a, which fails
-        await until(pilot, lambda: screen.states.get("a", {}).get("status") == "error")
+        await until(pilot, lambda: task_status(screen, "a") == "error")
         assert "scripted failure" in str(screen.query_one("#status").render())
         await pilot.press("s")  # skip the failed task: b is generated
-        await until(pilot, lambda: screen.states.get("b", {}).get("status") == "ok")
+        await until(pilot, lambda: task_status(screen, "b") == "ok")
         await pilot.press("2", "enter")  # rate b; a is still unrated, so it comes next
         await until(pilot, lambda: screen.gen_key is None and screen.view == 1
-                    and screen.states["a"]["attempts"] == 2)
+                    and screen.states["a"].attempts == 2)
         sid = screen.runner.session_id  # type: ignore[union-attr]
         assert [s for _, s, _ in generations(db, sid, "a")] == ["error", "error"]
         assert ratings(db, sid) == [("b", 2, "")]
@@ -148,7 +154,7 @@ async def test_resume_shows_an_unrated_answer_without_generating_it(tmp_path: Pa
         screen = session(app)
         await until(pilot, lambda: screen.runner is not None and "warm" in screen.states)
         await pilot.press("s")
-        await until(pilot, lambda: screen.states.get("a", {}).get("status") == "ok")
+        await until(pilot, lambda: task_status(screen, "a") == "ok")
         sid = screen.runner.session_id  # type: ignore[union-attr]
         await pilot.press("q")
     assert len(backend.requests) == 2
@@ -165,7 +171,7 @@ async def test_resume_shows_an_unrated_answer_without_generating_it(tmp_path: Pa
         assert "first answer" in screen.query_one("#answer-md").source
         assert again.requests == []
         await pilot.press("3", "enter")  # rated; b has no answer, so it is generated now
-        await until(pilot, lambda: screen.states.get("b", {}).get("status") == "ok")
+        await until(pilot, lambda: task_status(screen, "b") == "ok")
         assert len(again.requests) == 1
 
 
@@ -201,7 +207,7 @@ async def test_a_cpu_decode_gets_fewer_repaints_and_every_token(tmp_path: Path) 
         await until(pilot, lambda: screen.gen_key is None and "warm" in screen.states)
         elapsed = time.perf_counter() - started
         assert live is not None and live.pacer is not None
-        assert screen.states["warm"]["completion_tokens"] == 1500
+        assert screen.states["warm"].completion_tokens == 1500
         assert live.text == WORDS
         # ticks at CPU_DRAIN_HZ at most (+ the first text and the last flush)
         assert 1 <= screen.stream_repaints <= CPU_DRAIN_HZ * elapsed + 2
@@ -324,9 +330,9 @@ async def test_a_moved_model_is_asked_for_and_a_failed_load_is_shown(
                     and "warm" in screen.states)
         assert backend.requests  # the session goes on with the file found again
     (moved,) = Store(db).load_failures()  # stored, and marked as loaded since
-    assert (moved["session_id"], moved["model"], moved["origin"]) == (
+    assert (moved.session_id, moved.model, moved.origin) == (
         sid, "/gone/demo.gguf", "tui")
-    assert "no longer at /gone/demo.gguf" in moved["error"] and moved["loaded_since"]
+    assert "no longer at /gone/demo.gguf" in moved.error and moved.loaded_since
 
     class Broken(ScriptedBackend):
         def load(self) -> ModelInfo:
@@ -340,9 +346,9 @@ async def test_a_moved_model_is_asked_for_and_a_failed_load_is_shown(
         assert "This failure is stored" in screen.query_one(StreamView).text
         assert "escape: home" in str(screen.query_one("#status").render())
         failed = Store(tmp_path / "rbyf.duckdb").load_failures()[0]
-        assert (failed["model"], failed["catalog_name"], failed["origin"]) == (
+        assert (failed.model, failed.catalog_name, failed.origin) == (
             "/models/x.gguf", "mini", "tui")
-        assert failed["error"] == "llama.cpp could not load x.gguf: bad tensor"
+        assert failed.error == "llama.cpp could not load x.gguf: bad tensor"
         await pilot.press("escape")  # back home, nothing lost, the failure beside the model
         from rbyf_tui.tui.screens.home import HomeScreen
 
@@ -366,7 +372,7 @@ async def test_the_command_palette_runs_session_actions(tmp_path: Path) -> None:
         await pilot.press(*"skip task")
         await pilot.pause(0.3)
         await pilot.press("enter")
-        await until(pilot, lambda: screen.states.get("a", {}).get("status") == "ok")
+        await until(pilot, lambda: task_status(screen, "a") == "ok")
         assert screen.tasks[screen.view].key == "a"
 
 
@@ -424,14 +430,14 @@ async def test_an_openai_compatible_server_from_the_command_line(tmp_path: Path)
             screen = session(app)
             await until(pilot, lambda: screen.runner is not None and "warm" in screen.states
                         and screen.gen_key is None)
-            assert screen.states["warm"]["response"] == "Hello from the fake server."
+            assert screen.states["warm"].response == "Hello from the fake server."
             assert "fake-model" in str(screen.query_one("#title").render())
             await pilot.press("s")
-            await until(pilot, lambda: screen.states.get("a", {}).get("status") == "ok")
+            await until(pilot, lambda: task_status(screen, "a") == "ok")
             await pilot.press("5", "enter")
             await until(pilot, lambda: "b" in screen.states and screen.gen_key is None)
         [row] = Store(config.db_path).sessions()
-        assert row["backend"] == "openai" and row["rated"] == 1
+        assert row.backend == "openai" and row.rated == 1
 
 
 async def test_tokens_reach_the_screen_in_batches_with_live_figures(tmp_path: Path) -> None:
@@ -446,7 +452,7 @@ async def test_tokens_reach_the_screen_in_batches_with_live_figures(tmp_path: Pa
         assert "…" in figures  # finish reason pending while streaming
         await until(pilot, lambda: screen.gen_key is None)
         # every token arrived, in far fewer repaints than tokens (one per drain at most)
-        assert screen.states["warm"]["completion_tokens"] == 1500
+        assert screen.states["warm"].completion_tokens == 1500
         assert 0 < screen.stream_repaints <= live.ticks
         assert screen.stream_repaints < 1500 / 5
         assert screen.sparks["warm"] and max(screen.sparks["warm"]) > 0

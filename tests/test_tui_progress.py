@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from dataclasses import fields
 from typing import Any
 
+from rbyf_tui.store import TaskState
 from rbyf_tui.tui.progress import first_todo, next_todo, state_label, summarize
 
 from helpers import mini_catalog
@@ -11,8 +13,10 @@ from helpers import mini_catalog
 TASKS = mini_catalog().all_tasks()  # warm, a, b
 
 
-def st(status: str, score: int | None = None, **figures: Any) -> dict[str, Any]:
-    return {"status": status, "score": score, **figures}
+def st(status: str, score: int | None = None, **figures: Any) -> TaskState:
+    """A task's state with only what these rules read: the rest left empty."""
+    blank: dict[str, Any] = {f.name: None for f in fields(TaskState)}
+    return TaskState(**{**blank, "status": status, "score": score, **figures})
 
 
 def test_resume_starts_at_the_first_task_without_a_finished_answer_or_a_rating() -> None:

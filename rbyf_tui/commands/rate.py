@@ -20,12 +20,12 @@ def main(args: argparse.Namespace) -> int:
             f"task '{task.key}' of session {session.id} has no answer yet: generate it first "
             f"(rbyf --resume {session.id})"
         )
-    if state["status"] not in FINISHED:
+    if state.status not in FINISHED:
         raise RbyfError(
             f"the latest answer to '{task.key}' in session {session.id} ended with status "
-            f"{state['status']}: regenerate it before rating (rbyf --resume {session.id})"
+            f"{state.status}: regenerate it before rating (rbyf --resume {session.id})"
         )
-    store.rate(state["id"], args.score, args.remarks, args.rater or session.rater)
+    store.rate(state.id, args.score, args.remarks, args.rater or session.rater)
     note = " (warm-up: not counted)" if task.is_warmup else ""
     print(f"rated {task.key} in session {session.id}: {args.score}/5{note}")
     return 0

@@ -33,39 +33,38 @@ def sessions(args: argparse.Namespace) -> int:
         return load_failures(store, args.json)
     rows = store.sessions()
     if args.json:
-        print_json([{**r, "created_at": stamp(r["created_at"]),
-                     "updated_at": stamp(r["updated_at"])} for r in rows])
+        print_json([{**asdict(r), "created_at": stamp(r.created_at),
+                     "updated_at": stamp(r.updated_at)} for r in rows])
         return 0
     if not rows:
         print("no sessions yet: start one with `rbyf` or `rbyf run`")
     else:
         print(table(
             ["id", "model", "catalog", "status", "tasks", "generated", "rated", "created"],
-            [[r["id"], r["model"], r["catalog"],
-              f"running (pid {r['pid']})" if r["running"] else r["status"], r["tasks"],
-              r["generated"], r["rated"], stamp(r["created_at"])] for r in rows],
+            [[r.id, r.model, r.catalog, f"running (pid {r.pid})" if r.running else r.status,
+              r.tasks, r.generated, r.rated, stamp(r.created_at)] for r in rows],
             right=[4, 5, 6]))
-    unsolved = [f for f in store.load_failures() if not f["loaded_since"]]
+    unsolved = [f for f in store.load_failures() if not f.loaded_since]
     if unsolved:
         latest = unsolved[0]
         print(f"\n{len(unsolved)} failed model load(s) not loaded since; the latest, "
-              f"{stamp(latest['failed_at'])}: {latest['model']}: see `rbyf sessions --failures`")
+              f"{stamp(latest.failed_at)}: {latest.model}: see `rbyf sessions --failures`")
     return 0
 
 
 def load_failures(store: Store, as_json: bool) -> int:
     rows = store.load_failures()
     if as_json:
-        print_json([{**r, "failed_at": stamp(r["failed_at"])} for r in rows])
+        print_json([{**asdict(r), "failed_at": stamp(r.failed_at)} for r in rows])
         return 0
     if not rows:
         print("no model load has failed")
         return 0
     for r in rows:
-        where = f"session {r['session_id']}" if r["session_id"] else r["catalog_name"] or ""
-        since = "  (loaded since)" if r["loaded_since"] else ""
-        print(f"{stamp(r['failed_at'])}  {r['origin']:<3}  {r['model']}  {where}{since}\n"
-              f"  {r['error']}")
+        where = f"session {r.session_id}" if r.session_id else r.catalog_name or ""
+        since = "  (loaded since)" if r.loaded_since else ""
+        print(f"{stamp(r.failed_at)}  {r.origin:<3}  {r.model}  {where}{since}\n"
+              f"  {r.error}")
     return 0
 
 
@@ -82,7 +81,7 @@ def leaderboard(args: argparse.Namespace) -> int:
     store = board_store(args)
     standings = ranking.leaderboard(store, args.catalog, args.rater)
     rows = [{key: getattr(s, key) for key in BOARD_KEYS} for s in standings]
-    raters = store.db.read(agreement.per_rater_scores, args.catalog) if args.by_rater else []
+    raters = store.per_rater_scores(args.catalog) if args.by_rater else []
     means, agreements = agreement.summarize(raters)
     if args.format == "json":
         if args.by_rater:

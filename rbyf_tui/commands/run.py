@@ -118,4 +118,4 @@ def _generate(runner: Runner) -> int:
 
 def _answered(runner: Runner) -> int:
     states = runner.store.task_states(runner.session_id)
-    return sum(1 for s in states.values() if s["status"] == "ok")
+    return sum(1 for s in states.values() if s.status == "ok")

@@ -6,7 +6,7 @@ from __future__ import annotations
 # latest one (created_at, then id), whichever attempt it rates; never the warm-up, nor tasks
 # outside the catalog (`rbyf import` keeps those under keys with ':', which catalog keys
 # cannot have). One row for all raters and one per rater. Store keeps the table up to date
-# as it writes each rating (store.insert_rating), so the leaderboard reads ~models x tasks
+# as it writes each rating (writes.insert_rating), so the leaderboard reads ~models x tasks
 # rows however many ratings there are; COUNTED_FILL rebuilds it from the ratings, and
 # COUNTED_SELECT computes it where the table cannot be kept (e.g. a view over several files).
 COUNTED_SELECT = """

@@ -11,7 +11,7 @@ from typing import Any
 import duckdb
 
 from rbyf_tui.errors import StoreError, UsageError
-from rbyf_tui.store import Store, now, queries
+from rbyf_tui.store import Store, writes
 from rbyf_tui.store.db import Database, _first_line
 from rbyf_tui.store.schema import COUNTED_SELECT
 
@@ -52,7 +52,7 @@ class MergeReport:
 def merge(sources: Sequence[Path], into: Path) -> list[MergeReport]:
     """Copy every row the target lacks (by id) from each source; running it again adds none."""
     target = Store(into)
-    target.db.ensure_ready()
+    target.ensure_ready()
     reports = []
     for source in sources:
         if source.resolve() == into.resolve():
@@ -76,10 +76,10 @@ def _merge_one(target: Store, source: Path) -> MergeReport:
                     f"WHERE NOT EXISTS (SELECT 1 FROM main.{table} d WHERE d.id = s.id)")
                 after = con.execute(f"SELECT count(*) FROM main.{table}").fetchone()
                 report.added[table] = (after[0] if after else 0) - (before[0] if before else 0)
-            queries.rebuild_counted(con)  # derived from the ratings, which the copy bypassed
+            writes.rebuild_counted(con)  # derived from the ratings, which the copy bypassed
             touched = [r[0] for r in con.execute("SELECT id FROM src.sessions").fetchall()]
             for session_id in touched:  # new ratings may complete a session
-                queries.refresh_session_status(con, session_id, now())
+                writes.refresh_session_status(con, session_id, writes.now())
             con.commit()
         except BaseException:
             with contextlib.suppress(duckdb.Error):

@@ -49,7 +49,7 @@ class RbyfApp(App[int]):
         # Held open while the app runs (a rating is written in ~20 ms even in a big file); it
         # steps aside whenever another rbyf process asks for the file.
         self.store = Store(config.db_path, keep_open=True)
-        self.store.db.ensure_ready()
+        self.store.ensure_ready()
         self.store.recover_interrupted()  # answers cut by a crash become 'interrupted'
         self.stop_signal: int | None = None
         self.quit_asked = False  # q while a rating was being written: leave once it is

@@ -8,20 +8,21 @@ from dataclasses import dataclass
 from typing import Any
 
 from rbyf_tui.catalog import Task
+from rbyf_tui.store import FINISHED, TaskState
 
-States = dict[str, dict[str, Any]]
-RATEABLE = ("ok", "cancelled")
+States = dict[str, TaskState]
+RATEABLE = FINISHED
 
 
-def state_label(state: dict[str, Any] | None, generating: bool = False) -> str:
+def state_label(state: TaskState | None, generating: bool = False) -> str:
     """pending, generating, done, rated N, error, cancelled (interrupted answers too)."""
     if generating:
         return "generating"
-    if not state:
+    if state is None:
         return "pending"
-    if state.get("score") is not None:
-        return f"rated {state['score']}"
-    status = state.get("status")
+    if state.score is not None:
+        return f"rated {state.score}"
+    status = state.status
     if status == "ok":
         return "done"
     if status == "error":
@@ -31,13 +32,13 @@ def state_label(state: dict[str, Any] | None, generating: bool = False) -> str:
     return "pending"
 
 
-def is_rated(state: dict[str, Any] | None) -> bool:
-    return bool(state) and state.get("score") is not None  # type: ignore[union-attr]
+def is_rated(state: TaskState | None) -> bool:
+    return state is not None and state.score is not None
 
 
-def has_answer(state: dict[str, Any] | None) -> bool:
+def has_answer(state: TaskState | None) -> bool:
     """A complete answer to rate (the runner's `pending_tasks` regenerates the others)."""
-    return bool(state) and state.get("status") == "ok"  # type: ignore[union-attr]
+    return state is not None and state.status == "ok"
 
 
 def first_todo(tasks: Sequence[Task], states: States) -> int | None:
@@ -89,16 +90,16 @@ def _median(values: list[Any]) -> float | None:
 def summarize(tasks: Sequence[Task], states: States) -> Summary:
     rated = [t for t in tasks if not t.is_warmup]
     rows = [states[t.key] for t in rated if t.key in states]
-    scores = [r["score"] for r in rows if r.get("score") is not None]
+    scores = [r.score for r in rows if r.score is not None]
     return Summary(
         rated=len(scores),
         tasks=len(rated),
         total=sum(scores),
         mean=statistics.fmean(scores) if scores else None,
-        median_ttft_s=_median([r.get("ttft_s") for r in rows]),
-        median_prompt_tps=_median([r.get("prompt_tps") for r in rows]),
-        median_decode_tps=_median([r.get("decode_tps") for r in rows]),
-        median_e2e_tps=_median([r.get("e2e_tps") for r in rows]),
+        median_ttft_s=_median([r.ttft_s for r in rows]),
+        median_prompt_tps=_median([r.prompt_tps for r in rows]),
+        median_decode_tps=_median([r.decode_tps for r in rows]),
+        median_e2e_tps=_median([r.e2e_tps for r in rows]),
     )
 
 

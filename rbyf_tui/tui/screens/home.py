@@ -21,7 +21,7 @@ from rbyf_tui import catalog as catalogs
 from rbyf_tui.errors import RbyfError
 from rbyf_tui.load_failures import full_path
 from rbyf_tui.opening import NewSession, ResumeSession
-from rbyf_tui.store import Store
+from rbyf_tui.store import LoadFailure, RecentModel, SessionRow, Store
 
 if TYPE_CHECKING:
     from rbyf_tui.tui.app import RbyfApp
@@ -43,9 +43,9 @@ class ModelChoice:
 class HomeData:
     """What the home screen lists, read in a worker (the DB may be busy elsewhere)."""
 
-    recent: list[dict[str, Any]]  # model files rated before, most recently used first
-    failures: list[dict[str, Any]]  # failed loads not loaded since, newest first
-    sessions: list[dict[str, Any]]  # unfinished sessions, newest first
+    recent: list[RecentModel]  # model files rated before, most recently used first
+    failures: list[LoadFailure]  # failed loads not loaded since, newest first
+    sessions: list[SessionRow]  # unfinished sessions, newest first
     catalogs: list[catalogs.CatalogEntry]
 
 
@@ -53,9 +53,9 @@ def load_home(store: Store) -> HomeData:
     catalog_entries = catalogs.discover()
     if not store.path.exists():
         return HomeData([], [], [], catalog_entries)
-    failures = [row for row in store.load_failures(100) if not row["loaded_since"]]
+    failures = [row for row in store.load_failures(100) if not row.loaded_since]
     sessions = [row for row in store.sessions()
-                if row["status"] != "complete" and row["origin"] != "import"]
+                if row.status != "complete" and row.origin != "import"]
     return HomeData(store.recent_models(20), failures, sessions, catalog_entries)
 
 
@@ -76,8 +76,8 @@ class HomeScreen(Screen[None]):
         self.models: list[ModelChoice] = []
         self.catalog_entries: list[catalogs.CatalogEntry] = []
         self.session_ids: list[str] = []
-        self.failures: dict[str, dict[str, Any]] = {}  # by model path: loads that failed
-        self.failed_sessions: dict[str, dict[str, Any]] = {}  # by session id
+        self.failures: dict[str, LoadFailure] = {}  # by model path: loads that failed
+        self.failed_sessions: dict[str, LoadFailure] = {}  # by session id
         self.model = 0
         self.catalog = 0
         self.reading = True  # the lists are being read (not `loading`: a Widget reactive)
@@ -130,11 +130,11 @@ class HomeScreen(Screen[None]):
     def _show_lists(self, data: HomeData, loaded: bool = True) -> None:
         self.failures = {}
         for row in data.failures:  # newest first: keep each model's latest
-            self.failures.setdefault(row["model"], row)
+            self.failures.setdefault(row.model, row)
         self.failed_sessions = {}
         for row in data.failures:
-            if row["session_id"]:
-                self.failed_sessions.setdefault(row["session_id"], row)
+            if row.session_id:
+                self.failed_sessions.setdefault(row.session_id, row)
         self._load_models(data.recent)
         self._load_catalogs(data.catalogs)
         if loaded:  # until then "none" would be a wrong answer
@@ -158,15 +158,15 @@ class HomeScreen(Screen[None]):
             models.append(ModelChoice("demo model (Gemma 3 270M)", "llama", None, "demo"))
         seen = {m.path for m in models}
         for row in recent:
-            if row["path"] in seen:
+            if row.path in seen:
                 continue
-            seen.add(row["path"])
-            missing = "" if Path(row["path"]).exists() else " (missing)"
-            models.append(ModelChoice(row["name"], "llama", row["path"],
-                                      f"{_when(row['last_used'])}{missing}"))
+            seen.add(row.path)
+            missing = "" if Path(row.path).exists() else " (missing)"
+            models.append(ModelChoice(row.name, "llama", row.path,
+                                      f"{_when(row.last_used)}{missing}"))
         for path, row in self.failures.items():
             # a file that failed to load may load after an upgrade; a typo is not offered
-            if row["backend"] == "llama.cpp" and path not in seen and Path(path).is_file():
+            if row.backend == "llama.cpp" and path not in seen and Path(path).is_file():
                 seen.add(path)
                 models.append(ModelChoice(Path(path).name, "llama", path, ""))
         self.models = models
@@ -190,7 +190,7 @@ class HomeScreen(Screen[None]):
             text.append("  load failed", style="bold")
         return Option(text)
 
-    def _model_failure(self, model: ModelChoice) -> dict[str, Any] | None:
+    def _model_failure(self, model: ModelChoice) -> LoadFailure | None:
         return self.failures.get(full_path(model.path)) if model.path else None
 
     def _load_catalogs(self, entries: list[catalogs.CatalogEntry]) -> None:
@@ -223,16 +223,16 @@ class HomeScreen(Screen[None]):
         if options:
             out.highlighted = self.catalog
 
-    def _load_sessions(self, rows: list[dict[str, Any]]) -> None:
-        self.session_ids = [r["id"] for r in rows]
+    def _load_sessions(self, rows: list[SessionRow]) -> None:
+        self.session_ids = [r.id for r in rows]
         out = self.query_one("#sessions", OptionList)
         options = []
         for r in rows:
-            busy = " · open elsewhere" if r["running"] else ""
-            text = Text(f"{r['id']}  {r['model'][:24]}\n", style="bold")
-            text.append(f"  {r['catalog'][:12]} · {r['rated']}/{r['tasks']} rated · "
-                        f"{_when(r['created_at'])[5:]}{busy}", style="")
-            if r["id"] in self.failed_sessions:
+            busy = " · open elsewhere" if r.running else ""
+            text = Text(f"{r.id}  {r.model[:24]}\n", style="bold")
+            text.append(f"  {r.catalog[:12]} · {r.rated}/{r.tasks} rated · "
+                        f"{_when(r.created_at)[5:]}{busy}", style="")
+            if r.id in self.failed_sessions:
                 text.append("\n  load failed", style="bold")
             options.append(Option(text))
         out.set_options(options)
@@ -264,7 +264,7 @@ class HomeScreen(Screen[None]):
         help_line = self.query_one("#home-help", Static)
         help_line.set_class(failure is not None, "-failed")
         help_line.update(HELP if failure is None else
-                         f"load failed {_when(failure['failed_at'])}: {failure['error']}")
+                         f"load failed {_when(failure.failed_at)}: {failure.error}")
 
     # --- choosing ---------------------------------------------------------------------
 

@@ -301,8 +301,8 @@ class SessionScreen(Screen[None]):
         stream = self.query_one(StreamView)
         answer = self.query_one("#answer", VerticalScroll)
         form = self.query_one(RatingForm)
-        form.load(state.get("score") if state else None,
-                  state.get("remarks") if state else None)
+        form.load(state.score if state else None,
+                  state.remarks if state else None)
         if self.live is not None and task.key == self.live.key:
             answer.display = False
             stream.display = True
@@ -318,25 +318,25 @@ class SessionScreen(Screen[None]):
             self._status(f"{task.title} · pending · {hint}")
             self.query_one(StatsPane).show({})
             return
-        attempt = f"attempt {state.get('attempts') or 1}"
+        attempt = f"attempt {state.attempts or 1}"
         label = progress.state_label(state)
-        if state.get("status") == "ok":
+        if state.status == "ok":
             stream.display = False
             stream.set_text("")
             answer.display = True
-            self.query_one("#answer-md", Markdown).update(state.get("response") or "")
+            self.query_one("#answer-md", Markdown).update(state.response or "")
             answer.scroll_home(animate=False)
             self._status(f"{task.title} · {label} · {attempt}")
         else:
             answer.display = False
             stream.display = True
-            stream.set_text(state.get("response") or "")
-            error = state.get("error")
+            stream.set_text(state.response or "")
+            error = state.error
             text = f"{task.title} · {label} · {attempt}"
             if error:
                 text += f" · error: {error}"
             self._status(text, error=bool(error))
-        self.query_one(StatsPane).show(state, self.sparks.get(task.key))
+        self.query_one(StatsPane).show(state.figures(), self.sparks.get(task.key))
 
     def _status(self, text: str, error: bool = False) -> None:
         status = self.query_one("#status", Static)
@@ -455,12 +455,12 @@ class SessionScreen(Screen[None]):
             else:
                 self.notify("choose a score 0–5 first", severity="warning")
             return
-        if not state or state.get("status") not in progress.RATEABLE:
+        if not state or state.status not in progress.RATEABLE:
             self.notify("no answer to rate: r generates one", severity="warning")
             return
         self.saving = True
         self._status(f"{task.title} · saving the rating …")
-        self.run_worker(partial(self._rate_thread, self.runner, task.key, state["id"],
+        self.run_worker(partial(self._rate_thread, self.runner, task.key, state.id,
                                 form.score, form.remarks),
                         thread=True, group="rate", exit_on_error=False)
 

@@ -1,14 +1,24 @@
-"""Read queries. Each takes an open connection and returns plain dicts."""
+"""Read SQL. Each function takes an open connection and returns typed records (records.py)
+or, for the leaderboard, matrix, compare and answer views, plain dicts."""
 
 from __future__ import annotations
 
+import json
+import os
+import socket
 from collections.abc import Sequence
-from datetime import datetime
 from typing import Any
 
 import duckdb
 
-from rbyf_tui.store.schema import COUNTED_FILL
+from rbyf_tui.store.records import (
+    LoadFailure,
+    RaterScore,
+    RecentModel,
+    SessionRef,
+    SessionRow,
+    TaskState,
+)
 
 # The rating that counts for each (session, task): the latest one, whichever attempt it rates.
 COUNTED_PER_SESSION = """
@@ -20,32 +30,6 @@ COUNTED_PER_SESSION = """
         FROM ratings r JOIN generations g ON g.id = r.generation_id
     ) WHERE rn = 1
 """
-
-# A rating's answer, as insert_rating needs it (store.RatedGeneration).
-RATED_GENERATION = """
-    SELECT g.session_id, g.task_key, g.is_warmup, s.model_id, s.catalog_name, g.ttft_s,
-           g.prompt_tps, g.decode_tps, g.checks_passed, g.checks_total, s.origin,
-           s.n_tasks, s.status
-    FROM generations g JOIN sessions s ON s.id = g.session_id WHERE g.id = ?
-"""
-
-# The counted rows of a model, catalog and task (all raters, and one per rater): found by a
-# scan (DuckDB uses an index only for a lone single-column filter), then replaced by rowid.
-# Deleted and inserted rather than updated: an update of a VARCHAR column makes the next
-# checkpoint rewrite that column of the row group (~100 ms for a million ratings' table,
-# paid on every close of a short-lived connection); DuckDB's ON CONFLICT DO UPDATE too.
-COUNTED_ROWS = """
-    SELECT rowid, all_raters, rater, rated_at, rating_id FROM counted
-    WHERE model_id = ? AND catalog_name = ? AND task_key = ?
-"""
-UNCOUNT = "DELETE FROM counted WHERE rowid IN ({})"  # one ? per row
-COUNT_RATING = "INSERT INTO counted VALUES {}"  # one row of 15 ? per counted row
-COUNTED_ROW = "(" + ", ".join("?" * 15) + ")"
-
-
-def rebuild_counted(con: duckdb.DuckDBPyConnection) -> None:
-    con.execute("DELETE FROM counted")
-    con.execute(COUNTED_FILL)
 
 
 def counted_sql(catalog: str | None = None, rater: str | None = None,
@@ -73,6 +57,7 @@ def counted_sql(catalog: str | None = None, rater: str | None = None,
     return sql, params
 
 
+# What a generation's reads return (not updated_at); records.TaskState has a field for each.
 GENERATION_COLUMNS = (
     "id", "session_id", "task_key", "task_title", "is_warmup", "attempt", "system", "prompt",
     "sampling", "response", "finish_reason", "status", "error", "ttft_s", "total_s",
@@ -88,8 +73,22 @@ def _dicts(cursor: duckdb.DuckDBPyConnection) -> list[dict[str, Any]]:
     return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
 
 
-def sessions(con: duckdb.DuckDBPyConnection) -> list[dict[str, Any]]:
-    return _dicts(con.execute("""
+def alive(pid: int) -> bool:
+    """Whether a process of this host is running."""
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def sessions(con: duckdb.DuckDBPyConnection) -> list[SessionRow]:
+    """Every session, newest first; `running` when a live process generates into it."""
+    rows = _dicts(con.execute("""
         WITH gen AS (
             SELECT session_id, count(DISTINCT task_key) AS generated FROM generations
             WHERE NOT is_warmup AND status IN ('ok', 'cancelled') GROUP BY session_id
@@ -108,9 +107,33 @@ def sessions(con: duckdb.DuckDBPyConnection) -> list[dict[str, Any]]:
         LEFT JOIN gen ON gen.session_id = s.id LEFT JOIN rated ON rated.session_id = s.id
         ORDER BY s.created_at DESC, s.id
     """))
+    host = socket.gethostname()
+    found = []
+    for row in rows:
+        pid, its_host = row.pop("pid"), row.pop("host")
+        running = bool(pid) and its_host == host and alive(pid)
+        found.append(SessionRow(**row, running=running, pid=pid if running else None))
+    return found
 
 
-def task_states(con: duckdb.DuckDBPyConnection, session_id: str) -> dict[str, dict[str, Any]]:
+def sessions_with_prefix(con: duckdb.DuckDBPyConnection, prefix: str) -> list[SessionRef]:
+    """Up to 5 sessions whose id starts with `prefix`."""
+    rows = con.execute(
+        "SELECT s.id, s.model_id, m.name, s.catalog_id, s.catalog_name, s.status, "
+        "s.settings, s.rater FROM sessions s JOIN models m ON m.id = s.model_id "
+        "WHERE starts_with(s.id, ?) ORDER BY s.id LIMIT 5", [prefix]).fetchall()
+    return [SessionRef(r[0], r[1], r[2], r[3], r[4], r[5], json.loads(r[6] or "{}"), r[7])
+            for r in rows]
+
+
+def catalog_source(con: duckdb.DuckDBPyConnection, catalog_id: str) -> tuple[str, str] | None:
+    """(content, source) of a stored catalog version."""
+    row = con.execute("SELECT content, source FROM catalogs WHERE id = ?",
+                      [catalog_id]).fetchone()
+    return (row[0], row[1]) if row else None
+
+
+def task_states(con: duckdb.DuckDBPyConnection, session_id: str) -> dict[str, TaskState]:
     """Per task key of the session: its latest generation, how many attempts, and the rating
     that counts (COUNTED_PER_SESSION). Reads only the session's rows, through the indexes
     (a window over every rating took seconds at a million)."""
@@ -145,51 +168,13 @@ def task_states(con: duckdb.DuckDBPyConnection, session_id: str) -> dict[str, di
         LEFT JOIN counted c ON c.task_key = g.task_key
         WHERE g.rn = 1
     """, [session_id, *ids]))
-    return {row["task_key"]: row for row in rows}
+    return {row["task_key"]: TaskState(**row) for row in rows}
 
 
 def generation(con: duckdb.DuckDBPyConnection, gen_id: str) -> dict[str, Any] | None:
     rows = _dicts(con.execute(
         f"SELECT {', '.join(GENERATION_COLUMNS)} FROM generations WHERE id = ?", [gen_id]))
     return rows[0] if rows else None
-
-
-def refresh_session_status(con: duckdb.DuckDBPyConnection, session_id: str,
-                           stamp: datetime, session: tuple[str, int, str] | None = None,
-                           ) -> None:
-    """A session is complete once every rated task of its catalog has a rating.
-    `session`: its (origin, n_tasks, status), when the caller has them.
-
-    Reads only the session's own rows, through the indexes on generations(session_id) and
-    ratings(generation_id): a window over every rating took ~50 ms at a million."""
-    row = session or con.execute("SELECT origin, n_tasks, status FROM sessions WHERE id = ?",
-                                 [session_id]).fetchone()
-    if row is None:
-        return
-    origin, n_tasks, status = row
-    if status == "complete":  # ratings are never removed: it stays complete
-        con.execute("UPDATE sessions SET updated_at = ? WHERE id = ?", [stamp, session_id])
-        return
-    # DuckDB uses an index only for a lone filter on its column: the rest is done here.
-    task_of = {gen_id: key for gen_id, key, warmup in con.execute(
-        "SELECT id, task_key, is_warmup FROM generations WHERE session_id = ?",
-        [session_id]).fetchall() if not warmup}
-    rated = 0
-    # Fewer tasks answered than the catalog has: it cannot be complete, skip the ratings.
-    if task_of and len(set(task_of.values())) >= n_tasks:
-        ids = list(task_of)
-        # A literal IN list: DuckDB answers it from the index, a join would scan ratings.
-        found = con.execute(
-            "SELECT generation_id FROM ratings WHERE generation_id IN "
-            f"({', '.join('?' * len(ids))})", ids).fetchall()
-        rated = len({task_of[gen_id] for (gen_id,) in found})
-    # An imported session is a finished run of the old scripts: nothing can be generated
-    # into it, so it stays complete whatever is rated later.
-    complete = origin == "import" or rated >= n_tasks
-    con.execute(
-        "UPDATE sessions SET status = ?, updated_at = ?, "
-        "finished_at = CASE WHEN ? THEN coalesce(finished_at, ?) END WHERE id = ?",
-        ["complete" if complete else "open", stamp, complete, stamp, session_id])
 
 
 def export_sql(session_ids: Sequence[str] | None) -> tuple[str, list[Any]]:
@@ -262,13 +247,6 @@ def leaderboard(con: duckdb.DuckDBPyConnection, catalog: str | None = None,
         LEFT JOIN tasks t ON t.catalog_name = sc.catalog_name
         ORDER BY sc.catalog_name, sc.mean DESC, sc.total DESC, m.name, sc.model_id
     """, params))
-
-
-ANSWER_FIGURES = (
-    "ttft_s", "total_s", "prompt_tokens", "completion_tokens", "prompt_tps", "decode_tps",
-    "e2e_tps", "engine_prompt_tps", "engine_decode_tps", "prompt_tiktoken",
-    "completion_tiktoken", "tokens_estimated",
-)
 
 
 def matrix_cells(con: duckdb.DuckDBPyConnection, catalog: str, rater: str | None = None,
@@ -376,15 +354,18 @@ def raters(con: duckdb.DuckDBPyConnection) -> list[str]:
     return [r[0] for r in rows]
 
 
-def recent_models(con: duckdb.DuckDBPyConnection, limit: int) -> list[dict[str, Any]]:
+def recent_models(con: duckdb.DuckDBPyConnection, limit: int) -> list[RecentModel]:
     """Model files used before (in-process backend), most recently used first."""
-    return _dicts(con.execute(
+    rows = con.execute(
         "SELECT name, path, last_used FROM models WHERE backend = 'llama.cpp' "
-        "AND path IS NOT NULL ORDER BY last_used DESC, name LIMIT ?", [limit]))
+        "AND path IS NOT NULL ORDER BY last_used DESC, name LIMIT ?", [limit]).fetchall()
+    return [RecentModel(*row) for row in rows]
 
 
-def load_failures(con: duckdb.DuckDBPyConnection, limit: int | None) -> list[dict[str, Any]]:
-    return _dicts(con.execute("""
+def load_failures(con: duckdb.DuckDBPyConnection, limit: int | None) -> list[LoadFailure]:
+    """Failed model loads, newest first; `loaded_since` once the same model file (or the
+    resumed session) loaded after it."""
+    return [LoadFailure(**row) for row in _dicts(con.execute("""
         SELECT f.id, f.failed_at, f.origin, f.backend, f.model, f.catalog_name, f.session_id,
                f.error,
                EXISTS (SELECT 1 FROM models m
@@ -393,4 +374,26 @@ def load_failures(con: duckdb.DuckDBPyConnection, limit: int | None) -> list[dic
                           WHERE s.id = f.session_id AND s.updated_at > f.failed_at)
                AS loaded_since
         FROM load_failures f ORDER BY f.failed_at DESC, f.id LIMIT ?
-    """, [limit]))
+    """, [limit]))]
+
+
+# The latest rating of each rater for each (model, catalog, task); the warm-up never counts.
+PER_RATER = """
+    SELECT model, model_id, catalog, task_key, rater, score FROM (
+        SELECT m.name AS model, s.model_id, s.catalog_name AS catalog, g.task_key,
+               coalesce(r.rater, '?') AS rater, r.score,
+               row_number() OVER (PARTITION BY s.model_id, s.catalog_name, g.task_key,
+                                  coalesce(r.rater, '?')
+                                  ORDER BY r.created_at DESC, r.id DESC) AS rn
+        FROM ratings r JOIN generations g ON g.id = r.generation_id
+        JOIN sessions s ON s.id = g.session_id JOIN models m ON m.id = s.model_id
+        WHERE NOT g.is_warmup {where}
+    ) WHERE rn = 1
+"""
+
+
+def per_rater_scores(con: duckdb.DuckDBPyConnection,
+                     catalog: str | None = None) -> list[RaterScore]:
+    where, params = ("AND s.catalog_name = ?", [catalog]) if catalog else ("", [])
+    rows = con.execute(PER_RATER.format(where=where), params).fetchall()
+    return [RaterScore(*row) for row in rows]
