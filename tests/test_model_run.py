@@ -21,7 +21,9 @@ from rbyf_tui import catalog as catalogs
 from conftest import REPO, assert_one_line_error, cli_env, run_cli
 from helpers import MINI, Child, wait_checkpoint, with_story
 
-pytestmark = pytest.mark.model
+# The module's fixture generates the whole catalog (~30 s idle, 4 min on a busy 2-core
+# machine): whichever test comes first is charged with it.
+pytestmark = [pytest.mark.model, pytest.mark.timeout(1200)]
 MAX_TOKENS = 32
 SCORES = [4, 5, 3, 5, 2, 1, 5, 4, 0, 5, 3, 4, 2, 5]  # one per rbyf-v2 task, in order
 
