@@ -6,7 +6,9 @@ Decodes the same prompt with the same sampling, seed and token count through
   (c) the full TUI session screen, headless (App.run_test), when the app is installed,
 alternating a, b, c for several rounds on this noisy shared machine, and prints each
 one's median decode tokens/s, its spread, and the median over rounds of b/a and c/a
-(each against the bare run of its own round; target >= 0.97).
+(each against the bare run of its own round; target >= 0.97). For (b) it also prints how
+rbyf's client-side decode speed agrees with llama.cpp's own counter on the same answer
+(DESIGN.md: within 10%).
 
 Each run is a fresh process. llama.cpp's CPU backend keeps an OpenMP thread team per
 calling thread: once the main thread has decoded, a later decode from another thread (as
@@ -91,8 +93,9 @@ def bare(model: Path, tokens: int) -> float:
     return (count - 1) / (last - first)
 
 
-def through_rbyf_run(model: Path, tokens: int, work: Path) -> float:
-    """(b): `rbyf run` in a subprocess; the figure is the one rbyf stores."""
+def through_rbyf_run(model: Path, tokens: int, work: Path, agreement: list[float]) -> float:
+    """(b): `rbyf run` in a subprocess; the figure is the one rbyf stores. Its ratio to
+    llama.cpp's own decode figure for the same answer goes to `agreement`."""
     catalog = work / "bench.toml"
     catalog.write_text(CATALOG.format(tokens=tokens, prompt=PROMPT), encoding="utf-8")
     db = work / f"b-{time.monotonic_ns()}.duckdb"
@@ -101,8 +104,11 @@ def through_rbyf_run(model: Path, tokens: int, work: Path) -> float:
                     "--catalog", str(catalog), "--db", str(db)], check=True, env=env,
                    capture_output=True, cwd=REPO)
     con = duckdb.connect(str(db), read_only=True)
-    (value,) = con.execute("SELECT decode_tps FROM generations").fetchone() or (None,)
+    value, engine = con.execute(
+        "SELECT decode_tps, engine_decode_tps FROM generations").fetchone() or (None, None)
     con.close()
+    if value and engine:
+        agreement.append(value / engine)
     return float(value)
 
 
@@ -148,11 +154,12 @@ def main() -> None:
         return
     runs: dict[str, list[float]] = {"a": [], "b": [], "c": []}
     repaints: list[float] = []  # (c)'s answer repaints a second, one per run
+    agreement: list[float] = []  # (b)'s decode t/s over llama.cpp's own, one per run
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
         ways: dict[str, Callable[[], float]] = {
             "a": lambda: in_fresh_process("a", model, args.tokens, work, repaints),
-            "b": lambda: through_rbyf_run(model, args.tokens, work),
+            "b": lambda: through_rbyf_run(model, args.tokens, work, agreement),
             "c": lambda: in_fresh_process("c", model, args.tokens, work, repaints),
         }
         names = list(ways)
@@ -183,6 +190,12 @@ def main() -> None:
         print(f"(c) repaints a second while the answer streamed: median "
               f"{statistics.median(repaints):.1f} (min {min(repaints):.1f}, "
               f"max {max(repaints):.1f})")
+    if agreement:
+        agree = statistics.median(agreement)
+        report["b_client_to_engine_decode"] = round(agree, 3)
+        print(f"(b) rbyf's decode t/s over llama.cpp's own counter: median {agree:.3f} "
+              f"(min {min(agreement):.3f}, max {max(agreement):.3f}; target within 10%)"
+              + ("  ok" if abs(agree - 1) <= 0.10 else "  OUTSIDE TARGET"))
     print(json.dumps(report))
 
 

@@ -7,6 +7,7 @@ import logging
 import sys
 from collections.abc import Sequence
 from typing import NoReturn
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from rbyf_tui import __version__
 from rbyf_tui.errors import RbyfError, UsageError
@@ -75,6 +76,14 @@ def _seconds(text: str) -> float:
     if value <= 0:
         raise argparse.ArgumentTypeError(f"{text!r} is not a positive number of seconds")
     return value
+
+
+def _zone(text: str) -> ZoneInfo:
+    try:
+        return ZoneInfo(text)
+    except (ValueError, OSError, ZoneInfoNotFoundError):
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not a time zone: use an IANA name such as Europe/Berlin") from None
 
 
 def _common(parser: argparse.ArgumentParser) -> None:
@@ -197,6 +206,9 @@ def build_parser() -> Parser:
                      help="model name (default: from the log header, else the file name)")
     imp.add_argument("--rater", metavar="NAME", default=argparse.SUPPRESS,
                      help="who gave the votes (default: $RBYF_RATER, else your user name)")
+    imp.add_argument("--tz", type=_zone, metavar="ZONE", default=argparse.SUPPRESS,
+                     help="the time zone of the machine that wrote the logs, e.g. "
+                          "Europe/Berlin (default: this machine's)")
 
     catalogs = sub.add_parser("catalogs", help="list or validate prompt catalogs")
     _common(catalogs)

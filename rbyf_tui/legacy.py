@@ -25,6 +25,7 @@ from __future__ import annotations
 import csv
 import hashlib
 import io
+import os
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -36,6 +37,8 @@ from rbyf_tui.catalog import Catalog
 from rbyf_tui.errors import RbyfError
 
 if TYPE_CHECKING:
+    from zoneinfo import ZoneInfo
+
     from rbyf_tui.store import ImportedGeneration, Store
 
 CSV_HEADER = ["#", "TASK", "VOTE", "REMARKS"]
@@ -397,6 +400,7 @@ class Plan:
     model_from: str
     started: datetime  # UTC
     started_text: str | None
+    zone: tuple[str, str] | None  # the log's time stamp was read in: (zone, UTC offset)
     sampling: dict[str, float]
     tasks: list[Planned]
     source_hash: str
@@ -447,8 +451,22 @@ class _Keys:
         return self.outside[_norm(title)], title.strip(), False, False
 
 
-def plan_run(run: Run, catalog: Catalog, model: str | None = None) -> Plan:
-    """Read a run's files and line up its tasks with the catalog (raises LegacyFormatError)."""
+def local_zone_name() -> str:
+    """This machine's zone, by its IANA name where it can be found."""
+    if name := os.environ.get("TZ", "").lstrip(":"):
+        return name
+    link = os.path.realpath("/etc/localtime")
+    if "zoneinfo/" in link:
+        return link.split("zoneinfo/", 1)[1]
+    return datetime.now().astimezone().tzname() or "local"
+
+
+def plan_run(run: Run, catalog: Catalog, model: str | None = None,
+             tz: ZoneInfo | None = None) -> Plan:
+    """Read a run's files and line up its tasks with the catalog (raises LegacyFormatError).
+
+    The log's time stamp has no zone: it is the local time of the machine that wrote it,
+    read in `tz`, else in this machine's zone."""
     datas = {p: p.read_bytes() for p in run.files}
     rows = parse_csv(run.csv, datas[run.csv]) if run.csv else []
     log = parse_log(run.log, datas[run.log]) if run.log else None
@@ -484,15 +502,18 @@ def plan_run(run: Run, catalog: Catalog, model: str | None = None) -> Plan:
         name, source = log.model.removesuffix(".gguf"), "log header"
     else:
         name, source = model_from_file_name(run.stem), "file name"
+    zone = None
     if log and log.started:
-        started = log.started.astimezone(UTC).replace(tzinfo=None)  # local time of the run
+        local = log.started.replace(tzinfo=tz) if tz else log.started.astimezone()
+        started = local.astimezone(UTC).replace(tzinfo=None)
+        zone = (tz.key if tz else local_zone_name(), f"{local:%z}")
     else:  # the scripts wrote the CSV when the run ended
         started = datetime.fromtimestamp(run.files[0].stat().st_mtime, UTC).replace(
             tzinfo=None)
     hashes = [{"name": p.name, "sha256": hashlib.sha256(datas[p]).hexdigest()}
               for p in run.files]
     digest = hashlib.sha256("\n".join(sorted(h["sha256"] for h in hashes)).encode())
-    return Plan(run, name, source, started, log.started_text if log else None,
+    return Plan(run, name, source, started, log.started_text if log else None, zone,
                 dict(log.sampling) if log else {}, tasks, digest.hexdigest(), hashes)
 
 
@@ -549,7 +570,8 @@ class ImportReport:
 
 
 def import_paths(store: Store, paths: Sequence[Path], *, model: str | None = None,
-                 rater: str | None = None, catalog: Catalog | None = None) -> ImportReport:
+                 rater: str | None = None, catalog: Catalog | None = None,
+                 tz: ZoneInfo | None = None) -> ImportReport:
     """Import every run among `paths`; a file that cannot be read is reported, the other
     runs still import. A run whose CSV or log fails is skipped whole, so that importing it
     again once fixed gives one session, not two."""
@@ -564,7 +586,7 @@ def import_paths(store: Store, paths: Sequence[Path], *, model: str | None = Non
             report.failed.append(run)
             continue
         try:
-            plan = plan_run(run, catalog, model)
+            plan = plan_run(run, catalog, model, tz)
         except LegacyFormatError as exc:
             partner = [p.name for p in run.files if p != exc.path]
             if partner:
@@ -583,6 +605,8 @@ def import_paths(store: Store, paths: Sequence[Path], *, model: str | None = Non
             settings={"import": {"sha256": plan.source_hash, "files": plan.file_hashes,
                                  "model_from": plan.model_from,
                                  "log_started_local": plan.started_text,
+                                 "log_zone": plan.zone and plan.zone[0],
+                                 "log_utc_offset": plan.zone and plan.zone[1],
                                  "sampling": plan.sampling or None}},
             note=f"imported from {run.label}", rater=rater, created_at=plan.started,
             generations=generations(plan))

@@ -5,12 +5,25 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
 
 REPO = Path(__file__).resolve().parent.parent
 LEGACY = REPO / "tests" / "fixtures" / "legacy"  # copies of ../shared/fixtures/legacy
+
+# The suite runs in a zone far from UTC unless TZ is given, so that a test that holds only
+# on a UTC machine fails everywhere. Set here, before any test imports, so the app, DuckDB
+# and every subprocess see it.
+DEFAULT_TZ = "Asia/Shanghai"
+if not os.environ.get("TZ"):
+    os.environ["TZ"] = DEFAULT_TZ
+    time.tzset()
+
+
+def pytest_report_header() -> str:
+    return f"TZ={os.environ['TZ']}"
 
 
 @pytest.fixture(autouse=True)

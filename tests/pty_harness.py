@@ -5,14 +5,16 @@ from __future__ import annotations
 import re
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pexpect
 
+from rbyf_tui.errors import StoreError
 from rbyf_tui.store import Store
 
 from conftest import REPO, cli_env
-from helpers import MINI
+from helpers import MINI, described
 
 LLAMA_WORDS = ("llama_model_loader", "load_tensors", "llama_context", "print_info")
 
@@ -24,11 +26,14 @@ def spawn(home: Path, *args: str) -> pexpect.spawn:
                          timeout=120)
 
 
-def wait_for(child: pexpect.spawn, check: object, timeout: float = 120) -> None:
+def wait_for(child: pexpect.spawn, check: Callable[[], object], timeout: float = 120) -> None:
+    """Keep the terminal drained until check() holds; fail naming the check at the deadline."""
     end = time.monotonic() + timeout
-    while not check():  # type: ignore[operator]
+    while not check():
         if time.monotonic() > end:
-            raise AssertionError("timed out")
+            raise AssertionError(f"timed out after {timeout:.0f} s (the app is "
+                                 f"{'running' if child.isalive() else 'gone'}) waiting for: "
+                                 f"{described(check)}")
         try:
             child.read_nonblocking(65536, timeout=0.2)
         except pexpect.TIMEOUT:
@@ -38,13 +43,16 @@ def wait_for(child: pexpect.spawn, check: object, timeout: float = 120) -> None:
 
 
 def generations(db: Path) -> list[tuple[str, int, str, str]]:
+    """Every answer so far; none while the app holds the file (any other error is raised)."""
     if not db.exists():
         return []
     try:
         return Store(db, wait_s=5).db.read(lambda con: con.execute(
             "SELECT task_key, attempt, status, response FROM generations "
             "ORDER BY started_at").fetchall())
-    except Exception:
+    except StoreError as exc:
+        if "is held by" not in str(exc):
+            raise
         return []
 
 
@@ -54,14 +62,16 @@ def rated(db: Path) -> list[tuple[str, int]]:
         "ON g.id = r.generation_id ORDER BY r.created_at").fetchall())
 
 
-def start(tmp_path: Path, demo_model: Path, max_tokens: int) -> tuple[pexpect.spawn, Path, Path]:
+def start(tmp_path: Path, demo_model: Path, max_tokens: int | None,
+          catalog_text: str = MINI) -> tuple[pexpect.spawn, Path, Path]:
+    """The app on a new session of `catalog_text`; max_tokens None: the catalog's own caps."""
     home = tmp_path / "home"
     home.mkdir(exist_ok=True)
     catalog = tmp_path / "mini.toml"
-    catalog.write_text(MINI, encoding="utf-8")
+    catalog.write_text(catalog_text, encoding="utf-8")
     db = home / "rbyf.duckdb"
-    child = spawn(home, "--model", str(demo_model), "--catalog", str(catalog),
-                  "--max-tokens", str(max_tokens))
+    cap = [] if max_tokens is None else ["--max-tokens", str(max_tokens)]
+    child = spawn(home, "--model", str(demo_model), "--catalog", str(catalog), *cap)
     child.logfile_read = (tmp_path / "screen.txt").open("w", encoding="utf-8")
     return child, home, db
 

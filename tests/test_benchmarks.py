@@ -80,3 +80,4 @@ def test_the_stream_overhead_benchmark_runs(demo_model: Path) -> None:
     for arm in ("(a) bare llama-cpp-python", "(b) rbyf run", "(c) TUI session screen"):
         assert arm in result.stdout
     assert "repaints a second while the answer streamed" in result.stdout
+    assert "decode t/s over llama.cpp's own counter" in result.stdout

@@ -7,7 +7,6 @@ import shutil
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +14,7 @@ import duckdb
 import pytest
 
 from conftest import REPO, assert_one_line_error, cli_env, run_cli
+from helpers import STORY, Child, wait_checkpoint
 
 pytestmark = pytest.mark.model
 
@@ -22,8 +22,7 @@ LONG = '''name = "long"
 version = "1"
 
 [defaults]
-max_tokens = 400
-temperature = 0.8
+max_tokens = 1500
 
 [rubric]
 0 = "0"
@@ -40,7 +39,7 @@ max_tokens = 8
 
 [[tasks]]
 key = "story"
-prompt = "Write a very long story about a lighthouse keeper and the sea, in many chapters."
+''' + STORY + '''
 
 [[tasks]]
 key = "last"
@@ -59,34 +58,10 @@ def rows(db: Path, sql: str, params: list[Any] | None = None) -> list[dict[str, 
         con.close()
 
 
-def start_run(home: Path, db: Path, *args: str) -> subprocess.Popen[str]:
-    return subprocess.Popen(
+def start_run(home: Path, db: Path, *args: str) -> Child:
+    return Child(subprocess.Popen(
         [sys.executable, "-m", "rbyf_tui", "run", "--db", str(db), *args],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=REPO, env=cli_env(home))
-
-
-def wait_line(proc: subprocess.Popen[str], prefix: str) -> str:
-    assert proc.stdout is not None
-    while True:
-        line = proc.stdout.readline()
-        assert line, f"process ended before {prefix!r}: {proc.stderr.read() if proc.stderr else ''}"
-        if line.startswith(prefix):
-            return line
-
-
-def wait_checkpoint(db: Path, timeout: float = 120) -> dict[str, Any]:
-    """Wait until the running answer has partial text in the DB (checkpointed)."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            found = rows(db, "SELECT id, task_key, response FROM generations "
-                             "WHERE status = 'running' AND response <> ''")
-        except duckdb.Error:  # the writer holds the file for a moment
-            found = []
-        if found:
-            return found[0]
-        time.sleep(0.1)
-    raise AssertionError("no checkpoint appeared")
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=REPO, env=cli_env(home)))
 
 
 @pytest.fixture()
@@ -99,13 +74,13 @@ def long_catalog(tmp_path: Path) -> Path:
 def test_kill_9_mid_stream_loses_nothing_and_resumes(tmp_path: Path, long_catalog: Path,
                                                      demo_model: Path) -> None:
     db = tmp_path / "k.duckdb"
-    proc = start_run(tmp_path, db, "--catalog", str(long_catalog), "--seed", "3")
-    session = wait_line(proc, "model ").rsplit("session ", 1)[1].strip()
-    wait_line(proc, "[1/3]")
-    partial = wait_checkpoint(db)
-    assert partial["task_key"] == "story"
-    proc.kill()
-    proc.wait()
+    with start_run(tmp_path, db, "--catalog", str(long_catalog), "--seed", "3") as run:
+        session = run.wait_line("model ").rsplit("session ", 1)[1].strip()
+        run.wait_line("[1/3]")
+        partial = wait_checkpoint(db)
+        assert partial["task_key"] == "story"
+        run.proc.kill()
+        run.finish()
 
     listed = json.loads(run_cli("sessions", "--db", str(db), "--json", home=tmp_path).stdout)
     mine = next(s for s in listed if s["id"] == session)
@@ -116,7 +91,8 @@ def test_kill_9_mid_stream_loses_nothing_and_resumes(tmp_path: Path, long_catalo
     assert story["status"] == "interrupted"
     assert story["response"].startswith(partial["response"]) and story["response"]
 
-    result = run_cli("run", "--db", str(db), "--resume", session[:4], home=tmp_path)
+    result = run_cli("run", "--db", str(db), "--resume", session[:4], "--max-tokens", "8",
+                     home=tmp_path)
     assert result.returncode == 0, result.stderr
     assert "resuming: 1 of 3 tasks already answered" in result.stdout
     assert result.stdout.strip().splitlines()[-1] == session
@@ -129,23 +105,33 @@ def test_kill_9_mid_stream_loses_nothing_and_resumes(tmp_path: Path, long_catalo
     assert settings["seed"] == 3
 
 
-def test_kill_9_while_loading_leaves_a_usable_db(tmp_path: Path, demo_model: Path) -> None:
+def test_kill_9_while_loading_leaves_a_usable_db(tmp_path: Path, long_catalog: Path,
+                                                 demo_model: Path) -> None:
     db = tmp_path / "load.duckdb"
-    proc = start_run(tmp_path, db)
-    wait_line(proc, "loading ")
-    proc.kill()
-    proc.wait()
-    result = run_cli("sessions", "--db", str(db), home=tmp_path)
+    with start_run(tmp_path, db, "--catalog", str(long_catalog)) as run:
+        run.wait_line("loading ")
+        run.proc.kill()
+        run.finish()
+    listed = run_cli("sessions", "--db", str(db), "--json", home=tmp_path)
+    assert listed.returncode == 0, listed.stderr
+    assert json.loads(listed.stdout) == []  # killed before a session began: none half-made
+    # The next run uses the file as if nothing had happened.
+    result = run_cli("run", "--db", str(db), "--catalog", str(long_catalog), "--max-tokens",
+                     "4", home=tmp_path)
     assert result.returncode == 0, result.stderr
+    [session] = json.loads(run_cli("sessions", "--db", str(db), "--json",
+                                   home=tmp_path).stdout)
+    assert (session["id"], session["generated"], session["running"]) == (
+        result.stdout.strip().splitlines()[-1], 3, False)
 
 
 def test_kill_9_right_after_an_answer_keeps_it(tmp_path: Path, long_catalog: Path,
                                                demo_model: Path) -> None:
     db = tmp_path / "after.duckdb"
-    proc = start_run(tmp_path, db, "--catalog", str(long_catalog))
-    wait_line(proc, "[1/3]")
-    proc.kill()
-    proc.wait()
+    with start_run(tmp_path, db, "--catalog", str(long_catalog)) as run:
+        run.wait_line("[1/3]")
+        run.proc.kill()
+        run.finish()
     run_cli("sessions", "--db", str(db), home=tmp_path)
     gens = rows(db, "SELECT task_key, status, response, completion_tokens FROM generations "
                     "ORDER BY started_at")
@@ -158,12 +144,12 @@ def test_kill_9_right_after_an_answer_keeps_it(tmp_path: Path, long_catalog: Pat
 def test_sigterm_and_sighup_save_and_exit(tmp_path: Path, long_catalog: Path, demo_model: Path,
                                           signum: int) -> None:
     db = tmp_path / "sig.duckdb"
-    proc = start_run(tmp_path, db, "--catalog", str(long_catalog))
-    wait_line(proc, "[1/3]")
-    wait_checkpoint(db)
-    proc.send_signal(signum)
-    out, err = proc.communicate(timeout=60)
-    assert proc.returncode == 128 + signum, err
+    with start_run(tmp_path, db, "--catalog", str(long_catalog)) as run:
+        run.wait_line("[1/3]")
+        wait_checkpoint(db)
+        run.proc.send_signal(signum)
+        out, err = run.finish(timeout=60)
+    assert run.proc.returncode == 128 + signum, err
     assert "Traceback" not in err
     assert f"rbyf: stopped by {signal.Signals(signum).name}" in err
     assert "stopped: 1 of 3 tasks answered and saved" in out
@@ -181,7 +167,7 @@ def test_resume_checks_the_model_file(tmp_path: Path, demo_model: Path) -> None:
     model = tmp_path / "copy.gguf"
     shutil.copyfile(demo_model, model)
     catalog = tmp_path / "long.toml"
-    catalog.write_text(LONG.replace("max_tokens = 400", "max_tokens = 4"), encoding="utf-8")
+    catalog.write_text(LONG.replace("max_tokens = 1500", "max_tokens = 4"), encoding="utf-8")
     db = tmp_path / "m.duckdb"
     result = run_cli("run", "--db", str(db), "--model", str(model), "--catalog", str(catalog),
                      home=tmp_path)

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import json
+from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 import duckdb
 
-from conftest import LEGACY, run_cli
+from conftest import LEGACY, assert_one_line_error, run_cli
 
 FILES = sorted(str(p) for p in LEGACY.iterdir())
 
@@ -99,3 +101,36 @@ def test_import_usage_errors(tmp_path: Path) -> None:
     assert result.returncode == 2
     assert result.stderr.startswith("rbyf") and "PATH" in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1
+
+
+def imported_start(db: Path) -> tuple[datetime, dict[str, Any]]:
+    con = duckdb.connect(str(db), read_only=True)
+    created, settings = con.execute("SELECT created_at, settings FROM sessions").fetchone()
+    con.close()
+    return created, json.loads(settings)["import"]
+
+
+def test_a_logs_local_time_is_read_in_the_zone_of_the_machine_or_of_tz(tmp_path: Path) -> None:
+    log = str(LEGACY / "Qwen2.5-1.5B-it_CPP_YWDAB_log.txt")  # starts 2024-10-01 08:33:35
+    got = {}
+    for name, args, env in [("berlin", [], "Europe/Berlin"),
+                            ("new-york", [], "America/New_York"),
+                            ("tz-wins", ["--tz", "Asia/Tokyo"], "Europe/Berlin")]:
+        db = tmp_path / f"{name}.duckdb"
+        result = run_cli("import", "--db", str(db), *args, log, TZ=env)
+        assert result.returncode == 0, result.stderr
+        got[name] = imported_start(db)
+    assert got["berlin"][0] == datetime(2024, 10, 1, 6, 33, 35, 338306)  # UTC+2
+    assert got["new-york"][0] == datetime(2024, 10, 1, 12, 33, 35, 338306)  # UTC-4
+    assert got["tz-wins"][0] == datetime(2024, 9, 30, 23, 33, 35, 338306)  # UTC+9
+    assert [(s["log_zone"], s["log_utc_offset"]) for _, s in got.values()] == [
+        ("Europe/Berlin", "+0200"), ("America/New_York", "-0400"), ("Asia/Tokyo", "+0900")]
+
+
+def test_a_bad_zone_is_a_usage_error(tmp_path: Path) -> None:
+    db = tmp_path / "rbyf.duckdb"
+    for zone in ("Mars/Olympus", "CEST+2", ""):
+        line = assert_one_line_error(run_cli("import", "--db", str(db), "--tz", zone,
+                                             str(LEGACY)), code=2)
+        assert "--tz" in line and "Europe/Berlin" in line, line
+    assert not db.exists()

@@ -13,6 +13,7 @@ import duckdb
 import pytest
 
 from rbyf_tui.store import Store
+from rbyf_tui.store.db import DEFAULT_WAIT_S, IDLE_RELEASE_S
 
 from conftest import REPO, cli_env, run_cli
 from helpers import new_runner
@@ -68,6 +69,7 @@ def rate_in(holder: subprocess.Popen[str]) -> str:
 
 def test_other_rbyf_processes_get_in_while_a_process_holds_the_file(tmp_path: Path) -> None:
     db, ids = rated_ids(tmp_path)
+    assert DEFAULT_WAIT_S < IDLE_RELEASE_S / 2  # what tells "let go when asked" apart
     holder = start_holder(tmp_path, db, ids)
     try:
         assert rate_in(holder).endswith("holding\n")
@@ -78,13 +80,11 @@ def test_other_rbyf_processes_get_in_while_a_process_holds_the_file(tmp_path: Pa
                       "--remarks", "from the CLI", "--rater", "cli"],
                      ["leaderboard", "--format", "json"], ["sessions", "--json"],
                      ["export", "--all", "--format", "csv"]):
-            started = time.monotonic()
             result = run_cli(*args, "--db", str(db), home=tmp_path)
-            took = time.monotonic() - started
-            assert result.returncode == 0, result.stderr  # never a raw lock error
-            # Let in within about a poll, not after the idle release (60 s) nor a
-            # timeout (20 s): the command's own start-up is most of this.
-            assert took < 10, (args, took)
+            # Never a raw lock error, nor the "held by" one: the command waits at most
+            # DEFAULT_WAIT_S, well short of the holder's idle release, so it got in because
+            # the holder let go when asked.
+            assert result.returncode == 0, result.stderr
             rate_in(holder)  # and the holder takes the file back for its next write
         board = json.loads(run_cli("leaderboard", "--db", str(db), "--format", "json",
                                    home=tmp_path).stdout)

@@ -5,10 +5,12 @@ from __future__ import annotations
 import csv
 import io
 import json
+import os
 import re
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import duckdb
 import pytest
@@ -181,17 +183,27 @@ def test_a_csv_alone_has_votes_but_no_answers(tmp_path: Path) -> None:
 
 def test_times_come_from_the_log_header(tmp_path: Path) -> None:
     db = tmp_path / "rbyf.duckdb"
-    import_all(db, [LEGACY / f"{QWEN}_log.txt"])
+    import_all(db, [LEGACY / f"{QWEN}_log.txt"], tz=ZoneInfo("Europe/Berlin"))
     session = rows(db, "SELECT created_at, settings FROM sessions")[0]
-    local = datetime.fromisoformat("2024-10-01 08:33:35.338306")
-    assert session["created_at"] == local.astimezone(UTC).replace(tzinfo=None)
-    assert json.loads(session["settings"])["import"]["log_started_local"] == (
-        "2024-10-01 08:33:35.338306")
+    # 08:33 in Berlin, summer time (UTC+2), stored in UTC
+    assert session["created_at"] == datetime(2024, 10, 1, 6, 33, 35, 338306)
+    settings = json.loads(session["settings"])["import"]
+    assert settings["log_started_local"] == "2024-10-01 08:33:35.338306"
+    assert (settings["log_zone"], settings["log_utc_offset"]) == ("Europe/Berlin", "+0200")
     got = sorted(counted(db, "qwen2.5-1.5b-instruct-q5_k_m").values(),
                  key=lambda r: r["started_at"])
     assert got[0]["task_title"] == "Alignment Generation"
     assert got[0]["started_at"] == session["created_at"]
     assert [r["rated_at"] for r in got] == sorted(r["rated_at"] for r in got)
+
+
+def test_without_a_zone_the_log_is_read_in_this_machines(tmp_path: Path) -> None:
+    db = tmp_path / "rbyf.duckdb"
+    import_all(db, [LEGACY / f"{QWEN}_log.txt"])
+    session = rows(db, "SELECT created_at, settings FROM sessions")[0]
+    local = datetime(2024, 10, 1, 8, 33, 35, 338306).astimezone()  # in $TZ (see conftest.py)
+    assert session["created_at"] == local.astimezone(UTC).replace(tzinfo=None)
+    assert json.loads(session["settings"])["import"]["log_zone"] == os.environ["TZ"].lstrip(":")
 
 
 @pytest.mark.parametrize(("files", "model", "name"), [

@@ -17,7 +17,8 @@ def test_rates_follow_the_design_definitions() -> None:
 def test_decode_needs_two_tokens_and_time_after_the_first() -> None:
     assert rates(0.5, 0.9, 10, 1).decode_tps is None
     assert rates(0.5, 0.5, 10, 5).decode_tps is None
-    assert rates(None, 1.0, 10, 0) == rates(None, 1.0, 10, 0)
+    untimed = rates(None, 1.0, 10, 5)  # no first-token time: only the end-to-end rate
+    assert (untimed.prompt_tps, untimed.decode_tps, untimed.e2e_tps) == (None, None, 5.0)
     nothing = rates(None, 1.0, 10, 0)
     assert (nothing.prompt_tps, nothing.decode_tps, nothing.e2e_tps) == (None, None, None)
 

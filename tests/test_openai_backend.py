@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import queue
 import socket
 import threading
 import time
@@ -162,16 +163,17 @@ def test_a_wrong_key_and_an_unknown_model() -> None:
 
 
 def test_cancel_interrupts_a_waiting_read() -> None:
-    with serving(pause_s=5.0) as server:
+    with serving(pause_s=60.0) as server:  # the server says nothing for a minute
         backend = backend_for(server)
         backend.settings = OpenAISettings(base_url=server.url, api_model="fake-model",
-                                          idle_timeout_s=30, first_byte_timeout_s=30)
+                                          idle_timeout_s=120, first_byte_timeout_s=120)
         cancel = threading.Event()
         threading.Timer(0.3, cancel.set).start()
         started = time.monotonic()
         text, end = collect(backend, request("#stall"), cancel)
         assert end.finish_reason == "cancelled" and text == "Hello from"
-        assert time.monotonic() - started < 3
+        # Ended by the cancel, long before the server would have said more.
+        assert time.monotonic() - started < 30
 
 
 def free_port() -> int:
@@ -184,11 +186,15 @@ def test_connection_refused_is_retried_with_backoff() -> None:
     port = free_port()
     settings = OpenAISettings(base_url=f"http://127.0.0.1:{port}/v1", api_model="fake-model",
                               retries=4, backoff_s=0.2)
-    started: list[FakeServer] = []
+    started: queue.Queue[FakeServer | OSError] = queue.Queue()
 
     def start_late() -> None:
-        server = FakeServer(port=port)
-        started.append(server)
+        try:
+            server = FakeServer(port=port)
+        except OSError as exc:  # someone else took the free port meanwhile
+            started.put(exc)
+            return
+        started.put(server)
         server.serve_forever()
 
     threading.Timer(0.3, start_late).start()
@@ -196,10 +202,11 @@ def test_connection_refused_is_retried_with_backoff() -> None:
         backend = OpenAIBackend(settings)
         assert backend.load().name == "fake-model"  # refused at first, then served
     finally:
-        while not started:
-            time.sleep(0.05)
-        started[0].shutdown()
-        started[0].server_close()
+        server = started.get(timeout=60)
+        if isinstance(server, OSError):  # the failure above is this one's doing
+            raise AssertionError(f"the late server could not start on port {port}: {server}")
+        server.shutdown()
+        server.server_close()
 
 
 def test_unreachable_servers_fail_in_one_line_before_a_session(rbyf_home: Path) -> None:

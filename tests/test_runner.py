@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import threading
-import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
+from rbyf_tui.backends.base import ChatRequest, StreamEnd
 from rbyf_tui.store import Store, TaskState
 
 from fakes import ScriptedBackend
@@ -92,19 +93,30 @@ def test_a_backend_error_is_stored_and_the_session_goes_on(tmp_path: Path) -> No
 
 def test_the_token_loop_does_not_wait_for_checkpoints(tmp_path: Path,
                                                       monkeypatch: pytest.MonkeyPatch) -> None:
-    backend = ScriptedBackend([ANSWER], delay_s=0.001)
-    runner = new_runner(tmp_path / "db.duckdb", backend)
+    ended = threading.Event()
+
+    class Marked(ScriptedBackend):
+        def stream(self, request: ChatRequest,
+                   cancel: threading.Event) -> Iterator[str | StreamEnd]:
+            for item in super().stream(request, cancel):
+                if isinstance(item, StreamEnd):
+                    ended.set()
+                yield item
+
+    runner = new_runner(tmp_path / "db.duckdb", Marked([ANSWER]))
     runner.checkpoint_s = 0.0  # checkpoint on every token
-    slow = Store.checkpoint_generation
+    checkpoint = Store.checkpoint_generation
+    held: list[bool] = []
 
-    def slow_checkpoint(self: Store, gen_id: str, text: str) -> None:
-        time.sleep(0.2)
-        slow(self, gen_id, text)
+    def held_checkpoint(self: Store, gen_id: str, text: str) -> None:
+        # Held until the stream has ended: a token loop that waited for it would stall
+        # here until the wait gives up (False).
+        held.append(ended.wait(timeout=30))
+        ended.set()
+        checkpoint(self, gen_id, text)
 
-    monkeypatch.setattr(Store, "checkpoint_generation", slow_checkpoint)
-    started = time.perf_counter()
+    monkeypatch.setattr(Store, "checkpoint_generation", held_checkpoint)
     outcome = runner.run_task(runner.catalog.task("a"))
-    stream_time = outcome.figures.total_s or 0
-    assert stream_time < 0.2  # 40 tokens at 1 ms, not 40 checkpoints at 200 ms
-    assert time.perf_counter() - started < 2.0
+    assert held and all(held), held
+    assert outcome.figures.completion_tokens == 40
     assert runner.store.generation(outcome.generation_id)["response"] == ANSWER

@@ -6,6 +6,7 @@ from __future__ import annotations
 import importlib.util
 import subprocess
 import sys
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -167,7 +168,10 @@ async def test_a_matrix_cell_opens_its_answer(legacy: Path) -> None:
         text = screen_text(app)
         assert "qwen2.5-1.5b-instruct-q5_k_m · rbyf-v2 · " in text
         assert "(sf-story)" in text
-        assert "score  0  of 5 · by tester · 2024-10-01 08:43 UTC" in text
+        # rated at 08:43 by the clock of the machine that wrote the log, imported in this
+        # machine's zone (board_app.legacy_db), shown in UTC
+        rated = datetime(2024, 10, 1, 8, 43).astimezone(UTC)
+        assert f"score  0  of 5 · by tester · {rated:%Y-%m-%d %H:%M} UTC" in text
         assert "remarks: - not ended generation with repeated text all over the place." in text
         assert "The Last Transmission" in text  # the answer, as Markdown (no ** shown)
         assert "**The Last Transmission**" not in text

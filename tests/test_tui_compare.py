@@ -72,9 +72,12 @@ async def test_compare_steps_through_the_tasks_side_by_side(tmp_path: Path) -> N
         assert "remarks: - there are made up" in text
 
         await pilot.press("p", "left")  # back two, and left is "previous" too
-        assert "task 4/14" in screen_text(app)
+        text = screen_text(app)
+        assert "task 4/14: say 'I am ready'" in text and "I am ready." in text
         await pilot.press("p", "p", "p", "p")  # wraps around to the last task
-        assert "task 14/14: " in screen_text(app)
+        text = screen_text(app)
+        assert "task 14/14: Reflection prompt" in text
+        assert "prompt: You are an AI assistant designed to provide detailed" in text
 
         await pilot.press("escape")
         assert isinstance(app.screen, LeaderboardScreen)

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from conftest import run_cli
-from helpers import MINI
+from helpers import MINI, with_story
 from pty_harness import generations, rated, spawn, start, wait_for
 
 pytestmark = pytest.mark.model
@@ -58,13 +58,11 @@ def test_kill9_right_after_a_rating_keeps_it(tmp_path: Path, demo_model: Path) -
 
 
 def long_b(tmp_path: Path, demo_model: Path) -> tuple[object, Path, Path]:
-    """MINI with short answers but a long one for b, so b streams for several seconds."""
+    """MINI with short answers but a long one for b, so b streams for many seconds."""
     home = tmp_path / "home"
     home.mkdir()
     catalog = tmp_path / "long-b.toml"
-    catalog.write_text(MINI.replace("max_tokens = 64", "max_tokens = 12").replace(
-        'prompt = "Second task."', 'prompt = "Second task."\nmax_tokens = 1500'),
-        encoding="utf-8")
+    catalog.write_text(with_story(MINI, "b", 1500), encoding="utf-8")
     child = spawn(home, "--model", str(demo_model), "--catalog", str(catalog))
     return child, home, home / "rbyf.duckdb"
 

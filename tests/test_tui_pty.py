@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from conftest import run_cli
-from helpers import MINI
+from helpers import MINI, with_story
 from pty_harness import (
     LLAMA_WORDS,
     generations,
@@ -52,7 +52,7 @@ def test_keys_in_a_terminal_rate_and_llama_stays_off_the_screen(
 def test_a_stop_signal_mid_stream_keeps_everything(tmp_path: Path, demo_model: Path,
                                                    how: str) -> None:
     signum = signal.SIGTERM if how == "SIGTERM" else signal.SIGHUP
-    child, home, db = start(tmp_path, demo_model, 120)
+    child, home, db = start(tmp_path, demo_model, None, with_story(MINI, "b", 1000))
     wait_for(child, lambda: any(g[0] == "warm" and g[2] == "ok" for g in generations(db)),
              timeout=300)
     child.send("s")
@@ -124,7 +124,7 @@ def test_resume_in_a_terminal_shows_the_unrated_answer(tmp_path: Path,
 
 def test_quit_confirmed_mid_stream_exits_and_keeps_the_answer(tmp_path: Path,
                                                               demo_model: Path) -> None:
-    child, _home, db = start(tmp_path, demo_model, 400)
+    child, _home, db = start(tmp_path, demo_model, None, with_story(MINI, "a", 1000))
     wait_for(child, lambda: any(g[0] == "warm" and g[2] == "ok" for g in generations(db)),
              timeout=300)
     child.send("s")

@@ -16,7 +16,7 @@ from rbyf_tui.tui.progress import has_answer
 from rbyf_tui.tui.screens.summary import SummaryScreen
 
 from fakes import ScriptedBackend
-from helpers import fixed_ids, fixed_times, mini_catalog
+from helpers import fixed_ids, fixed_times, mini_catalog, until
 
 SIZES = [(80, 24), (120, 40)]
 ANSWERS = {
@@ -71,6 +71,13 @@ async def settle(pilot: Any) -> None:
     await pilot.pause(0.2)
 
 
+async def session_open(pilot: Any) -> None:
+    """Until the resumed session is on screen with its runner, then settled."""
+    await until(pilot, lambda: getattr(pilot.app.screen, "runner", None) is not None,
+                "the resumed session's screen")
+    await settle(pilot)
+
+
 @pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
 def test_home(snap_compare: Any, stored: tuple[Path, str], size: tuple[int, int]) -> None:
     assert snap_compare(app_on(stored[0]), terminal_size=size, run_before=settle)
@@ -106,10 +113,7 @@ def test_session(snap_compare: Any, stored: tuple[Path, str], size: tuple[int, i
     db, sid = stored
 
     async def ready(pilot: Any) -> None:
-        screen = pilot.app.screen
-        while getattr(screen, "runner", None) is None:
-            await pilot.pause(0.05)
-        await settle(pilot)
+        await session_open(pilot)
         await pilot.press("3")
 
     assert snap_compare(app_on(db, resume=sid), terminal_size=size, run_before=ready)
@@ -136,9 +140,7 @@ def test_session_without_colour(snap_compare: Any, stored: tuple[Path, str],
     db, sid = stored
 
     async def ready(pilot: Any) -> None:
-        while getattr(pilot.app.screen, "runner", None) is None:
-            await pilot.pause(0.05)
-        await settle(pilot)
+        await session_open(pilot)
         await pilot.press("2")
 
     assert snap_compare(app_on(db, resume=sid), terminal_size=(80, 24), run_before=ready)

@@ -25,7 +25,7 @@ from rbyf_tui.tui.screens.session import SessionScreen
 from rbyf_tui.tui.widgets.stats import StatsPane
 
 from fakes import ScriptedBackend
-from helpers import fixed_ids, fixed_times
+from helpers import fixed_ids, fixed_times, until
 
 ANSWERS = {
     "warmup": "唐僧带着孙悟空、猪八戒和沙僧西天取经，历经九九八十一难，终于取得真经。🐒",
@@ -80,8 +80,8 @@ def app_on(db: Path, resume: str | None = None) -> RbyfApp:
 
 
 async def session_ready(pilot: Any) -> None:
-    while getattr(pilot.app.screen, "runner", None) is None:
-        await pilot.pause(0.05)
+    await until(pilot, lambda: getattr(pilot.app.screen, "runner", None) is not None,
+                "the resumed session's screen")
     await pilot.pause(0.3)
     await pilot.wait_for_scheduled_animations()
 

@@ -17,7 +17,8 @@ def main(args: argparse.Namespace) -> int:
     store = open_store(args)
     paths = [Path(p).expanduser() for p in args.paths]
     report = legacy.import_paths(store, paths, model=opt(args, "model"),
-                                 rater=opt(args, "rater"), catalog=catalog)
+                                 rater=opt(args, "rater"), catalog=catalog,
+                                 tz=opt(args, "tz"))
     for done in report.imported:
         plan = done.plan
         if not done.created:
