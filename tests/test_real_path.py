@@ -224,3 +224,23 @@ async def test_threads_and_gpu_layers_reach_llama_cpp_and_are_recorded(
     [model] = rows(db, "SELECT info FROM models")
     info = json.loads(model["info"])
     assert (info["threads"], info["n_gpu_layers"], info["gpu_offload"]) == (1, 2, False)
+
+
+async def test_the_app_ending_mid_answer_stores_it_and_never_frees_the_model_under_it(
+        tmp_path: Path, demo_model: Path) -> None:
+    # An exit that does not come through quit (an error, a driver that goes away) used to
+    # free the model under the generation thread: llama.cpp then crashed the process.
+    story = ('[[tasks]]\nkey = "story"\ntitle = "Story"\nprompt = "Write a 1000-word '
+             'story about a lighthouse keeper and the sea."\nseed = 1\ntemperature = 0.8\n')
+    catalog = catalog_file(tmp_path, story, max_tokens=1500)
+    db = tmp_path / "rbyf.duckdb"
+    app = RbyfApp(AppConfig(db_path=db, options=BackendOptions(model=str(demo_model)),
+                            catalog=str(catalog), start=True, handle_signals=False))
+    async with app.run_test(size=(100, 32)) as pilot:
+        await until(pilot, lambda: "generating" in status(app) and bool(
+            app.screen.query_one("#stream").text.strip()))
+        app.exit()  # straight out, as an unhandled error does
+    [answer] = rows(db, "SELECT status, response FROM generations")
+    assert answer["status"] == "cancelled" and answer["response"].strip()
+    [session] = rows(db, "SELECT pid FROM sessions")
+    assert session["pid"] is None  # released

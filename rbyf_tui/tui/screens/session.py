@@ -45,6 +45,7 @@ if TYPE_CHECKING:
     from rbyf_tui.tui.app import RbyfApp
 
 log = logging.getLogger(__name__)
+GENERATION_STOP_S = 30.0  # a cancelled answer ends at its next token: far less than this
 
 
 def decodes_on_cpu(model: ModelInfo) -> bool:
@@ -373,6 +374,8 @@ class SessionScreen(Screen[None]):
             outcome, failed = None, str(exc)
         else:
             failed = None
+        finally:
+            live.done.set()
         states, error = self._read_states(runner)
         self.post_message(GenerationDone(task.key, outcome, failed, states, error))
 
@@ -567,11 +570,23 @@ class SessionScreen(Screen[None]):
             self.live.cancel.set()
 
     def close_session(self) -> None:
-        """Leave the session: release it for other processes and free the model (once)."""
+        """Leave the session: release it for other processes and free the model (once).
+        An answer still being written is cancelled and stored first: freeing the model
+        under the generation thread would crash the process."""
         if self.closed:
             return
         self.closed = True
+        live = self.live
+        if live is not None:
+            live.cancel.set()
+            if not live.done.wait(GENERATION_STOP_S):
+                log.warning("the answer did not stop in %.0f s: the model is left open",
+                            GENERATION_STOP_S)
+                return
         self._close(self.runner)
+
+    def on_unmount(self) -> None:
+        self.close_session()  # the app may end with this screen still streaming
 
     def _close(self, runner: Runner | None) -> None:
         if runner is not None:

@@ -88,6 +88,7 @@ class LiveStream:
                  show_figures: Callable[[], None]) -> None:
         self.key = key
         self.cancel = threading.Event()
+        self.done = threading.Event()  # the generation thread has stored the answer
         self.buffer = TokenBuffer()
         self.figures = LiveFigures(started=time.perf_counter())
         self.chunks: list[str] = []
