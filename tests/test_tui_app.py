@@ -94,7 +94,7 @@ async def test_rate_a_catalog_live_on_the_demo_model(tmp_path: Path, demo_model:
         await pilot.press("4", "tab", *"good, ümlaut", "enter")
         # saved, then the next task starts; its first tokens are on the way
         await until(pilot, lambda: screen.gen_key == "b" and screen.live is not None
-                    and screen.live.tokens > 0, timeout=300)
+                    and screen.live.figures.tokens > 0, timeout=300)
         assert ratings(db, sid) == [("a", 4, "good, ümlaut")]
 
         await pilot.press("escape")  # stop: the partial answer is kept, as cancelled
