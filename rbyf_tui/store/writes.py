@@ -100,8 +100,9 @@ def upsert_catalog(con: duckdb.DuckDBPyConnection, catalog: Catalog) -> None:
 
 
 def _free_session_id(con: duckdb.DuckDBPyConnection) -> str:
+    # 32 hex digits (8 before): other raters' files merged in must not clash (store.ids)
     while True:
-        session_id = new_id(8)
+        session_id = new_id()
         if not con.execute("SELECT 1 FROM sessions WHERE id = ?", [session_id]).fetchone():
             return session_id
 
