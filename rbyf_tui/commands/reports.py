@@ -138,7 +138,8 @@ def merge(args: argparse.Namespace) -> int:
     from rbyf_tui.store import team
 
     into = Path(args.into).expanduser()
-    reports = team.merge([Path(p).expanduser() for p in args.sources], into)
+    reports = team.merge([Path(p).expanduser() for p in args.sources], into,
+                         new_ids=args.new_ids)
     for report in reports:
         added = ", ".join(f"{n} {table}" for table, n in report.added.items())
         print(f"{report.source}: added {added}")
