@@ -190,9 +190,14 @@ def build_parser() -> Parser:
 
     merge = sub.add_parser("merge", help="bring other raters' sessions into one DB file",
                            description="Copy every model, catalog, session, generation and "
-                           "rating that DST lacks from each SRC; running it again adds nothing.")
+                           "rating that DST lacks from each SRC; running it again adds nothing. "
+                           "A session whose id DST has for another session stops it, writing "
+                           "nothing.")
     merge.add_argument("sources", nargs="+", metavar="SRC.duckdb")
     merge.add_argument("--into", required=True, metavar="DST.duckdb")
+    merge.add_argument("--new-ids", action="store_true",
+                       help="give a session whose id DST has for another session a new id "
+                       "(the same one each time) instead of refusing the merge")
     merge.add_argument("--verbose", action="store_true", default=argparse.SUPPRESS)
 
     imp = sub.add_parser(

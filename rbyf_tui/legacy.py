@@ -1,8 +1,10 @@
 """Import of the old rating scripts' results: their CSV (`#,TASK,VOTE,REMARKS`) and text log.
 
 A CSV and a log of the same run (`X.csv` and `X_log.txt`) become one session: answers and
-figures from the log, votes and remarks from the CSV. Sessions are keyed by a hash of the
-files' bytes, so importing the same files again changes nothing.
+figures from the log, votes and remarks from the CSV (a task without a vote in the CSV keeps
+the log's). A run is known by its model and its files, names and bytes (the scripts named
+each run's files after the model and a random run id): importing the same files again
+changes nothing, while two runs whose CSVs have the same bytes stay two sessions.
 
 How the scripts' figures map to rbyf's (DESIGN.md, "Figures"), learned from the scripts:
 they started a clock, streamed `create_chat_completion` with the user prompt alone, and
@@ -403,7 +405,7 @@ class Plan:
     zone: tuple[str, str] | None  # the log's time stamp was read in: (zone, UTC offset)
     sampling: dict[str, float]
     tasks: list[Planned]
-    source_hash: str
+    source_hash: str  # of the files' bytes; with the model and file names, the run's key
     file_hashes: list[dict[str, str]]
 
     @property
@@ -494,8 +496,8 @@ def plan_run(run: Run, catalog: Catalog, model: str | None = None,
         else:
             target = Planned(key, title, warm, inside, row.line, run.csv or Path())
             tasks.append(target)
-        target.score, target.remarks = row.score, row.remarks if row.score is not None else ""
-        target.rating_from = "csv" if row.score is not None else None
+        if row.score is not None:  # no vote in the CSV: the log's rating (if any) stands
+            target.score, target.remarks, target.rating_from = row.score, row.remarks, "csv"
     if model:
         name, source = model, "--model"
     elif log and log.model:

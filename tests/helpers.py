@@ -90,10 +90,12 @@ def new_runner(db: Path, backend: ScriptedBackend | None = None,
 
 
 def fixed_ids(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Ids 0, 1, 2, ... instead of random ones, so that snapshots stay the same."""
+    """Ids 0, 1, 2, ... instead of random ones, so that snapshots stay the same. The count
+    leads (00000001000...): ids differ in their first 8 digits, as random ones do, so the
+    screens show them short (store.ids)."""
     counter = itertools.count()
     monkeypatch.setattr("rbyf_tui.store.writes.new_id",
-                        lambda length=32: f"{next(counter):0{length}x}")
+                        lambda length=32: f"{next(counter):08x}".ljust(length, "0"))
 
 
 def fixed_times(store: Store) -> None:

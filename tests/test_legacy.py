@@ -230,6 +230,80 @@ def test_importing_again_changes_nothing(tmp_path: Path) -> None:
     assert len(before["sessions"]) == 4 and len(before["ratings"]) == 4 * 14 - 1 + 3
 
 
+def copies(folder: Path, source: str, *names: str) -> list[Path]:
+    """The fixture `source` under other names (same bytes), in `folder`."""
+    folder.mkdir(exist_ok=True)
+    data = (LEGACY / source).read_bytes()
+    for name in names:
+        (folder / name).write_bytes(data)
+    return [folder / name for name in names]
+
+
+def test_runs_whose_csvs_have_the_same_bytes_are_sessions_of_their_own(tmp_path: Path) -> None:
+    """Two models (and two runs of one model) given the same votes: the file names tell
+    the runs apart, the model they name becomes each one's model."""
+    runs = copies(tmp_path / "old", f"{LLAMA3}.csv", "ModelA_CPP_AAAAA.csv",
+                  "ModelB_CPP_BBBBB.csv", "ModelA_CPP_CCCCC.csv")
+    db = tmp_path / "rbyf.duckdb"
+    first = import_all(db, runs)
+    assert [(i.plan.model, i.created) for i in first.imported] == [
+        ("ModelA", True), ("ModelB", True), ("ModelA", True)]
+    assert len({i.session_id for i in first.imported}) == 3
+    board = {s.model: (s.n_rated, s.total) for s in ranking.leaderboard(Store(db))}
+    assert board == {"ModelA": (14, 69), "ModelB": (14, 69)}
+    before = snapshot(db)
+    again = import_all(db, [tmp_path / "old"])
+    assert snapshot(db) == before
+    assert sorted((i.session_id, i.created) for i in again.imported) == sorted(
+        (i.session_id, False) for i in first.imported)
+
+
+def test_the_same_file_under_another_model_name_is_another_session(tmp_path: Path) -> None:
+    db = tmp_path / "rbyf.duckdb"
+    csv_file = [LEGACY / f"{QWEN}.csv"]
+    one = import_all(db, csv_file, model="qwen-q5").imported[0]
+    other = import_all(db, csv_file, model="qwen-q8").imported[0]
+    assert one.created and other.created and one.session_id != other.session_id
+    assert import_all(db, csv_file, model="qwen-q8").imported[0].session_id == (
+        other.session_id)
+    assert sorted(m["name"] for m in rows(db, "SELECT name FROM models")) == [
+        "qwen-q5", "qwen-q8"]
+
+
+def test_a_db_imported_before_the_fix_recognises_its_runs(tmp_path: Path) -> None:
+    """Before, the second of two runs with the same bytes was taken for the first: the DB
+    holds one session for both. Importing them again adds the missing run only."""
+    runs = copies(tmp_path / "old", f"{LLAMA3}.csv", "ModelA_CPP_AAAAA.csv",
+                  "ModelB_CPP_BBBBB.csv")
+    db = tmp_path / "rbyf.duckdb"
+    import_all(db, runs[:1])  # what the old import stored of the pair (settings.import)
+    (session,) = rows(db, "SELECT id, settings FROM sessions")
+    stored = json.loads(session["settings"])["import"]
+    assert set(stored) == {"sha256", "files", "model_from", "log_started_local", "log_zone",
+                           "log_utc_offset", "sampling"}
+    again = import_all(db, runs)
+    assert [(i.plan.model, i.session_id == session["id"], i.created)
+            for i in again.imported] == [("ModelA", True, False), ("ModelB", False, True)]
+
+
+def test_an_empty_vote_in_the_csv_keeps_the_logs_vote_and_remarks(tmp_path: Path) -> None:
+    folder = tmp_path / "old"
+    copies(folder, f"{GEMMA}_log.txt", f"{GEMMA}_log.txt")
+    text = (LEGACY / f"{GEMMA}.csv").read_bytes().decode("utf-8")
+    edited = text.replace("8,Table of Contents,5,it is quite good indeed",
+                          "8,Table of Contents,,")
+    assert edited != text
+    (folder / f"{GEMMA}.csv").write_bytes(edited.encode("utf-8"))
+    db = tmp_path / "rbyf.duckdb"
+    report = import_all(db, [folder])
+    assert report.failed == [] and report.imported[0].plan.unrated == []
+    toc = counted(db, "gemma-2-2b-it-q5_k_m")["Table of Contents"]
+    # The log says "User rating: 5 it is quite good"; the CSV has no vote for it.
+    assert (toc["score"], toc["remarks"]) == (5, "it is quite good")
+    assert json.loads(toc["extra"])["legacy"]["rating_from"] == "log"
+    assert ranking.leaderboard(Store(db))[0].total == 70
+
+
 BROKEN = {
     "bad vote": (f"{QWEN}.csv", lambda t: t.replace("5,summarize,5,", "5,summarize,five,"),
                  6, "vote 'five' is not a score from 0 to 5"),

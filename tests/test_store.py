@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -11,9 +13,11 @@ import duckdb
 import pytest
 
 from rbyf_tui.errors import NotFoundError, StoreError, UsageError
-from rbyf_tui.store import Store
+from rbyf_tui.store import Store, writes
 from rbyf_tui.store.schema import SCHEMA_VERSION
 
+from conftest import run_cli
+from fakes import ScriptedBackend
 from helpers import mini_catalog, new_runner
 
 
@@ -95,6 +99,57 @@ def test_bad_scores_and_unknown_ids(tmp_path: Path) -> None:
     with pytest.raises(NotFoundError):
         runner.store.find_session("ffffffff")
     assert runner.store.find_session(runner.session_id[:3]).id == runner.session_id
+
+
+def test_new_session_ids_are_long_and_a_short_prefix_finds_them(tmp_path: Path) -> None:
+    runner = new_runner(tmp_path / "db.duckdb")
+    sid, store = runner.session_id, runner.store
+    assert re.fullmatch(r"[0-9a-f]{32}", sid), sid  # merging many raters' files: no clash
+    for given in (sid, sid[:8], sid[:8].upper(), f" {sid[:12]} "):
+        assert store.find_session(given).id == sid
+    assert store.short_session_id(sid) == sid[:8]
+
+
+OLD = "1a2b3c4d"  # an id from before ids were long (8 hex digits)
+LONG_E, LONG_F = OLD + "0e" + "0" * 22, OLD + "0f" + "0" * 22  # made since, starting like it
+
+
+def sessions_with_ids(db: Path, ids: list[str], monkeypatch: pytest.MonkeyPatch) -> Store:
+    made = iter(ids)
+    monkeypatch.setattr(writes, "new_id", lambda length=32: next(made))
+    store = Store(db)
+    for _ in ids:
+        store.create_session(ScriptedBackend().load(), mini_catalog(), settings={},
+                             hardware={}, rater="tester", origin="run")
+    monkeypatch.undo()
+    return store
+
+
+def test_old_short_ids_keep_working_beside_long_ones_that_start_like_them(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    other = "9f" + "1" * 30
+    store = sessions_with_ids(tmp_path / "db.duckdb", [OLD, LONG_E, LONG_F, other],
+                              monkeypatch)
+    assert store.find_session(OLD).id == OLD  # the whole id wins over the prefix
+    assert store.find_session(OLD + "0e").id == LONG_E
+    with pytest.raises(UsageError, match=f"session id '{OLD}0' is ambiguous"):
+        store.find_session(OLD + "0")
+    assert {sid: store.short_session_id(sid) for sid in (OLD, LONG_E, LONG_F, other)} == {
+        OLD: OLD, LONG_E: OLD + "0e", LONG_F: OLD + "0f", other: other[:8]}
+    for sid in (OLD, LONG_E, LONG_F, other):
+        assert store.find_session(store.short_session_id(sid)).id == sid
+
+
+def test_rbyf_sessions_lists_short_ids_and_its_json_the_whole_ones(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    db = tmp_path / "db.duckdb"
+    sessions_with_ids(db, [OLD, LONG_E, LONG_F], monkeypatch)
+    listing = run_cli("sessions", "--db", str(db))
+    assert listing.returncode == 0, listing.stderr
+    ids = [line.split()[0] for line in listing.stdout.splitlines()[2:]]
+    assert sorted(ids) == [OLD, OLD + "0e", OLD + "0f"]
+    listed = run_cli("sessions", "--db", str(db), "--json")
+    assert sorted(s["id"] for s in json.loads(listed.stdout)) == [OLD, LONG_E, LONG_F]
 
 
 def test_running_generations_of_dead_processes_become_interrupted(tmp_path: Path) -> None:

@@ -128,7 +128,8 @@ def test_summary(snap_compare: Any, stored: tuple[Path, str], size: tuple[int, i
     tasks = mini_catalog().all_tasks()
 
     async def show(pilot: Any) -> None:
-        await pilot.app.push_screen(SummaryScreen(sid, tasks, states, catalog="mini"))
+        await pilot.app.push_screen(SummaryScreen(sid, tasks, states, catalog="mini",
+                                                  short_id=store.short_session_id(sid)))
         await settle(pilot)
 
     assert snap_compare(app_on(db), terminal_size=size, run_before=show)

@@ -17,6 +17,7 @@ from rbyf_tui.commands.common import open_store, opt, print_json, stamp, table
 from rbyf_tui.errors import StoreError, UsageError
 from rbyf_tui.metrics import fmt
 from rbyf_tui.store import Store
+from rbyf_tui.store.ids import short_ids
 
 BOARD_KEYS = ("model", "catalog", "n_rated", "total", "mean", "ci_low", "ci_high", "rank",
               "median_ttft_s", "median_prompt_tps", "median_decode_tps", "n_tasks",
@@ -39,9 +40,10 @@ def sessions(args: argparse.Namespace) -> int:
     if not rows:
         print("no sessions yet: start one with `rbyf` or `rbyf run`")
     else:
+        short = short_ids(r.id for r in rows)  # the table is read; any unique prefix works
         print(table(
             ["id", "model", "catalog", "status", "tasks", "generated", "rated", "created"],
-            [[r.id, r.model, r.catalog, f"running (pid {r.pid})" if r.running else r.status,
+            [[short[r.id], r.model, r.catalog, f"running (pid {r.pid})" if r.running else r.status,
               r.tasks, r.generated, r.rated, stamp(r.created_at)] for r in rows],
             right=[4, 5, 6]))
     unsolved = [f for f in store.load_failures() if not f.loaded_since]
@@ -136,7 +138,8 @@ def merge(args: argparse.Namespace) -> int:
     from rbyf_tui.store import team
 
     into = Path(args.into).expanduser()
-    reports = team.merge([Path(p).expanduser() for p in args.sources], into)
+    reports = team.merge([Path(p).expanduser() for p in args.sources], into,
+                         new_ids=args.new_ids)
     for report in reports:
         added = ", ".join(f"{n} {table}" for table, n in report.added.items())
         print(f"{report.source}: added {added}")

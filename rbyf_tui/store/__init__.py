@@ -16,7 +16,7 @@ from rbyf_tui.catalog import Catalog, Task
 from rbyf_tui.checks import CheckResult
 from rbyf_tui.errors import NotFoundError, UsageError
 from rbyf_tui.metrics import Figures
-from rbyf_tui.store import reads, writes
+from rbyf_tui.store import ids, reads, writes
 from rbyf_tui.store.db import Database
 from rbyf_tui.store.records import (
     FINISHED,
@@ -81,17 +81,24 @@ class Store:
         self.db.write(writes.release_session, session_id)
 
     def find_session(self, prefix: str) -> SessionRef:
-        """A session by id or unique id prefix."""
+        """A session by id or unique id prefix; a whole id wins over a longer one that
+        starts with it (an 8-digit id from before ids were long)."""
         prefix = prefix.strip().lower()
         if not prefix:
             raise UsageError("empty session id: see `rbyf sessions` for the ids")
         found = self.db.read(reads.sessions_with_prefix, prefix)
         if not found:
             raise NotFoundError(f"no session '{prefix}' in {self.path}: see `rbyf sessions`")
+        found = [s for s in found if s.id == prefix] or found  # it sorts first when there
         if len(found) > 1:
             ids = ", ".join(s.id for s in found)
             raise UsageError(f"session id '{prefix}' is ambiguous ({ids}): type more of it")
         return found[0]
+
+    def short_session_id(self, session_id: str) -> str:
+        """The session's id as screens show it: its shortest unique prefix (store.ids)."""
+        found = self.db.read(reads.session_ids_with_prefix, session_id[:ids.SHORT])
+        return ids.short_ids([*found, session_id]).get(session_id, session_id)
 
     def session_catalog(self, session: SessionRef) -> Catalog:
         """The catalog exactly as the session started with it."""

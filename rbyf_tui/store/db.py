@@ -35,8 +35,14 @@ from rbyf_tui.errors import StoreError
 from rbyf_tui.store.schema import MIGRATIONS, SCHEMA_VERSION
 
 LOCK_RE = re.compile(r"Conflicting lock is held in (?P<proc>.+?) \(PID (?P<pid>\d+)\)")
+# Another process holds the file, or another transaction wrote what this one writes: DuckDB
+# lets the later of two overlapping transactions fail (an update of the same column of a
+# row, a delete of the same row), which the threads of one process meet when they write
+# through cursors of one held connection (keep_open). Retried until wait_s runs out.
 CONFLICT_MARKERS = ("Could not set lock", "Conflicting lock", "Transaction conflict",
-                    "Catalog write-write conflict")
+                    "Catalog write-write conflict", "Conflict on update",
+                    "Conflict on tuple deletion")
+DUPLICATE_TRIES = 3  # a duplicate key found while writing: tries before it is bad data
 DEFAULT_WAIT_S = 20.0
 REQUEST_SUFFIX = ".wait"  # touched by a process waiting for the file (see above)
 REQUEST_FRESH_S = 1.0     # a request this recent is live; waiters touch it every <= 0.25 s
@@ -51,8 +57,19 @@ _asked: set[Path] = set()  # request files this process touched, removed at exit
 
 
 def _is_busy(exc: Exception) -> bool:
+    """Another writer's doing: worth waiting for (see CONFLICT_MARKERS)."""
     text = str(exc)
-    return any(marker in text for marker in CONFLICT_MARKERS)
+    if any(marker in text for marker in CONFLICT_MARKERS):
+        return True
+    # Both inserted a key; the other committed first, so this commit fails.
+    return (isinstance(exc, duckdb.TransactionException) and "Failed to commit" in text
+            and "constraint violation" in text)
+
+
+def _is_duplicate(exc: Exception) -> bool:
+    """A duplicate key found by a statement: bad data, or a key another transaction
+    committed after this one began (the next try sees it). Only a few tries tell which."""
+    return isinstance(exc, duckdb.ConstraintException) and "duplicate key" in str(exc).lower()
 
 
 def _first_line(exc: Exception) -> str:
@@ -310,15 +327,19 @@ class Database:
             self._checkin(con, shared)
 
     def write(self, fn: Any, *args: Any) -> Any:
-        """Run fn(con, *args) in a write transaction, retrying on a conflict with another writer."""
+        """Run fn(con, *args) in a write transaction, retrying on a conflict with another
+        writer (fn runs again from the start, in a new transaction)."""
         deadline = time.monotonic() + self.wait_s
         delay = 0.01
+        duplicates = 0
         while True:
             try:
                 with self.connect(write=True) as con:
                     return fn(con, *args)
             except duckdb.Error as exc:
-                if not _is_busy(exc) or time.monotonic() >= deadline:
+                duplicates += _is_duplicate(exc)
+                again = _is_busy(exc) or 0 < duplicates < DUPLICATE_TRIES
+                if not again or time.monotonic() >= deadline:
                     raise StoreError(f"cannot write to {self.path}: {_first_line(exc)}") from None
                 time.sleep(delay)
                 delay = min(delay * 1.6, 0.25)

@@ -126,6 +126,12 @@ def sessions_with_prefix(con: duckdb.DuckDBPyConnection, prefix: str) -> list[Se
             for r in rows]
 
 
+def session_ids_with_prefix(con: duckdb.DuckDBPyConnection, prefix: str) -> list[str]:
+    """Every session id that starts with `prefix` (to shorten ids: store.ids)."""
+    return [r[0] for r in con.execute(
+        "SELECT id FROM sessions WHERE starts_with(id, ?)", [prefix]).fetchall()]
+
+
 def catalog_source(con: duckdb.DuckDBPyConnection, catalog_id: str) -> tuple[str, str] | None:
     """(content, source) of a stored catalog version."""
     row = con.execute("SELECT content, source FROM catalogs WHERE id = ?",

@@ -163,7 +163,9 @@ class ImportedGeneration:
 class ImportedSession:
     model: ModelInfo
     catalog: Catalog
-    source_hash: str  # identifies the source files: importing them again changes nothing
+    # A hash of the source files' bytes. The session they became is found by it, its model
+    # and settings.import.files (names and hashes): importing them again changes nothing.
+    source_hash: str
     settings: dict[str, Any]
     note: str
     rater: str | None

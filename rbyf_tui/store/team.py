@@ -49,45 +49,99 @@ class MergeReport:
         return sum(self.added.values())
 
 
-def merge(sources: Sequence[Path], into: Path) -> list[MergeReport]:
-    """Copy every row the target lacks (by id) from each source; running it again adds none."""
+def merge(sources: Sequence[Path], into: Path, *, new_ids: bool = False,
+          ) -> list[MergeReport]:
+    """Copy every row the target lacks (by id) from each source, all in one transaction;
+    running it again adds none. A session whose id the target (or an earlier source) has
+    for another session refuses the whole merge, unless `new_ids`: then it comes in under
+    an id made from what it is, the same on every run."""
     target = Store(into)
     target.ensure_ready()
-    reports = []
+    given: dict[Path, Path] = {}
     for source in sources:
         if source.resolve() == into.resolve():
             raise UsageError(f"{source} is the target itself: merge other files into it")
         Database(source, read_only=True).ensure_ready()  # refuses newer, foreign or missing
-        reports.append(_merge_one(target, source))
-    return reports
-
-
-def _merge_one(target: Store, source: Path) -> MergeReport:
-    report = MergeReport(source)
+        given.setdefault(source.resolve(), source)  # a file given twice merges once
     with target.db.connect(write=False) as con:  # ATTACH runs outside a transaction
-        _attach(con, source, "src")
+        aliases = []
         try:
+            for n, source in enumerate(given.values()):
+                _attach(con, source, f"src{n}")
+                aliases.append(f"src{n}")
             con.begin()
-            for table in TABLES:
-                cols = ", ".join(_columns(con, table))
-                before = con.execute(f"SELECT count(*) FROM main.{table}").fetchone()
-                con.execute(
-                    f"INSERT INTO main.{table} ({cols}) SELECT {cols} FROM src.{table} s "
-                    f"WHERE NOT EXISTS (SELECT 1 FROM main.{table} d WHERE d.id = s.id)")
-                after = con.execute(f"SELECT count(*) FROM main.{table}").fetchone()
-                report.added[table] = (after[0] if after else 0) - (before[0] if before else 0)
+            reports = [_merge_one(con, alias, source, into, new_ids)
+                       for alias, source in zip(aliases, given.values(), strict=True)]
             writes.rebuild_counted(con)  # derived from the ratings, which the copy bypassed
-            touched = [r[0] for r in con.execute("SELECT id FROM src.sessions").fetchall()]
-            for session_id in touched:  # new ratings may complete a session
-                writes.refresh_session_status(con, session_id, writes.now())
             con.commit()
         except BaseException:
             with contextlib.suppress(duckdb.Error):
                 con.rollback()
             raise
         finally:
-            with contextlib.suppress(duckdb.Error):
-                con.execute("DETACH src")
+            for alias in aliases:
+                with contextlib.suppress(duckdb.Error):
+                    con.execute(f"DETACH {alias}")
+    return reports
+
+
+# Sessions of the source (by their id there) that are not the target's session of the same
+# id: another model, catalog or start, or another answer for the same task and attempt.
+# Ids are mapped through merge_ids (old -> new) first.
+CLASHES = """
+    SELECT i.old FROM {src}.sessions s JOIN merge_ids i ON i.old = s.id
+    JOIN main.sessions d ON d.id = i.new
+    WHERE d.model_id IS DISTINCT FROM s.model_id OR d.catalog_id IS DISTINCT FROM s.catalog_id
+          OR d.created_at IS DISTINCT FROM s.created_at
+    UNION
+    SELECT i.old FROM {src}.generations g JOIN merge_ids i ON i.old = g.session_id
+    JOIN main.generations d
+         ON d.session_id = i.new AND d.task_key = g.task_key AND d.attempt = g.attempt
+    WHERE d.id <> g.id
+    ORDER BY 1
+"""
+# An id for a session that clashes: made from what it is, so that merging it again finds it.
+NEW_ID = """
+    UPDATE merge_ids SET new = md5(concat_ws('|', s.id, s.model_id, s.catalog_id,
+                                             s.created_at::VARCHAR))
+    FROM {src}.sessions s WHERE merge_ids.old = s.id AND s.id IN (SELECT unnest(?::VARCHAR[]))
+"""
+
+
+def _merge_one(con: duckdb.DuckDBPyConnection, src: str, source: Path, into: Path,
+               new_ids: bool) -> MergeReport:
+    report = MergeReport(source)
+    con.execute(f"CREATE OR REPLACE TEMP TABLE merge_ids AS "
+                f"SELECT id AS old, id AS new FROM {src}.sessions")
+    clashes = [r[0] for r in con.execute(CLASHES.format(src=src)).fetchall()]
+    if clashes and new_ids:
+        con.execute(NEW_ID.format(src=src), [clashes])
+        clashes = [r[0] for r in con.execute(CLASHES.format(src=src)).fetchall()]
+    if clashes:
+        fix = ("merge again with --new-ids to bring it in under a new id" if not new_ids
+               else "its new id is taken too: leave this file out")
+        raise StoreError(
+            f"session {clashes[0]} in {source} is another session than {clashes[0]} in "
+            f"{into} (another model, catalog, start time or answer): nothing was merged; "
+            f"{fix}")
+    for table in TABLES:
+        cols = _columns(con, table)
+        join, key, swap = "", "s.id", {}
+        if table == "sessions":
+            join, key, swap = "JOIN merge_ids i ON i.old = s.id", "i.new", {"id": "i.new"}
+        elif table == "generations":
+            join = "LEFT JOIN merge_ids i ON i.old = s.session_id"
+            swap = {"session_id": "coalesce(i.new, s.session_id)"}
+        picked = ", ".join(swap.get(c, f"s.{c}") for c in cols)
+        before = con.execute(f"SELECT count(*) FROM main.{table}").fetchone()
+        con.execute(
+            f"INSERT INTO main.{table} ({', '.join(cols)}) SELECT {picked} "
+            f"FROM {src}.{table} s {join} "
+            f"WHERE NOT EXISTS (SELECT 1 FROM main.{table} d WHERE d.id = {key})")
+        after = con.execute(f"SELECT count(*) FROM main.{table}").fetchone()
+        report.added[table] = (after[0] if after else 0) - (before[0] if before else 0)
+    for (session_id,) in con.execute("SELECT new FROM merge_ids").fetchall():
+        writes.refresh_session_status(con, session_id, writes.now())  # new ratings count
     return report
 
 

@@ -100,8 +100,9 @@ def upsert_catalog(con: duckdb.DuckDBPyConnection, catalog: Catalog) -> None:
 
 
 def _free_session_id(con: duckdb.DuckDBPyConnection) -> str:
+    # 32 hex digits (8 before): other raters' files merged in must not clash (store.ids)
     while True:
-        session_id = new_id(8)
+        session_id = new_id()
         if not con.execute("SELECT 1 FROM sessions WHERE id = ?", [session_id]).fetchone():
             return session_id
 
@@ -174,14 +175,29 @@ def record_load_failure(con: duckdb.DuckDBPyConnection, failure_id: str, model: 
          socket.gethostname()])
 
 
+def _source_files(settings: dict[str, Any]) -> list[tuple[str, str]]:
+    files = settings.get("import", {}).get("files") or []
+    return sorted((f.get("name", ""), f.get("sha256", "")) for f in files)
+
+
+def imported_before(con: duckdb.DuckDBPyConnection, imported: ImportedSession) -> str | None:
+    """The session the same sources became: the same files (names and bytes) and model.
+    The bytes alone are not enough: two runs' CSVs may have the same votes and remarks.
+    Sessions imported before the model counted stored the same fields, so they match too."""
+    rows = con.execute(
+        "SELECT id, model_id, settings FROM sessions WHERE origin = 'import' AND "
+        "json_extract_string(settings, '$.import.sha256') = ? ORDER BY created_at, id",
+        [imported.source_hash]).fetchall()
+    files = _source_files(imported.settings)
+    return next((session_id for session_id, model_id, settings in rows
+                 if model_id == imported.model.key
+                 and _source_files(json.loads(settings or "{}")) == files), None)
+
+
 def import_session(con: duckdb.DuckDBPyConnection,
                    imported: ImportedSession) -> tuple[str, bool]:
-    row = con.execute(
-        "SELECT id FROM sessions WHERE origin = 'import' AND "
-        "json_extract_string(settings, '$.import.sha256') = ?",
-        [imported.source_hash]).fetchone()
-    if row:
-        return row[0], False
+    if found := imported_before(con, imported):
+        return found, False
     upsert_model(con, imported.model)
     upsert_catalog(con, imported.catalog)
     session_id = _free_session_id(con)

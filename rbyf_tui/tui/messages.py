@@ -14,12 +14,13 @@ from rbyf_tui.tui.progress import States
 
 class SessionOpened(Message):
     def __init__(self, runner: Runner, rater: str | None, states: States | None,
-                 read_error: str | None = None) -> None:
+                 read_error: str | None = None, short_id: str | None = None) -> None:
         super().__init__()
         self.runner = runner
         self.rater = rater
         self.states = states
         self.read_error = read_error  # the states could not be read
+        self.short_id = short_id  # the session id as shown (store.ids)
 
 
 class SessionFailed(Message):

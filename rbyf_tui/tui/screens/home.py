@@ -22,6 +22,7 @@ from rbyf_tui.errors import RbyfError
 from rbyf_tui.load_failures import full_path
 from rbyf_tui.opening import NewSession, ResumeSession
 from rbyf_tui.store import LoadFailure, RecentModel, SessionRow, Store
+from rbyf_tui.store.ids import short_ids
 
 if TYPE_CHECKING:
     from rbyf_tui.tui.app import RbyfApp
@@ -47,6 +48,7 @@ class HomeData:
     failures: list[LoadFailure]  # failed loads not loaded since, newest first
     sessions: list[SessionRow]  # unfinished sessions, newest first
     catalogs: list[catalogs.CatalogEntry]
+    short_ids: dict[str, str] = dataclasses.field(default_factory=dict)  # as shown, by id
 
 
 def load_home(store: Store) -> HomeData:
@@ -54,9 +56,10 @@ def load_home(store: Store) -> HomeData:
     if not store.path.exists():
         return HomeData([], [], [], catalog_entries)
     failures = [row for row in store.load_failures(100) if not row.loaded_since]
-    sessions = [row for row in store.sessions()
-                if row.status != "complete" and row.origin != "import"]
-    return HomeData(store.recent_models(20), failures, sessions, catalog_entries)
+    every = store.sessions()
+    sessions = [row for row in every if row.status != "complete" and row.origin != "import"]
+    return HomeData(store.recent_models(20), failures, sessions, catalog_entries,
+                    short_ids(row.id for row in every))  # unique among all sessions
 
 
 def _when(value: Any) -> str:
@@ -138,7 +141,7 @@ class HomeScreen(Screen[None]):
         self._load_models(data.recent)
         self._load_catalogs(data.catalogs)
         if loaded:  # until then "none" would be a wrong answer
-            self._load_sessions(data.sessions)
+            self._load_sessions(data.sessions, data.short_ids)
             self.reading = False
         self._update_help()
 
@@ -223,13 +226,13 @@ class HomeScreen(Screen[None]):
         if options:
             out.highlighted = self.catalog
 
-    def _load_sessions(self, rows: list[SessionRow]) -> None:
+    def _load_sessions(self, rows: list[SessionRow], short: dict[str, str]) -> None:
         self.session_ids = [r.id for r in rows]
         out = self.query_one("#sessions", OptionList)
         options = []
         for r in rows:
             busy = " · open elsewhere" if r.running else ""
-            text = Text(f"{r.id}  {r.model[:24]}\n", style="bold")
+            text = Text(f"{short.get(r.id, r.id)}  {r.model[:24]}\n", style="bold")
             text.append(f"  {r.catalog[:12]} · {r.rated}/{r.tasks} rated · "
                         f"{_when(r.created_at)[5:]}{busy}", style="")
             if r.id in self.failed_sessions:

@@ -89,6 +89,7 @@ class SessionScreen(Screen[None]):
         self.runner: Runner | None = None
         self.backend: Backend | None = None  # this screen's own: closed when it is left
         self.rater: str | None = None
+        self.short_id = ""  # the session's id as shown: its shortest unique prefix
         self.tasks: list[Task] = []
         self.states: progress.States = {}
         self.view = 0
@@ -188,9 +189,10 @@ class SessionScreen(Screen[None]):
             self.post_message(SessionFailed(f"internal error: {exc!r} (see the rbyf log)"))
         else:
             states, error = self._read_states(opened.runner)
+            short_id = self._short_id(opened.runner)
             # Left while the model loaded (a closed screen takes no messages): let go of it.
             if self.closed or not self.post_message(SessionOpened(opened.runner, opened.rater,
-                                                                  states, error)):
+                                                                  states, error, short_id)):
                 self._close(opened.runner)
 
     def _read_states(self, runner: Runner) -> tuple[progress.States | None, str | None]:
@@ -200,6 +202,13 @@ class SessionScreen(Screen[None]):
             return self.rbyf.store.task_states(runner.session_id), None
         except RbyfError as exc:
             return None, str(exc)
+
+    def _short_id(self, runner: Runner) -> str:
+        """The id as the title and the summary show it (the whole one if it cannot be read)."""
+        try:
+            return self.rbyf.store.short_session_id(runner.session_id)
+        except RbyfError:
+            return runner.session_id
 
     def _take_states(self, states: progress.States | None, error: str | None) -> None:
         if error is not None:  # e.g. another process held the file too long
@@ -250,13 +259,14 @@ class SessionScreen(Screen[None]):
         self._loading(False)
         self.runner = message.runner
         self.rater = message.rater
+        self.short_id = message.short_id or message.runner.session_id
         catalog = message.runner.catalog
         self.tasks = catalog.all_tasks()
         self.query_one(RatingForm).rubric = catalog.rubric
         model = message.runner.backend.describe()
         self.query_one("#title", Static).update(
             f"rbyf · {model.name} · {catalog.name} {catalog.version} · session "
-            f"{message.runner.session_id}")
+            f"{self.short_id}")
         if message.states is not None:
             self.states = message.states
         elif message.read_error is not None:
@@ -424,7 +434,8 @@ class SessionScreen(Screen[None]):
 
         assert self.runner is not None
         self.app.push_screen(SummaryScreen(self.runner.session_id, self.tasks, self.states,
-                                           catalog=self.runner.catalog.name))
+                                           catalog=self.runner.catalog.name,
+                                           short_id=self.short_id))
 
     # --- actions ---------------------------------------------------------------------------
 

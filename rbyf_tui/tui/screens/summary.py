@@ -47,17 +47,20 @@ class SummaryScreen(Screen[None]):
     ]
 
     def __init__(self, session_id: str, tasks: list[Task], states: States,
-                 catalog: str | None = None) -> None:
+                 catalog: str | None = None, short_id: str | None = None) -> None:
+        """short_id: the id as shown and in the export commands (at 80 columns a whole id
+        would wrap them): a unique prefix, which they take (store.ids)."""
         super().__init__()
         self.session_id = session_id
+        self.short_id = short_id or session_id
         self.tasks = tasks
         self.states = states
         self.catalog = catalog
 
     def compose(self) -> ComposeResult:
-        yield Static(f"rbyf · session {self.session_id} · summary", id="title")
+        yield Static(f"rbyf · session {self.short_id} · summary", id="title")
         with VerticalScroll(id="summary"):
-            yield Static(summary_text(self.session_id, self.tasks, self.states),
+            yield Static(summary_text(self.short_id, self.tasks, self.states),
                          id="summary-text", markup=False)
         yield Footer(compact=True)
 
