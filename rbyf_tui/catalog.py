@@ -24,6 +24,8 @@ SAMPLING_TYPES: dict[str, type | tuple[type, ...]] = {
     "min_p": (int, float),
     "seed": int,
     "stop": (str, list),
+    # Ask a template that can switch (e.g. Qwen3's enable_thinking) to think or not.
+    "thinking": bool,
 }
 TOP_KEYS = {"name", "version", "description", "language", "system", "defaults", "rubric",
             "texts", "warmup", "tasks"}
@@ -44,6 +46,7 @@ class Sampling:
     min_p: float = 0.05
     seed: int | None = None
     stop: tuple[str, ...] = ()
+    thinking: bool | None = None  # None: the model's own default
 
     def merged(self, overrides: dict[str, Any]) -> Sampling:
         values = {k: v for k, v in overrides.items() if k in SAMPLING_TYPES}
@@ -66,6 +69,8 @@ class Sampling:
             "min_p": self.min_p,
             "seed": self.seed,
             "stop": list(self.stop),
+            # only when asked, so answers of catalogs without it store what they did
+            **({"thinking": self.thinking} if self.thinking is not None else {}),
         }
 
 

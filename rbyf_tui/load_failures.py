@@ -19,7 +19,7 @@ def model_label(options: BackendOptions) -> str:
     """The model: its file's full path (as the models table has it), or the served model
     and its server."""
     if options.backend == "openai":
-        return f"{options.api_model or 'the served model'} at {options.base_url}"
+        return f"{options.api_model or 'the served model'} at {options.server}"
     return full_path(options.model) if options.model else "the demo model"
 
 

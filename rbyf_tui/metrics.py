@@ -18,7 +18,11 @@ class Rates:
 
 def rates(ttft_s: float | None, total_s: float | None, prompt_tokens: int | None,
           completion_tokens: int | None) -> Rates:
-    """prompt = prompt/ttft; decode = (completion-1)/(total-ttft); e2e = completion/total."""
+    """prompt = prompt/ttft; decode = (completion-1)/(total-ttft); e2e = completion/total.
+
+    `prompt_tokens`: those the model evaluated (a prefix cache spares the rest);
+    `completion_tokens`: every sampled token, thinking included, as ttft_s is the first
+    token of any kind."""
     prompt_tps = decode_tps = e2e_tps = None
     if ttft_s and ttft_s > 0 and prompt_tokens:
         prompt_tps = prompt_tokens / ttft_s
@@ -48,6 +52,15 @@ class Figures:
     prompt_tiktoken: int | None = None
     completion_tiktoken: int | None = None
     tokens_estimated: bool = False
+    # Thinking models (DESIGN.md, "Figures"): the first answer token, the thinking's tokens
+    # and seconds (from the first token to the answer's first); None without a thought.
+    answer_ttft_s: float | None = None
+    reasoning_tokens: int | None = None
+    reasoning_s: float | None = None
+    # Prompt tokens evaluated for this answer, and those a prefix cache spared (None:
+    # unknown, e.g. a server that does not say).
+    prompt_eval_tokens: int | None = None
+    prompt_cached_tokens: int | None = None
 
     @classmethod
     def compute(cls, *, ttft_s: float | None, total_s: float | None,
@@ -55,8 +68,12 @@ class Figures:
                 engine_prompt_tps: float | None = None,
                 engine_decode_tps: float | None = None,
                 prompt_text: str = "", completion_text: str = "",
-                tokens_estimated: bool = False) -> Figures:
-        r = rates(ttft_s, total_s, prompt_tokens, completion_tokens)
+                tokens_estimated: bool = False, answer_ttft_s: float | None = None,
+                reasoning_tokens: int | None = None, reasoning_s: float | None = None,
+                prompt_eval_tokens: int | None = None,
+                prompt_cached_tokens: int | None = None) -> Figures:
+        evaluated = prompt_eval_tokens if prompt_eval_tokens is not None else prompt_tokens
+        r = rates(ttft_s, total_s, evaluated, completion_tokens)
         return cls(
             ttft_s=ttft_s,
             total_s=total_s,
@@ -70,6 +87,11 @@ class Figures:
             prompt_tiktoken=tiktoken_count(prompt_text),
             completion_tiktoken=tiktoken_count(completion_text),
             tokens_estimated=tokens_estimated,
+            answer_ttft_s=answer_ttft_s,
+            reasoning_tokens=reasoning_tokens,
+            reasoning_s=reasoning_s,
+            prompt_eval_tokens=prompt_eval_tokens,
+            prompt_cached_tokens=prompt_cached_tokens,
         )
 
     def as_dict(self) -> dict[str, Any]:

@@ -120,7 +120,7 @@ def _load(opening: Opening, options: BackendOptions, n_ctx: int,
     if opening.on_backend is not None:
         opening.on_backend(backend)
     if opening.on_loading is not None:
-        opening.on_loading(f"loading {options.model or options.base_url} …")
+        opening.on_loading(f"loading {options.model or options.server} …")
     try:
         model = backend.load()
         if opening.stopping is not None and opening.stopping():

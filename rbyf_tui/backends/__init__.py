@@ -40,6 +40,11 @@ class BackendOptions:
                  if hasattr(args, flag)}
         return cls(**given)
 
+    @property
+    def server(self) -> str | None:
+        """The base URL as it may be shown and stored: without a user:password part."""
+        return public_url(self.base_url) if self.base_url else None
+
     def check(self) -> None:
         if self.backend == "openai":
             if not self.base_url:
@@ -56,7 +61,7 @@ class BackendOptions:
         """What a session records about how its model ran (never the API key)."""
         if self.backend == "openai":
             served = model.extra.get("api_model") if model else None
-            return {"backend": "openai", "base_url": self.base_url,
+            return {"backend": "openai", "base_url": self.server,
                     "api_model": served or self.api_model, "seed": seed,
                     "max_tokens": max_tokens}
         from rbyf_tui.backends.llama_cpp import default_threads
@@ -81,6 +86,16 @@ _FLAGS = {
     "n_ctx": "ctx", "gpu_layers": "gpu_layers", "threads": "threads", "seed": "seed",
     "chat_format": "chat_format", "reuse_prefix": "reuse_prefix", "verbose": "verbose",
 }
+
+
+def public_url(url: str) -> str:
+    """`url` without the user-info part (user:password@), which is never stored or shown."""
+    head, sep, rest = url.partition("://")
+    if not sep:
+        head, rest = "", url
+    host, slash, path = rest.partition("/")
+    host = host.rpartition("@")[2]
+    return f"{head}{sep}{host}{slash}{path}"
 
 
 def model_path(options: BackendOptions) -> Path:

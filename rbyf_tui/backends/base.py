@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 from typing import Any, Protocol
 
+from rbyf_tui.backends.reasoning import Reasoning
 from rbyf_tui.catalog import Sampling, Task
 
 FINISH_REASONS = ("stop", "length", "cancelled", "error")
@@ -46,6 +47,18 @@ class StreamEnd:
     engine_prompt_tps: float | None = None
     engine_decode_tps: float | None = None
     tokens_estimated: bool = False
+    # Of the sampled tokens, those of the thinking (think block or analysis channel).
+    reasoning_tokens: int | None = None
+    # Prompt tokens the model evaluated for this answer, and those a prefix cache spared
+    # it (None: the server did not say); prompt_tps divides the evaluated ones.
+    prompt_eval_tokens: int | None = None
+    prompt_cached_tokens: int | None = None
+    # How the catalog's `thinking` switch was applied: on | off | unsupported (the chat
+    # template cannot switch) | sent (to a server, whose template rbyf cannot see).
+    thinking: str | None = None
+    # time.perf_counter() when the first token of any kind came, which may be before the
+    # first delta (a think tag is held until it is whole)
+    first_token_at: float | None = None
     error: str | None = None
     extra: dict[str, Any] = field(default_factory=dict)  # engine counters, server timings
 
@@ -75,7 +88,8 @@ class ModelInfo:
 class Backend(Protocol):
     """A model that answers chat requests as a stream of text deltas.
 
-    `stream` yields `str` deltas as they arrive and ends with exactly one `StreamEnd`.
+    `stream` yields answer deltas (`str`) and thinking deltas (`Reasoning`) as they arrive
+    and ends with exactly one `StreamEnd`.
     It checks `cancel` on every token and ends with finish_reason "cancelled" when set.
     Errors the user can cause during a request are raised as BackendError subclasses.
     """
@@ -87,6 +101,6 @@ class Backend(Protocol):
     def describe(self) -> ModelInfo: ...
 
     def stream(self, request: ChatRequest,
-               cancel: threading.Event) -> Iterator[str | StreamEnd]: ...
+               cancel: threading.Event) -> Iterator[str | Reasoning | StreamEnd]: ...
 
     def close(self) -> None: ...

@@ -5,6 +5,7 @@ from __future__ import annotations
 import codecs
 import os
 import threading
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -13,6 +14,7 @@ from typing import Any
 from rbyf_tui import locations, model_files
 from rbyf_tui.backends import llama_log
 from rbyf_tui.backends.base import ChatRequest, ModelInfo, StreamEnd
+from rbyf_tui.backends.reasoning import Reasoning, ThoughtSplitter, template_opens_think
 from rbyf_tui.backends.streaming import split_at_stop
 from rbyf_tui.errors import BackendError, ContextOverflowError, ModelError
 from rbyf_tui.metrics import engine_rate
@@ -93,6 +95,7 @@ class LlamaCppBackend:
         self._llm: Any = None
         self._info: ModelInfo | None = None
         self._vocab: Any = None
+        self._template_text = ""
         self._lock = threading.Lock()
 
     # --- loading ------------------------------------------------------------------------
@@ -128,6 +131,9 @@ class LlamaCppBackend:
         except ModelError:
             llm.close()
             raise
+        # The GGUF's own template, when it is the one in use: it may take enable_thinking.
+        self._template_text = metadata.get("tokenizer.chat_template", "") \
+            if not s.chat_format else ""
         self._llm = llm
         self._vocab = llama_cpp.llama_model_get_vocab(llm.model)
         arch = metadata.get("general.architecture")
@@ -191,7 +197,17 @@ class LlamaCppBackend:
 
     # --- generation ---------------------------------------------------------------------
 
-    def _template(self, messages: list[dict[str, str]]) -> tuple[list[int], list[str]]:
+    def thinking_switch(self, wanted: bool | None) -> tuple[dict[str, bool], str | None]:
+        """The template argument that asks for thinking or not, and how it applies."""
+        if wanted is None:
+            return {}, None
+        if "enable_thinking" not in self._template_text:
+            return {}, "unsupported"  # e.g. a built-in format, or a template that always thinks
+        return {"enable_thinking": wanted}, "on" if wanted else "off"
+
+    def _template(self, messages: list[dict[str, str]],
+                  switch: dict[str, bool]) -> tuple[list[int], list[str], bool]:
+        """(prompt tokens, stop strings, whether the prompt opened a think block)."""
         from llama_cpp import llama_chat_format
 
         llm = self._llm
@@ -207,21 +223,27 @@ class LlamaCppBackend:
             or llama_chat_format.get_chat_completion_handler(llm.chat_format)
         )
         capture = _PromptCapture(llm)
-        handler(llama=capture, messages=messages, stream=True, max_tokens=1)
+        # extra keywords reach the template (Jinja2ChatFormatter renders with them)
+        handler(llama=capture, messages=messages, stream=True, max_tokens=1, **switch)
         tokens = list(capture.kwargs.get("prompt") or [])
         if not tokens:
             raise BackendError(f"chat format '{llm.chat_format}' produced no prompt")
         stop = capture.kwargs.get("stop") or []
-        return tokens, [stop] if isinstance(stop, str) else [s for s in stop if s]
+        tail = llm.detokenize(tokens[-8:], special=True).decode("utf-8", errors="replace")
+        return (tokens, [stop] if isinstance(stop, str) else [s for s in stop if s],
+                template_opens_think(tail))
 
-    def stream(self, request: ChatRequest, cancel: threading.Event) -> Iterator[str | StreamEnd]:
+    def stream(self, request: ChatRequest,
+               cancel: threading.Event) -> Iterator[str | Reasoning | StreamEnd]:
         import llama_cpp
 
         llm = self._llm
         if llm is None:
             raise BackendError("the model is not loaded")
         sampling = request.sampling
-        tokens, template_stops = self._template([dict(m) for m in request.messages])
+        switch, thinking = self.thinking_switch(sampling.thinking)
+        tokens, template_stops, opens_think = self._template(
+            [dict(m) for m in request.messages], switch)
         n_prompt, n_ctx = len(tokens), llm.n_ctx()
         if n_prompt >= n_ctx:
             raise ContextOverflowError(
@@ -232,7 +254,7 @@ class LlamaCppBackend:
         stops = [*sampling.stop, *template_stops]
         if cancel.is_set():  # stopped before the prompt was even read
             yield StreamEnd(finish_reason="cancelled", prompt_tokens=n_prompt,
-                            completion_tokens=0)
+                            completion_tokens=0, thinking=thinking)
             return
         if not self.settings.reuse_prefix:
             llm.reset()  # empty KV cache: TTFT is the whole prompt's cost
@@ -242,7 +264,12 @@ class LlamaCppBackend:
 
         decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
         is_eog, vocab, detokenize = llama_cpp.llama_vocab_is_eog, self._vocab, llm.detokenize
-        held, sampled, finish, hit = "", 0, "length", False
+        # harmony's channel markers are control tokens: shown only with special=True
+        special = "<|channel|>" in self._template_text
+        splitter = ThoughtSplitter(starts_inside=opens_think)
+        held, sampled, finish, hit, before_answer = "", 0, "length", False, 0
+        evaluated: int | None = None  # prompt tokens llama.cpp evaluated (not cached)
+        first_at: float | None = None
         generator = llm.generate(
             tokens,
             temp=sampling.temperature,
@@ -253,6 +280,10 @@ class LlamaCppBackend:
         )
         try:
             for token in generator:
+                if evaluated is None:  # the prompt is in; no sampled token evaluated yet
+                    first_at = time.perf_counter()
+                    perf = llama_cpp.llama_perf_context(llm.ctx)
+                    evaluated = perf.n_p_eval + perf.n_eval
                 sampled += 1
                 if cancel.is_set():
                     finish = "cancelled"
@@ -260,17 +291,16 @@ class LlamaCppBackend:
                 if is_eog(vocab, token):
                     finish = "stop"
                     break
-                text = decoder.decode(detokenize([token]))
+                if not splitter.closed:  # up to and with the token that ends the thought
+                    before_answer += 1
+                text = decoder.decode(detokenize([token], special=special))
                 if text:
                     if stops:
                         text, held, hit = split_at_stop(held + text, stops)
-                        if text:
-                            yield text
-                        if hit:
-                            finish = "stop"
-                            break
-                    else:
-                        yield text
+                    yield from splitter.feed(text)
+                    if hit:
+                        finish = "stop"
+                        break
                 if sampled >= max_tokens:
                     break
         except RuntimeError as exc:
@@ -280,14 +310,21 @@ class LlamaCppBackend:
             generator.close()
         tail = held + decoder.decode(b"", final=True)
         if tail and not hit:
-            yield tail
+            yield from splitter.feed(tail)
+        yield from splitter.finish()
         perf = llama_cpp.llama_perf_context(llm.ctx)
+        evaluated = n_prompt if evaluated is None else evaluated
         yield StreamEnd(
             finish_reason=finish,
             prompt_tokens=n_prompt,
             completion_tokens=sampled,
             engine_prompt_tps=engine_rate(perf.n_p_eval, perf.t_p_eval_ms),
             engine_decode_tps=engine_rate(perf.n_eval, perf.t_eval_ms),
+            reasoning_tokens=before_answer if splitter.thought else 0,
+            prompt_eval_tokens=evaluated,
+            prompt_cached_tokens=max(0, n_prompt - evaluated),
+            thinking=thinking,
+            first_token_at=first_at,
             extra={"engine_prompt_tokens": perf.n_p_eval, "engine_decode_evals": perf.n_eval,
                    "engine_prompt_ms": perf.t_p_eval_ms, "engine_decode_ms": perf.t_eval_ms},
         )

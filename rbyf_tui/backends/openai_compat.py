@@ -6,6 +6,7 @@ the session's settings, the model's description, error messages or logs.
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import http.client
 import json
@@ -16,9 +17,11 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit
 
+from rbyf_tui.backends import public_url
 from rbyf_tui.backends.base import ChatRequest, ModelInfo, StreamEnd
+from rbyf_tui.backends.reasoning import Reasoning, ThoughtSplitter
 from rbyf_tui.errors import BackendError, ModelError
 from rbyf_tui.metrics import tiktoken_count
 
@@ -46,14 +49,20 @@ class _Endpoint:
             url = "http://" + url
         parts = urlsplit(url)
         if parts.scheme not in ("http", "https") or not parts.hostname:
-            raise ModelError(f"--base-url {base_url!r} is not an http(s) URL: pass e.g. "
-                             "http://127.0.0.1:8080/v1")
+            raise ModelError(f"--base-url {public_url(base_url)!r} is not an http(s) URL: "
+                             "pass e.g. http://127.0.0.1:8080/v1")
         self.https = parts.scheme == "https"
         self.host = parts.hostname
         self.port = parts.port or (443 if self.https else 80)
         path = parts.path.rstrip("/")
         self.prefix = path if path.endswith("/v1") else path + "/v1"
-        self.url = f"{parts.scheme}://{parts.netloc}{self.prefix}"
+        # user:password@ is sent as Basic auth and kept out of the URL shown and stored
+        host = parts.netloc.rpartition("@")[2]
+        self.url = f"{parts.scheme}://{host}{self.prefix}"
+        self.basic = None
+        if parts.username is not None:
+            pair = f"{unquote(parts.username)}:{unquote(parts.password or '')}"
+            self.basic = base64.b64encode(pair.encode()).decode()
 
     def connection(self, timeout: float) -> http.client.HTTPConnection:
         if self.https:
@@ -87,6 +96,8 @@ class OpenAIBackend:
         headers = {"Content-Type": "application/json", "Accept": "text/event-stream"}
         if self.settings.api_key:
             headers["Authorization"] = f"Bearer {self.settings.api_key}"
+        elif self.endpoint.basic:
+            headers["Authorization"] = f"Basic {self.endpoint.basic}"
         return headers
 
     def _open(self, method: str, path: str, body: dict[str, Any] | None, timeout: float,
@@ -139,7 +150,8 @@ class OpenAIBackend:
         url = self.endpoint.url
         if status in (401, 403):
             return BackendError(f"{url} refused the API key ({status}): set RBYF_API_KEY "
-                                "(or OPENAI_API_KEY) to a key it accepts")
+                                "(or OPENAI_API_KEY) to a key it accepts, or give "
+                                "user:password@ in --base-url")
         if status == 404:
             return BackendError(f"{url} has no model '{self._model_id}' or no chat endpoint "
                                 f"(404{': ' + detail if detail else ''}): check --api-model "
@@ -216,14 +228,20 @@ class OpenAIBackend:
             "top_k": s.top_k,
             "min_p": s.min_p,
             "repeat_penalty": s.repeat_penalty,
+            # every task from a cold prompt, as in-process: llama-server would reuse the
+            # prefix of the previous request and make TTFT incomparable across tasks
+            "cache_prompt": False,
         }
         if s.stop:
             body["stop"] = list(s.stop)
         if s.seed is not None:
             body["seed"] = s.seed
+        if s.thinking is not None:  # llama-server and vLLM pass these to the template
+            body["chat_template_kwargs"] = {"enable_thinking": s.thinking}
         return body
 
-    def stream(self, request: ChatRequest, cancel: threading.Event) -> Iterator[str | StreamEnd]:
+    def stream(self, request: ChatRequest,
+               cancel: threading.Event) -> Iterator[str | Reasoning | StreamEnd]:
         opened: list[socket.socket] = []
         conn: http.client.HTTPConnection | None = None
         done = threading.Event()
@@ -238,7 +256,7 @@ class OpenAIBackend:
             except BackendError:
                 if not cancel.is_set():
                     raise
-                yield self._end("cancelled", {}, {}, 0, request)
+                yield self._end("cancelled", {}, {}, Pieces(), request)
                 return
             if resp.status != 200:
                 raise self._status_error(resp.status, resp.read())
@@ -251,11 +269,14 @@ class OpenAIBackend:
                 sock.close()
 
     def _events(self, resp: http.client.HTTPResponse, sock: socket.socket, request: ChatRequest,
-                cancel: threading.Event) -> Iterator[str | StreamEnd]:
+                cancel: threading.Event) -> Iterator[str | Reasoning | StreamEnd]:
         usage: dict[str, Any] = {}
         timings: dict[str, Any] = {}
         finish: str | None = None
-        pieces = 0
+        pieces = Pieces()
+        # think tags in the content (a server without a reasoning parser); separate
+        # reasoning deltas need no splitting
+        splitter = ThoughtSplitter()
         first = True
         while True:
             try:
@@ -304,26 +325,37 @@ class OpenAIBackend:
                 timings = event["timings"]
             for choice in event.get("choices") or []:
                 delta = choice.get("delta") or {}
+                thought = delta.get("reasoning_content") or delta.get("reasoning")
+                if isinstance(thought, str) and thought:
+                    pieces.add()
+                    pieces.reasoning += 1
+                    yield Reasoning(thought)
                 text = delta.get("content")
-                if text:
-                    pieces += 1
-                    yield text
+                if isinstance(text, str) and text:
+                    pieces.add()
+                    if not splitter.closed:  # up to the delta that ends a think block
+                        pieces.before_close += 1
+                    yield from splitter.feed(text)
                 if choice.get("finish_reason"):
                     finish = FINISH.get(choice["finish_reason"], "stop")
+        yield from splitter.finish()
         if cancel.is_set():
             finish = "cancelled"
-        yield self._end(finish or "stop", usage, timings, pieces, request)
+        pieces.tagged = splitter.thought
+        yield self._end(finish or "stop", usage, timings, pieces, request,
+                        "sent" if request.sampling.thinking is not None else None)
 
-    def _end(self, finish: str, usage: dict[str, Any], timings: dict[str, Any], pieces: int,
-             request: ChatRequest) -> StreamEnd:
+    def _end(self, finish: str, usage: dict[str, Any], timings: dict[str, Any],
+             pieces: Pieces, request: ChatRequest, thinking: str | None = None) -> StreamEnd:
         prompt = usage.get("prompt_tokens")
         completion = usage.get("completion_tokens")
         estimated = not (isinstance(prompt, int) and isinstance(completion, int))
         if estimated:
             # The server sent no usage: streamed pieces stand in for sampled tokens, and
             # the cl100k count of the request for the prompt. Marked as estimated.
-            prompt, completion = tiktoken_count(request.text()), pieces
+            prompt, completion = tiktoken_count(request.text()), pieces.count
         extra: dict[str, Any] = {"server_timings": timings} if timings else {}
+        evaluated, cached = _prompt_cache(usage, timings, prompt)
         return StreamEnd(
             finish_reason=finish,
             prompt_tokens=prompt,
@@ -331,8 +363,58 @@ class OpenAIBackend:
             engine_prompt_tps=_positive(timings.get("prompt_per_second")),
             engine_decode_tps=_positive(timings.get("predicted_per_second")),
             tokens_estimated=estimated,
+            reasoning_tokens=_reasoning_tokens(usage, pieces),
+            prompt_eval_tokens=evaluated,
+            prompt_cached_tokens=cached,
+            thinking=thinking,
+            first_token_at=pieces.first_at,
             extra=extra,
         )
+
+
+@dataclass
+class Pieces:
+    """What the stream's deltas tell (a server sends about one per token): how many, how
+    many were thinking, and when the first came."""
+
+    count: int = 0
+    reasoning: int = 0  # separate reasoning deltas
+    before_close: int = 0  # content deltas up to the one that closed a think block
+    tagged: bool = False  # the content held a think block
+    first_at: float | None = None
+
+    def add(self) -> None:
+        if self.first_at is None:
+            self.first_at = time.perf_counter()
+        self.count += 1
+
+    @property
+    def thinking(self) -> int:
+        return self.reasoning + (self.before_close if self.tagged else 0)
+
+
+def _reasoning_tokens(usage: dict[str, Any], pieces: Pieces) -> int:
+    """The server's own count when it gives one (OpenAI's usage details), else the
+    thinking deltas, one per token as llama-server and vLLM stream them."""
+    details = usage.get("completion_tokens_details")
+    if isinstance(details, dict) and isinstance(details.get("reasoning_tokens"), int):
+        return details["reasoning_tokens"]
+    return pieces.thinking
+
+
+def _prompt_cache(usage: dict[str, Any], timings: dict[str, Any],
+                  prompt: int | None) -> tuple[int | None, int | None]:
+    """(prompt tokens evaluated, prompt tokens a prefix cache spared), as far as the server
+    says: llama-server's timings.prompt_n, or usage.prompt_tokens_details.cached_tokens
+    (vLLM, OpenAI). None where it says nothing."""
+    details = usage.get("prompt_tokens_details")
+    cached = details.get("cached_tokens") if isinstance(details, dict) else None
+    evaluated = timings.get("prompt_n")
+    if isinstance(evaluated, int) and isinstance(prompt, int):
+        return evaluated, max(0, prompt - evaluated)
+    if isinstance(cached, int) and isinstance(prompt, int):
+        return prompt - cached, cached
+    return None, None
 
 
 def _positive(value: Any) -> float | None:

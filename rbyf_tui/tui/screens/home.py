@@ -153,7 +153,7 @@ class HomeScreen(Screen[None]):
         models: list[ModelChoice] = []
         if options.backend == "openai":
             served = options.api_model or "the served model"
-            models.append(ModelChoice(f"{served} at {options.base_url}", "openai", None))
+            models.append(ModelChoice(f"{served} at {options.server}", "openai", None))
         if options.model:
             models.append(ModelChoice(Path(options.model).name, "llama", options.model,
                                       "given"))

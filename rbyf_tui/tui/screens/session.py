@@ -157,7 +157,7 @@ class SessionScreen(Screen[None]):
         self._loading(True)
         what = "the model"
         if isinstance(self.start, NewSession):
-            what = self.start.options.model or self.start.options.base_url or "the demo model"
+            what = self.start.options.model or self.start.options.server or "the demo model"
         self._status(f"loading {what} …")
         self.run_worker(partial(self._open_thread, model), thread=True, group="open",
                         exit_on_error=False)
