@@ -45,6 +45,8 @@ class Answer:
     # The automatic checks measured when the answer ended (hints, never a score); empty
     # when its task declared none.
     checks: tuple[CheckResult, ...] = ()
+    reasoning: str = ""  # the model's thinking, kept apart from the answer
+    thinking: str | None = None  # how the catalog's thinking switch applied
 
     @classmethod
     def from_row(cls, row: dict[str, Any]) -> Answer:
@@ -58,7 +60,8 @@ class Answer:
             figures={key: row[key] for key in ANSWER_FIGURES},
             sampling=_json(row["sampling"]), extra=_json(row["extra"]),
             started_at=row["started_at"], finished_at=row["finished_at"],
-            checks=tuple(checks_from_json(row.get("checks"))))
+            checks=tuple(checks_from_json(row.get("checks"))),
+            reasoning=row.get("reasoning") or "", thinking=row.get("thinking"))
 
 
 @dataclass(frozen=True)

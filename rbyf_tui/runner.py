@@ -253,12 +253,10 @@ class Runner:
         )
         results = self._checks(task, response) if status in ("ok", "cancelled") else None
         self._checkpointer.wait()
-        extra = dict(end.extra)
-        if end.thinking is not None:
-            extra["thinking"] = end.thinking
         self.store.finish_generation(gen_id, response=response, reasoning=live.reasoning,
                                      finish_reason=finish, status=status, error=error,
-                                     figures=figures, extra=extra, checks=results)
+                                     figures=figures, extra=end.extra, checks=results,
+                                     thinking=end.thinking)
         return Outcome(gen_id, task, status, finish, response, figures, error,
                        tuple(results or ()), live.reasoning)
 

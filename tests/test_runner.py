@@ -108,12 +108,12 @@ def test_the_token_loop_does_not_wait_for_checkpoints(tmp_path: Path,
     checkpoint = Store.checkpoint_generation
     held: list[bool] = []
 
-    def held_checkpoint(self: Store, gen_id: str, text: str) -> None:
+    def held_checkpoint(self: Store, gen_id: str, text: str, reasoning: str = "") -> None:
         # Held until the stream has ended: a token loop that waited for it would stall
         # here until the wait gives up (False).
         held.append(ended.wait(timeout=30))
         ended.set()
-        checkpoint(self, gen_id, text)
+        checkpoint(self, gen_id, text, reasoning)
 
     monkeypatch.setattr(Store, "checkpoint_generation", held_checkpoint)
     outcome = runner.run_task(runner.catalog.task("a"))

@@ -117,17 +117,19 @@ class Store:
         self.db.write(writes.start_generation, session_id, task, request, gen_id)
         return gen_id
 
-    def checkpoint_generation(self, gen_id: str, response: str) -> None:
-        self.db.write(writes.checkpoint_generation, gen_id, response)
+    def checkpoint_generation(self, gen_id: str, response: str, reasoning: str = "") -> None:
+        self.db.write(writes.checkpoint_generation, gen_id, response, reasoning)
 
     def finish_generation(self, gen_id: str, *, response: str, finish_reason: str | None,
                           status: str, error: str | None, figures: Figures,
                           extra: dict[str, Any] | None = None,
-                          checks: Sequence[CheckResult] | None = None) -> None:
-        """The answer's end. `checks`: the results of the task's automatic checks, None
-        when it declares none (or the answer failed)."""
+                          checks: Sequence[CheckResult] | None = None, reasoning: str = "",
+                          thinking: str | None = None) -> None:
+        """The answer's end. `response` is the answer only, `reasoning` the thinking;
+        `checks`: the results of the task's automatic checks, None when it declares none
+        (or the answer failed); `thinking`: how the catalog's switch applied."""
         self.db.write(writes.finish_generation, gen_id, response, finish_reason, status,
-                      error, figures, extra, checks)
+                      error, figures, extra, checks, reasoning, thinking)
 
     def recover_interrupted(self) -> int:
         """Mark 'running' generations of dead processes as interrupted (text kept)."""

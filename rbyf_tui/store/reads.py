@@ -64,7 +64,8 @@ GENERATION_COLUMNS = (
     "prompt_tokens", "completion_tokens", "prompt_tps", "decode_tps", "e2e_tps",
     "engine_prompt_tps", "engine_decode_tps", "prompt_tiktoken", "completion_tiktoken",
     "tokens_estimated", "checks", "checks_passed", "checks_total", "extra", "started_at",
-    "finished_at",
+    "finished_at", "reasoning", "answer_ttft_s", "reasoning_tokens", "reasoning_s",
+    "prompt_eval_tokens", "prompt_cached_tokens", "thinking",
 )
 
 

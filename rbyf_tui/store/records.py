@@ -16,7 +16,8 @@ FINISHED = ("ok", "cancelled")  # statuses whose answer can be rated
 ANSWER_FIGURES = (
     "ttft_s", "total_s", "prompt_tokens", "completion_tokens", "prompt_tps", "decode_tps",
     "e2e_tps", "engine_prompt_tps", "engine_decode_tps", "prompt_tiktoken",
-    "completion_tiktoken", "tokens_estimated",
+    "completion_tiktoken", "tokens_estimated", "answer_ttft_s", "reasoning_tokens",
+    "reasoning_s", "prompt_eval_tokens", "prompt_cached_tokens",
 )
 
 
@@ -91,6 +92,13 @@ class TaskState:
     extra: str | None  # JSON
     started_at: datetime
     finished_at: datetime | None
+    reasoning: str | None
+    answer_ttft_s: float | None
+    reasoning_tokens: int | None
+    reasoning_s: float | None
+    prompt_eval_tokens: int | None
+    prompt_cached_tokens: int | None
+    thinking: str | None
     attempts: int
     score: int | None
     remarks: str | None

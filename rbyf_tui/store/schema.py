@@ -28,7 +28,7 @@ COUNTED_SELECT = """
     )
     SELECT l.model_id, l.catalog_name, l.task_key, l.all_raters, l.rater, l.rating_id,
            l.generation_id, l.session_id, l.score, l.rated_at, g.ttft_s, g.prompt_tps,
-           g.decode_tps, g.checks_passed, g.checks_total
+           g.decode_tps, g.checks_passed, g.checks_total, g.reasoning_s
     FROM latest l JOIN generations g ON g.id = l.generation_id
 """
 COUNTED_FILL = "INSERT INTO counted" + COUNTED_SELECT + ";\n"
@@ -199,6 +199,23 @@ MIGRATIONS: list[str] = [
         error VARCHAR NOT NULL,
         host VARCHAR
     );
+    """,
+    # 6: thinking models and prompt caches. `response` holds the answer only; the thinking
+    # goes to `reasoning`. answer_ttft_s: the first answer token (ttft_s stays the first of
+    # any kind); reasoning_tokens / reasoning_s: the thinking's share. prompt_eval_tokens:
+    # the prompt tokens evaluated for this answer (prompt_tps divides these), and
+    # prompt_cached_tokens those a prefix cache spared (NULL: the server did not say).
+    # thinking: how the catalog's switch applied (on | off | unsupported | sent; NULL: not
+    # asked). The counted table carries reasoning_s for the leaderboard's median.
+    """
+    ALTER TABLE generations ADD COLUMN reasoning VARCHAR;
+    ALTER TABLE generations ADD COLUMN answer_ttft_s DOUBLE;
+    ALTER TABLE generations ADD COLUMN reasoning_tokens INTEGER;
+    ALTER TABLE generations ADD COLUMN reasoning_s DOUBLE;
+    ALTER TABLE generations ADD COLUMN prompt_eval_tokens INTEGER;
+    ALTER TABLE generations ADD COLUMN prompt_cached_tokens INTEGER;
+    ALTER TABLE generations ADD COLUMN thinking VARCHAR;
+    ALTER TABLE counted ADD COLUMN reasoning_s DOUBLE;
     """,
 ]
 

@@ -126,28 +126,35 @@ def start_generation(con: duckdb.DuckDBPyConnection, session_id: str, task: Task
     con.execute("UPDATE sessions SET updated_at = ? WHERE id = ?", [stamp, session_id])
 
 
-def checkpoint_generation(con: duckdb.DuckDBPyConnection, gen_id: str, response: str) -> None:
-    con.execute("UPDATE generations SET response = ?, updated_at = ? WHERE id = ? "
-                "AND status = 'running'", [response, now(), gen_id])
+def checkpoint_generation(con: duckdb.DuckDBPyConnection, gen_id: str, response: str,
+                          reasoning: str = "") -> None:
+    con.execute("UPDATE generations SET response = ?, reasoning = ?, updated_at = ? "
+                "WHERE id = ? AND status = 'running'",
+                [response, reasoning or None, now(), gen_id])
 
 
 def finish_generation(con: duckdb.DuckDBPyConnection, gen_id: str, response: str,
                       finish_reason: str | None, status: str, error: str | None,
                       figures: Figures, extra: dict[str, Any] | None,
-                      checks: Sequence[CheckResult] | None) -> None:
+                      checks: Sequence[CheckResult] | None, reasoning: str = "",
+                      thinking: str | None = None) -> None:
     f = figures
     passed = None if checks is None else sum(1 for c in checks if c.passed)
     con.execute(
-        "UPDATE generations SET response = ?, finish_reason = ?, status = ?, error = ?, "
-        "ttft_s = ?, total_s = ?, prompt_tokens = ?, completion_tokens = ?, "
+        "UPDATE generations SET response = ?, reasoning = ?, finish_reason = ?, status = ?, "
+        "error = ?, ttft_s = ?, total_s = ?, prompt_tokens = ?, completion_tokens = ?, "
         "prompt_tps = ?, decode_tps = ?, e2e_tps = ?, engine_prompt_tps = ?, "
         "engine_decode_tps = ?, prompt_tiktoken = ?, completion_tiktoken = ?, "
-        "tokens_estimated = ?, checks = ?, checks_passed = ?, checks_total = ?, "
-        "extra = ?, finished_at = ?, updated_at = ? WHERE id = ?",
-        [response, finish_reason, status, error, f.ttft_s, f.total_s, f.prompt_tokens,
-         f.completion_tokens, f.prompt_tps, f.decode_tps, f.e2e_tps, f.engine_prompt_tps,
-         f.engine_decode_tps, f.prompt_tiktoken, f.completion_tiktoken,
-         f.tokens_estimated, None if checks is None else checks_to_json(checks), passed,
+        "tokens_estimated = ?, answer_ttft_s = ?, reasoning_tokens = ?, reasoning_s = ?, "
+        "prompt_eval_tokens = ?, prompt_cached_tokens = ?, thinking = ?, checks = ?, "
+        "checks_passed = ?, checks_total = ?, extra = ?, finished_at = ?, updated_at = ? "
+        "WHERE id = ?",
+        [response, reasoning or None, finish_reason, status, error, f.ttft_s, f.total_s,
+         f.prompt_tokens, f.completion_tokens, f.prompt_tps, f.decode_tps, f.e2e_tps,
+         f.engine_prompt_tps, f.engine_decode_tps, f.prompt_tiktoken, f.completion_tiktoken,
+         f.tokens_estimated, f.answer_ttft_s, f.reasoning_tokens, f.reasoning_s,
+         f.prompt_eval_tokens, f.prompt_cached_tokens, thinking,
+         None if checks is None else checks_to_json(checks), passed,
          None if checks is None else len(checks), json.dumps(extra) if extra else None,
          now(), now(), gen_id])
 
@@ -246,8 +253,8 @@ def import_session(con: duckdb.DuckDBPyConnection,
 # origin, n_tasks and status (refresh_session_status).
 RATED_GENERATION = """
     SELECT g.session_id, g.task_key, g.is_warmup, s.model_id, s.catalog_name, g.ttft_s,
-           g.prompt_tps, g.decode_tps, g.checks_passed, g.checks_total, s.origin,
-           s.n_tasks, s.status
+           g.prompt_tps, g.decode_tps, g.checks_passed, g.checks_total, g.reasoning_s,
+           s.origin, s.n_tasks, s.status
     FROM generations g JOIN sessions s ON s.id = g.session_id WHERE g.id = ?
 """
 
@@ -261,8 +268,8 @@ COUNTED_ROWS = """
     WHERE model_id = ? AND catalog_name = ? AND task_key = ?
 """
 UNCOUNT = "DELETE FROM counted WHERE rowid IN ({})"  # one ? per row
-COUNT_RATING = "INSERT INTO counted VALUES {}"  # one row of 15 ? per counted row
-COUNTED_ROW = "(" + ", ".join("?" * 15) + ")"
+COUNT_RATING = "INSERT INTO counted VALUES {}"  # one row of 16 ? per counted row
+COUNTED_ROW = "(" + ", ".join("?" * 16) + ")"
 
 
 @dataclass(frozen=True)
@@ -279,6 +286,7 @@ class RatedGeneration:
     decode_tps: float | None
     checks_passed: int | None = None
     checks_total: int | None = None
+    reasoning_s: float | None = None
 
 
 def rate(con: duckdb.DuckDBPyConnection, rating_id: str, generation_id: str, score: int,
@@ -286,9 +294,9 @@ def rate(con: duckdb.DuckDBPyConnection, rating_id: str, generation_id: str, sco
     row = con.execute(RATED_GENERATION, [generation_id]).fetchone()
     if not row:
         raise NotFoundError(f"no generation {generation_id}")
-    rated = RatedGeneration(*row[:10])
+    rated = RatedGeneration(*row[:11])
     insert_rating(con, rating_id, generation_id, score, remarks, rater, now(), rated)
-    refresh_session_status(con, rated.session_id, now(), session=row[10:])
+    refresh_session_status(con, rated.session_id, now(), session=row[11:])
     return rating_id
 
 
@@ -317,7 +325,7 @@ def insert_rating(con: duckdb.DuckDBPyConnection, rating_id: str, generation_id:
                         rated.model_id, rated.catalog_name, rated.task_key, *slot, rating_id,
                         generation_id, rated.session_id, score, stamp, rated.ttft_s,
                         rated.prompt_tps, rated.decode_tps, rated.checks_passed,
-                        rated.checks_total)])
+                        rated.checks_total, rated.reasoning_s)])
 
 
 def refresh_session_status(con: duckdb.DuckDBPyConnection, session_id: str,
