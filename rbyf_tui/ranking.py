@@ -42,6 +42,8 @@ class Standing:
     # none of them had checks. A hint beside the human mean, never part of it.
     check_pass_rate: float | None = None
     checks_total: int = 0
+    # Median seconds of thinking over the counted answers that thought; None: none did.
+    median_reasoning_s: float | None = None
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -130,6 +132,7 @@ def rank_rows(rows: Iterable[dict[str, Any]], level: float = LEVEL) -> list[Stan
             median_decode_tps=row["median_decode_tps"],
             check_pass_rate=_pass_rate(row.get("checks_passed"), row.get("checks_total")),
             checks_total=int(row.get("checks_total") or 0),
+            median_reasoning_s=row.get("median_reasoning_s"),
         )
         for i, row in enumerate(rows)
     ]

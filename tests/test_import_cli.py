@@ -38,7 +38,8 @@ def test_import_every_fixture_then_the_leaderboard(tmp_path: Path) -> None:
         ("qwen2.5-1.5b-instruct-q5_k_m", 14, 57, 2), ("Llama-3.2-1B-Instruct-Q8_0", 13, 44, 3)]
     assert list(entries[0]) == ["model", "catalog", "n_rated", "total", "mean", "ci_low",
                                 "ci_high", "rank", "median_ttft_s", "median_prompt_tps",
-                                "median_decode_tps", "n_tasks", "check_pass_rate"]
+                                "median_decode_tps", "n_tasks", "check_pass_rate",
+                                "median_reasoning_s"]
     assert entries[0]["check_pass_rate"] is None  # the old scripts' answers have no checks
     qwen = entries[2]
     assert (qwen["ci_low"], qwen["ci_high"]) == (44 / 14, 67 / 14)

@@ -21,7 +21,7 @@ from rbyf_tui.store.ids import short_ids
 
 BOARD_KEYS = ("model", "catalog", "n_rated", "total", "mean", "ci_low", "ci_high", "rank",
               "median_ttft_s", "median_prompt_tps", "median_decode_tps", "n_tasks",
-              "check_pass_rate")
+              "check_pass_rate", "median_reasoning_s")
 
 
 def sessions(args: argparse.Namespace) -> int:
@@ -103,16 +103,19 @@ def leaderboard(args: argparse.Namespace) -> int:
         print("no rated models yet: rate a session in `rbyf` or with `rbyf rate`, or bring in "
               "the old scripts' files with `rbyf import`")
         return 0
+    # the thinking column only where some model thought
+    thinks = any(s.median_reasoning_s is not None for s in standings)
     print(table(
         ["rank", "model", "catalog", "rated", "total", "mean", "95% CI", "checks", "TTFT",
-         "prompt t/s", "decode t/s"],
+         "prompt t/s", "decode t/s", *(["thinking"] if thinks else [])],
         [[s.rank, s.model, s.catalog, f"{s.n_rated}/{s.n_tasks}",
           f"{s.total}/{5 * s.n_rated}", fmt(s.mean, "", 2),
           f"{s.ci_low:.2f}–{s.ci_high:.2f}",
           "–" if s.check_pass_rate is None else f"{s.check_pass_rate:.0%}",
-          fmt(s.median_ttft_s, " s", 2), fmt(s.median_prompt_tps), fmt(s.median_decode_tps)]
+          fmt(s.median_ttft_s, " s", 2), fmt(s.median_prompt_tps), fmt(s.median_decode_tps),
+          *([fmt(s.median_reasoning_s, " s")] if thinks else [])]
          for s in standings],
-        right=[0, 3, 4, 5, 6, 7, 8, 9, 10]))
+        right=[0, 3, 4, 5, 6, 7, 8, 9, 10, 11]))
     if args.by_rater:
         print_raters(means, agreements)
     return 0

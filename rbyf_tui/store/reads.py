@@ -38,7 +38,7 @@ def counted_sql(catalog: str | None = None, rater: str | None = None,
     given to any attempt in any session of that model, by `rater` if given; never the
     warm-up. Columns: model_id, catalog_name, task_key, score, generation_id, rating_id,
     session_id, rated_at and the answer's ttft_s, prompt_tps, decode_tps, checks_passed,
-    checks_total."""
+    checks_total, reasoning_s."""
     where, params = ["NOT c.all_raters AND c.rater = ?" if rater else "c.all_raters"], []
     if rater:
         params.append(rater)
@@ -51,7 +51,7 @@ def counted_sql(catalog: str | None = None, rater: str | None = None,
     sql = f"""
         SELECT c.model_id, c.catalog_name, c.task_key, c.score, c.generation_id, c.rating_id,
                c.session_id, c.rated_at, c.ttft_s, c.prompt_tps, c.decode_tps,
-               c.checks_passed, c.checks_total
+               c.checks_passed, c.checks_total, c.reasoning_s
         FROM counted c WHERE {" AND ".join(where)}
     """
     return sql, params
@@ -230,8 +230,9 @@ def leaderboard(con: duckdb.DuckDBPyConnection, catalog: str | None = None,
                 rater: str | None = None) -> list[dict[str, Any]]:
     """Per model and catalog: the counted rating of each task (see counted_sql), how many
     tasks got each score 0..5 (`score_counts`, what the bootstrap needs), and the median
-    figures of the answers those ratings judge; with the automatic checks those answers
-    passed and ran (`checks_passed`, `checks_total`: NULL when none had checks)."""
+    figures of the answers those ratings judge (thinking time over those that thought);
+    with the automatic checks those answers passed and ran (`checks_passed`,
+    `checks_total`: NULL when none had checks)."""
     counted, params = counted_sql(catalog, rater)
     histogram = ", ".join(f"count(*) FILTER (WHERE c.score = {n})" for n in range(6))
     return _dicts(con.execute(f"""
@@ -240,6 +241,7 @@ def leaderboard(con: duckdb.DuckDBPyConnection, catalog: str | None = None,
                    avg(c.score) AS mean, [{histogram}] AS score_counts,
                    median(c.ttft_s) AS median_ttft_s, median(c.prompt_tps) AS median_prompt_tps,
                    median(c.decode_tps) AS median_decode_tps,
+                   median(c.reasoning_s) AS median_reasoning_s,
                    sum(c.checks_passed) AS checks_passed, sum(c.checks_total) AS checks_total
             FROM ({counted}) c GROUP BY c.model_id, c.catalog_name
         ), tasks AS (
@@ -247,7 +249,8 @@ def leaderboard(con: duckdb.DuckDBPyConnection, catalog: str | None = None,
         )
         SELECT m.name AS model, sc.model_id, sc.catalog_name AS catalog, sc.n_rated,
                sc.total::INTEGER AS total, sc.mean, t.n_tasks, sc.median_ttft_s,
-               sc.median_prompt_tps, sc.median_decode_tps, sc.score_counts,
+               sc.median_prompt_tps, sc.median_decode_tps, sc.median_reasoning_s,
+               sc.score_counts,
                sc.checks_passed::INTEGER AS checks_passed,
                sc.checks_total::INTEGER AS checks_total
         FROM scores sc JOIN models m ON m.id = sc.model_id
