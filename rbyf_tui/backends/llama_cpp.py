@@ -65,6 +65,14 @@ def chat_format_names() -> list[str]:
     return sorted(registry._chat_handlers)
 
 
+def prompt_evaluated(perf: Any) -> int:
+    """Prompt tokens llama.cpp evaluated since its counters were reset: batches count in
+    n_p_eval, a lone token (what is left after a cached prefix) in n_eval. It reports a
+    count of 0 as 1, so a count whose time is 0 is none."""
+    return ((perf.n_p_eval if perf.t_p_eval_ms > 0 else 0)
+            + (perf.n_eval if perf.t_eval_ms > 0 else 0))
+
+
 class _PromptCapture:
     """Stands in for Llama while a chat handler formats messages, to keep what it would send.
 
@@ -282,8 +290,7 @@ class LlamaCppBackend:
             for token in generator:
                 if evaluated is None:  # the prompt is in; no sampled token evaluated yet
                     first_at = time.perf_counter()
-                    perf = llama_cpp.llama_perf_context(llm.ctx)
-                    evaluated = perf.n_p_eval + perf.n_eval
+                    evaluated = prompt_evaluated(llama_cpp.llama_perf_context(llm.ctx))
                 sampled += 1
                 if cancel.is_set():
                     finish = "cancelled"
