@@ -204,7 +204,8 @@ class _Checker:
 
 
 def _type_name(expected: type | tuple[type, ...]) -> str:
-    names = {int: "an integer", float: "a number", str: "a string", list: "a list of strings"}
+    names = {int: "an integer", float: "a number", str: "a string", list: "a list of strings",
+             bool: "true or false"}
     kinds = expected if isinstance(expected, tuple) else (expected,)
     if kinds == (int, float):
         return "a number"
@@ -217,7 +218,9 @@ def _check_sampling(chk: _Checker, values: dict[str, Any], where: str, allowed: 
         if name not in allowed:
             continue
         expected = SAMPLING_TYPES.get(name, int)
-        if isinstance(value, bool) or not isinstance(value, expected):
+        # a bool is an int to Python: refused where a number is meant
+        if (isinstance(value, bool) and expected is not bool) \
+                or not isinstance(value, expected):
             raise chk.fail(f"{where}.{name} must be {_type_name(expected)}, not {value!r}",
                            table=table, index=index, key=name)
         if name == "stop" and isinstance(value, list) and not all(

@@ -78,15 +78,16 @@ class _Live:
         stop = self.stop if self.stop is not None else time.perf_counter()
         firsts = [t for t in (self.first, first_token_at) if t is not None]
         first = min(firsts) if firsts else None
-        reasoning_s = None
+        reasoning_s, first_answer = None, self.first_answer
         if self.thoughts and first is not None:
             # until the answer's first token; an unfinished thought until its last one
-            reasoning_s = (self.first_answer or self.last_thought or stop) - first
+            reasoning_s = (first_answer or self.last_thought or stop) - first
+        elif first_answer is not None:
+            first_answer = first  # no thought: the first token was the answer's
         return {
             "ttft_s": None if first is None else first - self.start,
             "total_s": stop - self.start,
-            "answer_ttft_s": None if self.first_answer is None
-            else self.first_answer - self.start,
+            "answer_ttft_s": None if first_answer is None else first_answer - self.start,
             "reasoning_s": reasoning_s,
         }
 

@@ -2,7 +2,11 @@
 
 The prompt picks the behaviour: it may contain "#cut" (the stream stops mid-answer),
 "#malformed" (a broken event), "#500", "#stall" (silence after two pieces),
-"#slowfirst" (silence before the first byte), "#error-event" (an error object mid-stream).
+"#slowfirst" (silence before the first byte), "#error-event" (an error object mid-stream);
+a thinking model: "#think-deltas" (50 `reasoning_content` deltas, then 10 answer deltas,
+10 ms apart, usage counting all 60), "#reasoning-field" (the same as vLLM's `reasoning`),
+"#think-tags" (`<think>…</think>` inside the content), "#harmony" (gpt-oss channels in the
+content).
 Model "locked" wants the key "good-key"; any model id not listed gives 404.
 """
 
@@ -78,9 +82,35 @@ class Handler(BaseHTTPRequestHandler):
         self.wfile.write(f"data: {data}\n\n".encode())
         self.wfile.flush()
 
+    def _think(self, prompt: str) -> None:
+        """A thinking model's stream: 50 thinking deltas, then 10 of the answer."""
+        field = "reasoning" if "#reasoning-field" in prompt else "reasoning_content"
+        deltas: list[dict[str, str]] = []
+        if "#think-tags" in prompt:
+            deltas = [{"content": "<think>"}, *({"content": f" t{i}"} for i in range(48)),
+                      {"content": "</think>\n\n"}]
+        elif "#harmony" in prompt:
+            deltas = [{"content": "<|channel|>analysis<|message|>"},
+                      *({"content": f" t{i}"} for i in range(48)),
+                      {"content": "<|end|><|start|>assistant<|channel|>final<|message|>"}]
+        else:
+            deltas = [{field: f" t{i}"} for i in range(50)]
+        deltas += [{"content": f" a{i}"} for i in range(10)]
+        for delta in deltas:
+            self._event({"choices": [{"index": 0, "delta": delta}]})
+            time.sleep(0.01)
+        self._event({"choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}]})
+        self._event({"choices": [], "usage": {
+            "prompt_tokens": 11, "completion_tokens": 60, "total_tokens": 71,
+            "prompt_tokens_details": {"cached_tokens": 0}}})
+        self._event("[DONE]")
+
     def _stream(self, prompt: str, body: dict[str, Any]) -> None:
         self.wfile.write(b": keep-alive comment\n\n")
         self._event({"choices": [{"index": 0, "delta": {"role": "assistant"}}]})
+        if any(mark in prompt for mark in ("#think", "#reasoning-field", "#harmony")):
+            self._think(prompt)
+            return
         limit = body.get("max_tokens") or len(WORDS)
         sent = 0
         for i, word in enumerate(WORDS[:limit]):

@@ -102,6 +102,8 @@ def test_parse_expands_texts_and_applies_overrides() -> None:
         (lambda t: t.replace('5 = "five"\n', ""), "rubric: scores 5 have no line"),
         (lambda t: t.replace("{{ref}}", "{{nope}}"), "mini.toml:28: tasks[0].prompt refers to {{nope}}"),
         (lambda t: t.replace("temperature = 0.9", "temperature = -1"), "tasks[1] ('b').temperature = -1 is out of range"),
+        (lambda t: t.replace("max_tokens = 64", "max_tokens = 64\nthinking = 1"), "mini.toml:8: defaults.thinking must be true or false, not 1"),
+        (lambda t: t.replace("max_tokens = 64", "max_tokens = true"), "defaults.max_tokens must be an integer, not True"),
     ],
 )
 def test_bad_catalogs_name_file_line_and_problem(change, expected: str) -> None:  # type: ignore[no-untyped-def]
@@ -153,3 +155,12 @@ def test_unknown_catalog_name_lists_the_known_ones() -> None:
 
 def test_bundled_dir_holds_the_catalogs() -> None:
     assert (catalogs.bundled_dir() / "rbyf-v2.toml").is_file()
+
+
+def test_thinking_is_asked_in_the_defaults_or_per_task() -> None:
+    text = GOOD.replace("max_tokens = 64", "max_tokens = 64\nthinking = true").replace(
+        "temperature = 0.9", "temperature = 0.9\nthinking = false")
+    cat = catalogs.parse(text, "mini.toml")
+    assert [t.sampling.thinking for t in cat.tasks] == [True, False]
+    assert cat.tasks[0].sampling.as_dict()["thinking"] is True
+    assert "thinking" not in catalogs.parse(GOOD, "mini.toml").tasks[0].sampling.as_dict()
