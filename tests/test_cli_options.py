@@ -230,6 +230,13 @@ def test_reuse_prefix_evaluates_only_what_the_cache_lacks(rbyf_home: Path, tmp_p
     (first, first_whole), (second, second_whole) = evaluated(reused)
     assert first == first_whole > 120  # the cache starts empty
     assert 0 < second < 30 < second_whole  # only the question after the shared article
+    # prompt t/s divides the tokens evaluated, not the whole prompt, by the time they took
+    for session, cached in ((fresh, [0, 0]), (reused, [0, second_whole - second])):
+        rows_ = generations(db, session)[-2:]
+        assert [g["prompt_cached_tokens"] for g in rows_] == cached
+        for g in rows_:
+            assert g["prompt_eval_tokens"] + g["prompt_cached_tokens"] == g["prompt_tokens"]
+            assert g["prompt_tps"] == pytest.approx(g["prompt_eval_tokens"] / g["ttft_s"])
 
 
 @pytest.mark.model
@@ -281,6 +288,34 @@ def test_rbyf_db_is_used_and_db_wins_over_it(rbyf_home: Path, tmp_path: Path) ->
 
 
 # --- a server: its key, its timeouts, a refused connection ----------------------------
+
+
+def test_user_and_password_in_the_base_url_are_basic_auth_and_never_stored_or_shown(
+        rbyf_home: Path, tmp_path: Path) -> None:
+    import base64
+
+    catalog = catalog_file(tmp_path, "one", {"a": "Say hi."})
+    db = tmp_path / "basic.duckdb"
+    with serving() as server:
+        url = server.url.replace("http://", "http://rater:s3cret-pw@")
+        session = ok_run("--backend", "openai", "--base-url", url, "--api-model",
+                         "fake-model", "--catalog", str(catalog), "--db", str(db),
+                         home=rbyf_home, RBYF_API_KEY="", OPENAI_API_KEY="")
+        sent = {h.get("Authorization") for _, _, h in server.requests}
+    assert sent == {"Basic " + base64.b64encode(b"rater:s3cret-pw").decode()}
+    assert settings_of(db, session)["base_url"] == server.url
+    [model] = rows(db, "SELECT id FROM models")
+    assert model["id"] == f"openai:{server.url}#fake-model"
+    # nowhere: not in the DB file, not in a failed load's line or record, not in the logs
+    gone = url.replace(str(server.server_address[1]), "9")  # nothing listens there
+    result = run_cli("run", "--backend", "openai", "--base-url", gone, "--api-model", "m",
+                     "--catalog", str(catalog), "--db", str(db), home=rbyf_home, timeout=60)
+    line = assert_one_line_error(result)
+    assert "s3cret" not in line and "127.0.0.1:9/v1" in line
+    assert b"s3cret" not in db.read_bytes()
+    assert [f["model"] for f in failures(rbyf_home, db)] == ["m at http://127.0.0.1:9/v1"]
+    for path in (rbyf_home / "logs").glob("*"):
+        assert "s3cret" not in path.read_text(encoding="utf-8", errors="replace")
 
 
 def test_openai_api_key_reaches_the_server_and_rbyf_api_key_comes_first(

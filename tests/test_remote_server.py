@@ -10,11 +10,19 @@ import time
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import duckdb
 import pytest
 
+from rbyf_tui.backends.base import ChatRequest
+from rbyf_tui.backends.openai_compat import OpenAIBackend, OpenAISettings
+from rbyf_tui.catalog import parse
+from rbyf_tui.runner import Runner
+from rbyf_tui.store import Store
+
 from conftest import run_cli
+from thinking_models import TAGGED
 
 pytestmark = pytest.mark.model
 KEY = "sk-rbyf-test-secret-4242"
@@ -88,3 +96,28 @@ def test_a_wrong_key_stops_before_a_session(server: str, rbyf_home: Path) -> Non
     (failure,) = json.loads(listed.stdout)  # stored, and the key is not
     assert (failure["backend"], failure["model"]) == ("openai", f"the served model at {server}")
     assert "401" in failure["error"] and "sk-not-the-key-7731" not in listed.stdout
+
+
+class GrammarBackend(OpenAIBackend):
+    """The real HTTP backend; its requests also carry a GBNF grammar, which
+    llama-cpp-python's server applies, so the demo model thinks in <think> tags."""
+
+    def _body(self, request: ChatRequest) -> dict[str, Any]:
+        return {**super()._body(request), "grammar": TAGGED}
+
+
+def test_think_tags_from_a_real_server_go_apart(server: str, tmp_path: Path) -> None:
+    cat = parse('name = "think"\nversion = "1"\n[defaults]\nmax_tokens = 80\nseed = 5\n'
+                '[rubric]\n0 = "0"\n1 = "1"\n2 = "2"\n3 = "3"\n4 = "4"\n5 = "5"\n'
+                '[[tasks]]\nkey = "a"\nprompt = "What is two plus two?"\n', "think.toml")
+    backend = GrammarBackend(OpenAISettings(base_url=server, api_key=KEY))
+    backend.load()
+    runner = Runner.new_session(Store(tmp_path / "rbyf.duckdb"), backend, cat, settings={},
+                                rater="tester", origin="run")
+    outcome = runner.run_task(cat.task("a"))
+    assert outcome.status == "ok", outcome.error
+    assert outcome.reasoning and outcome.response
+    assert "think>" not in outcome.reasoning + outcome.response
+    f = outcome.figures
+    assert 0 < f.ttft_s < f.answer_ttft_s < f.total_s and f.reasoning_s > 0
+    assert 0 < (f.reasoning_tokens or 0) < (f.completion_tokens or 0)
