@@ -12,7 +12,7 @@ from typing import Any
 from rbyf_tui.catalog import Catalog
 from rbyf_tui.checks import CheckResult
 from rbyf_tui.checks import from_json as checks_from_json
-from rbyf_tui.metrics import fmt
+from rbyf_tui.metrics import fmt, thinking_line
 
 FORMATS = ("csv", "seed-csv", "jsonl", "parquet", "md")
 SEED_COLUMNS = ["#", "TASK", "VOTE", "REMARKS"]
@@ -85,6 +85,8 @@ def _fence(text: str) -> str:
 def _figures_line(row: dict[str, Any]) -> str:
     parts = [
         f"TTFT {fmt(row['ttft_s'], ' s', 2)}",
+        *([f"answer TTFT {fmt(row['answer_ttft_s'], ' s', 2)}"]
+          if row.get("reasoning_s") is not None else []),
         f"prompt {fmt(row['prompt_tps'], ' t/s')}",
         f"decode {fmt(row['decode_tps'], ' t/s')}",
         f"e2e {fmt(row['e2e_tps'], ' t/s')}",
@@ -135,6 +137,11 @@ def to_markdown(rows: list[dict[str, Any]], catalogs: dict[str, Catalog]) -> str
                 out.append(f"**System:** {row['system']}\n")
             fence = _fence(row["prompt"])
             out.append(f"**Prompt:**\n\n{fence}text\n{row['prompt']}\n{fence}\n")
+            if row.get("reasoning"):  # folded, as in the app
+                fence = _fence(row["reasoning"])
+                title = thinking_line(row.get("reasoning_tokens"), row.get("reasoning_s"))
+                out.append(f"<details><summary>{title}</summary>\n\n{fence}text\n"
+                           f"{row['reasoning']}\n{fence}\n\n</details>\n")
             fence = _fence(row["response"])
             out.append(f"**Answer** ({row['status']}):\n\n{fence}text\n{row['response']}\n"
                        f"{fence}\n")

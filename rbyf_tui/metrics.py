@@ -121,3 +121,13 @@ def fmt(value: float | None, unit: str = "", digits: int = 1) -> str:
     if value is None:
         return "–"
     return f"{value:.{digits}f}{unit}"
+
+
+def thinking_line(tokens: int | None, seconds: float | None) -> str:
+    """'thinking · 412 tokens · 9.3 s': the title of a folded thought, everywhere."""
+    parts = ["thinking"]
+    if tokens:
+        parts.append(f"{tokens} token{'s' if tokens != 1 else ''}")
+    if seconds is not None:
+        parts.append(fmt(seconds, " s"))
+    return " · ".join(parts)

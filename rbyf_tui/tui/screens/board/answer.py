@@ -16,6 +16,7 @@ from rbyf_tui import answers
 from rbyf_tui.answers import Answer
 from rbyf_tui.tui.screens.board.base import BoardScreen
 from rbyf_tui.tui.screens.board.styles import append_remarks, figures_line, score_text
+from rbyf_tui.tui.widgets.thinking import ThinkingBox
 
 
 def rating_text(answer: Answer) -> Text:
@@ -45,6 +46,8 @@ class AnswerScreen(BoardScreen):
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape,q", "close", "Back", tooltip="Back to the matrix"),
+        Binding("k", "toggle_thinking", "Thinking", show=False,
+                tooltip="Unfold or fold the thinking"),
     ]
     FAILED = "Cannot open this answer"
 
@@ -58,6 +61,7 @@ class AnswerScreen(BoardScreen):
         with VerticalScroll(id="answer-body", classes="board-scroll"):
             yield Static("", id="answer-rating", classes="answer-rating")
             yield Static("", id="answer-figures", classes="answer-figures")
+            yield ThinkingBox(id="answer-thinking")
             yield Markdown("", id="answer-text", classes="answer-text")
             yield Static("Prompt", classes="answer-section")
             yield Static("", id="answer-prompt", classes="answer-prompt", markup=False)
@@ -76,9 +80,14 @@ class AnswerScreen(BoardScreen):
         self.query_one("#answer-rating", Static).update(rating_text(answer))
         self.query_one("#answer-figures", Static).update(figures_line(answer.figures))
         self.query_one("#answer-prompt", Static).update(answer.prompt)
+        self.query_one(ThinkingBox).show(answer.reasoning, answer.figures.get("reasoning_tokens"),
+                                         answer.figures.get("reasoning_s"))
         await self.query_one("#answer-text", Markdown).update(
             answer.response or "*(no answer text)*")
         self.query_one("#answer-body").focus()
+
+    def action_toggle_thinking(self) -> None:
+        self.query_one(ThinkingBox).toggle()
 
     def show_message(self, text: str) -> None:
         self.query_one("#answer-title", Static).update(text)

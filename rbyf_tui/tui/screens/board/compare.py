@@ -19,6 +19,7 @@ from rbyf_tui.answers import Answer, Comparison
 from rbyf_tui.tui.screens.board.base import CSS_PATH, EMPTY_HELP, BoardScreen
 from rbyf_tui.tui.screens.board.data import BoardData, filter_label
 from rbyf_tui.tui.screens.board.styles import append_remarks, figures_line, score_text
+from rbyf_tui.tui.widgets.thinking import ThinkingBox
 
 Picked = tuple[str, list[str]]  # catalog, model ids
 MIN_COLUMN = 38  # cells: two answers side by side at 80 columns
@@ -109,12 +110,17 @@ class AnswerColumn(VerticalScroll):
     def compose(self) -> ComposeResult:
         yield Static(Text(self.model, style="bold"), classes="compare-head")
         yield Static("", classes="compare-figures")
+        yield ThinkingBox()
         yield Markdown("", classes="compare-answer")
 
     async def show(self, answer: Answer | None) -> None:
         self.query_one(".compare-head", Static).update(column_header(answer, self.model))
         self.query_one(".compare-figures", Static).update(
             figures_line(answer.figures) if answer else "")
+        self.query_one(ThinkingBox).show(
+            answer.reasoning if answer else None,
+            answer.figures.get("reasoning_tokens") if answer else None,
+            answer.figures.get("reasoning_s") if answer else None)
         await self.query_one(Markdown).update(
             (answer.response or "*(no answer text)*") if answer else "")
         self.scroll_home(animate=False)
@@ -128,6 +134,8 @@ class CompareScreen(BoardScreen):
         Binding("n,right", "step(1)", "Next task", priority=True, tooltip="The next task"),
         Binding("p,left", "step(-1)", "Previous", priority=True, tooltip="The previous task"),
         Binding("m", "pick", "Models", tooltip="Pick other models or another catalog"),
+        Binding("k", "toggle_thinking", "Thinking", show=False,
+                tooltip="Unfold or fold the models' thinking"),
     ]
 
     FAILED = "Cannot compare"
@@ -148,6 +156,10 @@ class CompareScreen(BoardScreen):
 
     def on_mount(self) -> None:
         self.load()  # the standings (to pick from), then the answers
+
+    def action_toggle_thinking(self) -> None:
+        for box in self.query(ThinkingBox):
+            box.toggle()
 
     # --- loading ----------------------------------------------------------------------
 

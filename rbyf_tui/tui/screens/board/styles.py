@@ -79,6 +79,9 @@ def figures_line(figures: dict[str, object]) -> str:
                                      ("total_s", "total", " s", 1)):
         if (number := value(key)) is not None:
             parts.append(f"{label} {fmt(number, unit, digits)}")
+    first, answer_first = value("ttft_s"), value("answer_ttft_s")
+    if first is not None and answer_first is not None and answer_first > first:
+        parts.insert(1, f"answer {fmt(answer_first, ' s', 2)}")  # after its thinking
     prompt, answer = value("prompt_tokens"), value("completion_tokens")
     if prompt is not None or answer is not None:
         parts.append(f"tokens {fmt(prompt, '', 0)} in, {fmt(answer, '', 0)} out")
