@@ -8,6 +8,7 @@ import time
 from collections.abc import Iterator, Sequence
 
 from rbyf_tui.backends.base import ChatRequest, ModelInfo, StreamEnd
+from rbyf_tui.backends.reasoning import Reasoning
 from rbyf_tui.errors import BackendError
 
 
@@ -19,11 +20,12 @@ class ScriptedBackend:
     def __init__(self, answers: Sequence[str] | None = None, *, delay_s: float = 0.0,
                  fail_on: Sequence[str] = (), first_delay_s: float = 0.0,
                  model: str | None = None, rate: float | None = None,
-                 endless: bool = False) -> None:
+                 endless: bool = False, thought: str = "") -> None:
         self.answers = list(answers or ["Hello there, this is a scripted answer."])
         self.delay_s = delay_s
         self.rate = rate  # tokens per second, on a schedule (for the ingest benchmark)
         self.endless = endless  # repeat the answer until cancelled or max_tokens
+        self.thought = thought  # words streamed as thinking before each answer
         self.first_delay_s = first_delay_s
         self.fail_on = set(fail_on)
         self.requests: list[ChatRequest] = []
@@ -40,7 +42,8 @@ class ScriptedBackend:
     def close(self) -> None:
         pass
 
-    def stream(self, request: ChatRequest, cancel: threading.Event) -> Iterator[str | StreamEnd]:
+    def stream(self, request: ChatRequest,
+               cancel: threading.Event) -> Iterator[str | Reasoning | StreamEnd]:
         self.requests.append(request)
         prompt = request.messages[-1]["content"]
         if any(marker in prompt for marker in self.fail_on):
@@ -50,6 +53,16 @@ class ScriptedBackend:
         if self.first_delay_s:
             time.sleep(self.first_delay_s)
         sent = 0
+        for i, word in enumerate(self.thought.split(" ") if self.thought else []):
+            if cancel.is_set():
+                yield StreamEnd("cancelled", prompt_tokens=len(prompt.split()),
+                                completion_tokens=sent, reasoning_tokens=sent)
+                return
+            if self.delay_s:
+                time.sleep(self.delay_s)
+            sent += 1
+            yield Reasoning(word if i == 0 else " " + word)
+        thought = sent
         start = time.perf_counter()
         cap = request.sampling.max_tokens
         source = itertools.cycle(words) if self.endless else iter(words)
@@ -66,5 +79,6 @@ class ScriptedBackend:
                     time.sleep(ahead)
             sent += 1
             yield word if i == 0 else " " + word
-        reason = "length" if sent >= request.sampling.max_tokens else "stop"
-        yield StreamEnd(reason, prompt_tokens=len(prompt.split()), completion_tokens=sent)
+        reason = "length" if sent - thought >= cap else "stop"
+        yield StreamEnd(reason, prompt_tokens=len(prompt.split()), completion_tokens=sent,
+                        reasoning_tokens=thought)

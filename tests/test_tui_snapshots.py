@@ -27,9 +27,24 @@ ANSWERS = {
 }
 
 
+THOUGHT = ("The user wants a second answer in plain words. Keep it long enough to wrap, "
+           "and check nothing is cut at 80 columns. Then answer.")
+
+
 @pytest.fixture
 def stored(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[Path, str]:
     """A session with every answer stored (fixed figures) and task a rated 4."""
+    return store_session(tmp_path, monkeypatch)
+
+
+@pytest.fixture
+def stored_thinking(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[Path, str]:
+    """The same, task b's model having thought first."""
+    return store_session(tmp_path, monkeypatch, thought=THOUGHT)
+
+
+def store_session(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                  thought: str = "") -> tuple[Path, str]:
     fixed_ids(monkeypatch)
     db = tmp_path / "rbyf.duckdb"
     store = Store(db)
@@ -42,8 +57,11 @@ def stored(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[Path, str]:
         figures = Figures(ttft_s=0.25 + n / 10, total_s=2.5 + n, prompt_tokens=20 + n,
                           completion_tokens=40 + n, prompt_tps=80.0, decode_tps=17.5 + n,
                           e2e_tps=16.0 + n, prompt_tiktoken=18 + n, completion_tiktoken=38 + n)
+        reasoning = thought if task.key == "b" else ""
+        if reasoning:
+            figures.answer_ttft_s, figures.reasoning_tokens, figures.reasoning_s = 1.9, 31, 1.6
         store.finish_generation(gen, response=ANSWERS[task.key], finish_reason="stop",
-                                status="ok", error=None, figures=figures)
+                                status="ok", error=None, figures=figures, reasoning=reasoning)
         if task.key == "a":
             store.rate(gen, 4, "clear and short", "tester")
     store.release_session(sid)  # as if the process that rated it had ended
@@ -117,6 +135,20 @@ def test_session(snap_compare: Any, stored: tuple[Path, str], size: tuple[int, i
         await pilot.press("3")
 
     assert snap_compare(app_on(db, resume=sid), terminal_size=size, run_before=ready)
+
+
+@pytest.mark.parametrize("unfolded", [False, True], ids=["folded", "unfolded"])
+def test_session_with_thinking(snap_compare: Any, stored_thinking: tuple[Path, str],
+                               unfolded: bool) -> None:
+    db, sid = stored_thinking
+
+    async def ready(pilot: Any) -> None:
+        await session_open(pilot)
+        if unfolded:
+            await pilot.press("k")
+            await settle(pilot)
+
+    assert snap_compare(app_on(db, resume=sid), terminal_size=(80, 24), run_before=ready)
 
 
 @pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")

@@ -40,6 +40,7 @@ from rbyf_tui.tui.widgets.live_stream import LiveStream
 from rbyf_tui.tui.widgets.rating import RatingForm, ScoreBar
 from rbyf_tui.tui.widgets.stats import StatsPane
 from rbyf_tui.tui.widgets.stream import StreamView
+from rbyf_tui.tui.widgets.thinking import ThinkingBox
 
 if TYPE_CHECKING:
     from rbyf_tui.tui.app import RbyfApp
@@ -73,6 +74,8 @@ class SessionScreen(Screen[None]):
                 tooltip="Show the previous task's answer and figures"),
         Binding("l", "leaderboard", "board", tooltip="Rank every rated model"),
         Binding("q", "quit", "quit", tooltip="Leave rbyf (asks while a generation runs)"),
+        Binding("k", "toggle_thinking", "thinking", show=False,
+                tooltip="Unfold or fold the model's thinking"),
         Binding("t", "toggle_prompt", "prompt", show=False,
                 tooltip="Show or hide the task's prompt"),
         Binding("h", "home", "home", show=False,
@@ -131,6 +134,7 @@ class SessionScreen(Screen[None]):
                           VerticalScroll(id="prompt-scroll")):
                         yield Static("", id="prompt", markup=False)
                     yield LoadingIndicator(id="loading")
+                    yield ThinkingBox(StreamView(id="thinking"), id="think-box")
                     yield StreamView(id="stream")
                     with VerticalScroll(id="answer"):
                         yield Markdown("", id="answer-md")
@@ -244,7 +248,7 @@ class SessionScreen(Screen[None]):
         self._status("could not open the session · escape: home", error=True)
         self.query_one("#title", Static).update("rbyf · no session")
         self.query_one("#prompt-box").display = False
-        stream = self.query_one(StreamView)
+        stream = self.query_one("#stream", StreamView)
         stream.display = True
         stored_note = ("\n\nThis failure is stored: the home screen shows it beside the model, "
                        "`rbyf sessions --failures` lists it.") if stored else ""
@@ -309,18 +313,23 @@ class SessionScreen(Screen[None]):
         self.query_one("#prompt", Static).update(task.prompt)
         box = self.query_one("#prompt-box", Collapsible)
         box.title = f"prompt: {task.title} (t)"
-        stream = self.query_one(StreamView)
+        stream = self.query_one("#stream", StreamView)
         answer = self.query_one("#answer", VerticalScroll)
         form = self.query_one(RatingForm)
         form.load(state.score if state else None,
                   state.remarks if state else None)
+        thinking = self.query_one(ThinkingBox)
         if self.live is not None and task.key == self.live.key:
             answer.display = False
             stream.display = True
             stream.set_text(self.live.text)
+            thinking.show(self.live.reasoning, *self.live.thinking())
             self._status(f"{task.title} · generating … (escape stops)")
             self._show_live()
             return
+        thinking.show(state.reasoning if state else None,
+                      state.reasoning_tokens if state else None,
+                      state.reasoning_s if state else None)
         if state is None:
             answer.display = False
             stream.display = True
@@ -367,8 +376,11 @@ class SessionScreen(Screen[None]):
         task = self.tasks[index]
         live = LiveStream(task.key, on_cpu=decodes_on_cpu(self.runner.backend.describe()),
                           show_text=partial(self._live_text, task.key),
-                          show_figures=self._show_live)
+                          show_figures=self._show_live,
+                          show_reasoning=partial(self._live_reasoning, task.key))
         self.live = live
+        box = self.query_one(ThinkingBox)
+        box.user_toggled, box.collapsed = False, True  # each answer unfolds its own thought
         live.start(self)
         self.sparks[task.key] = []
         self.query_one(CatalogPane).update_states(self.states, task.key)
@@ -378,7 +390,8 @@ class SessionScreen(Screen[None]):
 
     def _generate_thread(self, runner: Runner, task: Task, live: LiveStream) -> None:
         try:
-            outcome = runner.run_task(task, live.cancel, live.buffer.on_text)
+            outcome = runner.run_task(task, live.cancel, live.buffer.on_text,
+                                      live.buffer.on_reasoning)
         except Exception as exc:  # the store failed: the runner reports backend errors
             log.exception("generation of %s failed", task.key)
             outcome, failed = None, str(exc)
@@ -391,13 +404,30 @@ class SessionScreen(Screen[None]):
 
     def _live_text(self, key: str, text: str) -> None:
         if self.tasks and self.tasks[self.view].key == key:
-            self.query_one(StreamView).append(text)
+            box = self.query_one(ThinkingBox)
+            if box.display and not box.collapsed and not box.user_toggled:
+                box.collapsed = True  # the answer has begun: fold the thought
+            self.query_one("#stream", StreamView).append(text)
+            self.stream_repaints += 1
+
+    def _live_reasoning(self, key: str, text: str) -> None:
+        """The thought streams dimmed above the answer, unfolded until the answer starts."""
+        if self.tasks and self.tasks[self.view].key == key:
+            box = self.query_one(ThinkingBox)
+            if not box.display:
+                box.display = True
+                box.collapsed = box.user_toggled  # unfolded, unless k folded it
+                if self.live is not None:
+                    box.title_for(*self.live.thinking())
+            self.query_one("#thinking", StreamView).append(text)
             self.stream_repaints += 1
 
     def _show_live(self) -> None:
         live = self.live
         if live is not None and self.tasks and self.tasks[self.view].key == live.key:
             self.query_one(StatsPane).show(live.figures.figures(), live.figures.rates())
+            if live.buffer.thought:
+                self.query_one(ThinkingBox).title_for(*live.thinking())
 
     @on(GenerationDone)
     def _generated(self, message: GenerationDone) -> None:
@@ -537,12 +567,16 @@ class SessionScreen(Screen[None]):
         if self.tasks:
             self._view(max(self.view - 1, 0))
 
+    def action_toggle_thinking(self) -> None:
+        self.query_one(ThinkingBox).toggle()
+
     def action_toggle_prompt(self) -> None:
         box = self.query_one("#prompt-box", Collapsible)
         box.collapsed = not box.collapsed
 
     def action_scroll_answer(self, direction: int) -> None:
-        for widget in (self.query_one("#answer", VerticalScroll), self.query_one(StreamView)):
+        for widget in (self.query_one("#answer", VerticalScroll),
+                       self.query_one("#stream", StreamView)):
             if widget.display:
                 if direction < 0:
                     widget.scroll_page_up(animate=False)

@@ -60,9 +60,12 @@ class TokenBuffer:
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._parts: list[str] = []
-        self.count = 0
+        self._thoughts: list[str] = []
+        self.count = 0  # pieces of either kind: about one a token
+        self.thought = 0  # pieces of the thinking
         self.first: float | None = None
         self.last: float | None = None
+        self.first_answer: float | None = None  # once the model thought
 
     def on_text(self, text: str) -> None:
         now = time.perf_counter()
@@ -71,12 +74,26 @@ class TokenBuffer:
             self.count += 1
             if self.first is None:
                 self.first = now
+            if self.first_answer is None and self.thought:
+                self.first_answer = now
             self.last = now
 
-    def drain(self) -> tuple[str, int, float | None, float | None]:
+    def on_reasoning(self, text: str) -> None:
+        now = time.perf_counter()
+        with self._lock:
+            self._thoughts.append(text)
+            self.count += 1
+            self.thought += 1
+            if self.first is None:
+                self.first = now
+            self.last = now
+
+    def drain(self) -> tuple[str, str, int, float | None, float | None]:
+        """(answer text, thinking text) since the last drain, then the counts and times."""
         with self._lock:
             parts, self._parts = self._parts, []
-            return "".join(parts), self.count, self.first, self.last
+            thoughts, self._thoughts = self._thoughts, []
+            return "".join(parts), "".join(thoughts), self.count, self.first, self.last
 
 
 class LiveStream:
@@ -85,7 +102,8 @@ class LiveStream:
     every STATS_S (CPU_STATS_S on the CPU)."""
 
     def __init__(self, key: str, *, on_cpu: bool, show_text: Callable[[str], None],
-                 show_figures: Callable[[], None]) -> None:
+                 show_figures: Callable[[], None],
+                 show_reasoning: Callable[[str], None] | None = None) -> None:
         self.key = key
         self.cancel = threading.Event()
         self.done = threading.Event()  # the generation thread has stored the answer
@@ -96,6 +114,8 @@ class LiveStream:
         self.ticks = 0
         self._show_text = show_text
         self._show_figures = show_figures
+        self._show_reasoning = show_reasoning
+        self.thoughts: list[str] = []
         self._backlog = ""  # drained but not yet shown (see DRAIN_CHARS)
         self._shown = False  # the first text is on the screen
         self._stats_at = time.perf_counter()
@@ -104,6 +124,18 @@ class LiveStream:
     @property
     def text(self) -> str:
         return "".join(self.chunks)
+
+    @property
+    def reasoning(self) -> str:
+        return "".join(self.thoughts)
+
+    def thinking(self, now: float | None = None) -> tuple[int, float | None]:
+        """The thought so far: its pieces (about one a token) and seconds."""
+        buffer = self.buffer
+        if not buffer.thought or buffer.first is None:
+            return 0, None
+        end = buffer.first_answer or (time.perf_counter() if now is None else now)
+        return buffer.thought, end - buffer.first
 
     def start(self, owner: MessagePump) -> None:
         """Drain on `owner`'s timer; it runs only while the answer streams."""
@@ -124,8 +156,12 @@ class LiveStream:
         if pacer is not None and self._shown and not force and not pacer.allows():
             return
         self.ticks += 1
-        text, count, first, last = self.buffer.drain()
+        text, thought, count, first, last = self.buffer.drain()
         self.figures.add(count, first, last)
+        if thought:
+            self.thoughts.append(thought)
+            if self._show_reasoning is not None:
+                self._show_reasoning(thought)
         if text or self._backlog:
             text = self._backlog + text
             text, self._backlog = text[:DRAIN_CHARS], text[DRAIN_CHARS:]

@@ -6,6 +6,7 @@ from textual.widget import Widget
 from textual.widgets import Collapsible, Static
 
 from rbyf_tui.metrics import thinking_line
+from rbyf_tui.tui.widgets.stream import StreamView
 
 
 class ThinkingBox(Collapsible):
@@ -15,6 +16,7 @@ class ThinkingBox(Collapsible):
     ThinkingBox { height: auto; padding: 0; border: none; }
     ThinkingBox .thinking-text { text-style: dim; color: $text-muted; }
     ThinkingBox > Contents { height: auto; max-height: 12; padding: 0 0 0 2; }
+    ThinkingBox StreamView { height: 8; }
     """
 
     def __init__(self, body: Widget | None = None, *, id: str | None = None,
@@ -22,18 +24,23 @@ class ThinkingBox(Collapsible):
         self.body = body or Static("", markup=False)
         self.body.add_class("thinking-text")
         super().__init__(self.body, title="thinking", collapsed=True, id=id, classes=classes)
-
-    def on_mount(self) -> None:
-        self.display = False
+        self.user_toggled = False  # k pressed: the live answer no longer folds it
+        self.display = False  # until there is a thought to show
 
     def show(self, reasoning: str | None, tokens: int | None, seconds: float | None) -> None:
         """A stored thought (Static body); none hides the box."""
         self.display = bool(reasoning)
         if reasoning:
-            self.title = f"{thinking_line(tokens, seconds)} (k)"
+            self.title_for(tokens, seconds)
             if isinstance(self.body, Static):
                 self.body.update(reasoning)
+            elif isinstance(self.body, StreamView):
+                self.body.set_text(reasoning)
 
     def toggle(self) -> None:
         if self.display:
             self.collapsed = not self.collapsed
+            self.user_toggled = True
+
+    def title_for(self, tokens: int | None, seconds: float | None) -> None:
+        self.title = f"{thinking_line(tokens, seconds)} (k)"
