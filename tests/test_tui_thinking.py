@@ -3,17 +3,21 @@ count, folds once the answer starts, `k` unfolds it; stored answers show it fold
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from rbyf_tui import ranking
 from rbyf_tui.backends import BackendOptions
 from rbyf_tui.backends.llama_cpp import LlamaSettings
+from rbyf_tui.store import Store
 from rbyf_tui.tui.app import RbyfApp
 from rbyf_tui.tui.config import AppConfig
 from rbyf_tui.tui.screens.board.answer import AnswerScreen
 from rbyf_tui.tui.screens.board.compare import CompareScreen
+from rbyf_tui.tui.screens.board.leaderboard import standing_detail
 from rbyf_tui.tui.screens.session import SessionScreen
 from rbyf_tui.tui.widgets.stream import StreamView
 from rbyf_tui.tui.widgets.thinking import ThinkingBox
@@ -148,3 +152,42 @@ def test_the_markdown_export_folds_the_thought(tmp_path: Path, rbyf_home: Path) 
     assert summary.startswith("thinking · 3 tokens · ")
     assert "two and two" in body.split("</details>")[0]
     assert "answer TTFT" in result.stdout
+
+
+def test_the_leaderboard_gives_the_median_thinking_time(tmp_path: Path,
+                                                        rbyf_home: Path) -> None:
+    db = tmp_path / "rbyf.duckdb"
+    two_models_one_thinking(db)
+    standings = {s.model: s for s in ranking.leaderboard(Store(db))}
+    deep, quick = standings["deep"], standings["quick"]
+    assert quick.median_reasoning_s is None and "thinking" not in standing_detail(quick)
+    [seconds] = [g.reasoning_s for g in Store(db).task_states(deep_session(db)).values()
+                 if g.reasoning_s is not None]
+    assert deep.median_reasoning_s == pytest.approx(seconds)
+    assert standing_detail(deep).endswith(f" · thinking {seconds:.1f} s")
+    result = run_cli("leaderboard", "--format", "json", "--db", str(db), home=rbyf_home)
+    board = {e["model"]: e["median_reasoning_s"] for e in json.loads(result.stdout)}
+    assert board == {"deep": pytest.approx(seconds), "quick": None}
+    table = run_cli("leaderboard", "--db", str(db), home=rbyf_home).stdout
+    assert "thinking" in table.splitlines()[0]
+
+
+def deep_session(db: Path) -> str:
+    return next(s.id for s in Store(db).sessions() if s.model == "deep")
+
+
+def test_every_export_carries_the_thought_and_its_figures(tmp_path: Path,
+                                                          rbyf_home: Path) -> None:
+    db = tmp_path / "rbyf.duckdb"
+    two_models_one_thinking(db)
+    lines = run_cli("export", "--all", "--format", "jsonl", "--db", str(db),
+                    home=rbyf_home).stdout.splitlines()
+    rows = {r["model"]: r for r in map(json.loads, lines) if r["task_key"] == "a"}
+    deep = rows["deep"]
+    assert (deep["reasoning"], deep["reasoning_tokens"]) == ("two and two", 3)
+    assert deep["answer_ttft_s"] >= deep["ttft_s"] and deep["reasoning_s"] > 0
+    assert rows["quick"]["reasoning"] is None and rows["quick"]["reasoning_s"] is None
+    header = run_cli("export", "--all", "--format", "csv", "--db", str(db),
+                     home=rbyf_home).stdout.splitlines()[0].split(",")
+    assert {"reasoning", "answer_ttft_s", "reasoning_tokens", "reasoning_s",
+            "prompt_eval_tokens", "prompt_cached_tokens", "thinking"} <= set(header)

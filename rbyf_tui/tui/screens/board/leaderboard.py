@@ -42,7 +42,9 @@ def standing_detail(s: Standing) -> str:
     return (f"{s.model}: rank {s.rank}, mean {s.mean:.2f} (95% CI {s.ci_low:.2f}–"
             f"{s.ci_high:.2f}), {s.n_rated}{of} tasks rated, total {s.total}/{5 * s.n_rated}\n"
             f"median TTFT {fmt(s.median_ttft_s, ' s', 2)} · prompt "
-            f"{fmt(s.median_prompt_tps, ' t/s')} · decode {fmt(s.median_decode_tps, ' t/s')}")
+            f"{fmt(s.median_prompt_tps, ' t/s')} · decode {fmt(s.median_decode_tps, ' t/s')}"
+            + ("" if s.median_reasoning_s is None
+               else f" · thinking {fmt(s.median_reasoning_s, ' s')}"))
 
 
 class LeaderboardScreen(BoardScreen):
