@@ -47,6 +47,7 @@ CASES = [
     ("<|start|>assistant<|channel|>final<|message|>Only a final.", False, "", "Only a final.",
      False),
     ("<thin", False, "", "<thin", False),  # looked like a tag, but the output ended
+    ("<|channel|>analysis<|message|>cut short<|end|><|sta", False, "cut short", "", False),
     ("", False, "", "", False),
 ]
 

@@ -205,3 +205,4 @@ def test_a_thought_cut_short_keeps_its_text_as_reasoning(tmp_path: Path) -> None
     assert row["status"] == "cancelled" and row["response"] == ""
     assert row["reasoning"].split()[:5] == ["t0", "t1", "t2", "t3", "t4"]
     assert row["answer_ttft_s"] is None and row["reasoning_s"] > 0
+

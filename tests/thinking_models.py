@@ -25,8 +25,6 @@ THOUGHT = 'thought ::= [a-z ,.]{12,50}\nanswer ::= [A-Za-z ,.]{4,30}\n'
 TAGGED = 'root ::= "<think>" thought "</think>" "\\n\\n" answer\n' + THOUGHT
 # after a template that opened <think>: only the close comes
 OPENED = 'root ::= thought "</think>" "\\n\\n" answer\n' + THOUGHT
-HARMONY = ('root ::= "<|channel|>analysis<|message|>" thought "<|end|><|start|>assistant'
-           '<|channel|>final<|message|>" answer\n' + THOUGHT)
 PLAIN = 'root ::= answer\n' + THOUGHT
 
 # Gemma's turns, with Qwen3's way of thinking: <think> opened for the model, or an empty

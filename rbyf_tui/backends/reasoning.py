@@ -71,11 +71,11 @@ class ThoughtSplitter:
     def finish(self) -> list[Piece]:
         """The end of the output: whatever is held is what it looked like."""
         held, self._held = self._held, ""
+        if self.mode == "harmony" and held.startswith("<|"):
+            return []  # an unfinished marker
         if self.mode == "think" or (self.mode == "harmony"
                                     and self._channel in HARMONY_REASONING):
             return [Reasoning(held)] if held else []  # an unclosed block keeps its text
-        if self.mode == "harmony" and held.startswith("<|"):
-            return []  # an unfinished marker
         if self._after_close:
             held = held.lstrip()
         return [held] if held else []
