@@ -28,13 +28,14 @@ from rbyf_tui.store.records import (
     SessionRef,
     SessionRow,
     TaskState,
+    Vote,
 )
 from rbyf_tui.store.writes import default_rater, new_id, now
 
 __all__ = [
     "FINISHED", "ImportedGeneration", "ImportedSession", "LoadFailure", "RaterScore",
-    "RecentModel", "SessionRef", "SessionRow", "Store", "TaskState", "default_rater", "new_id",
-    "now",
+    "RecentModel", "SessionRef", "SessionRow", "Store", "TaskState", "Vote", "default_rater",
+    "new_id", "now",
 ]
 
 

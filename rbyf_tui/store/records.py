@@ -179,3 +179,23 @@ class ImportedSession:
     rater: str | None
     created_at: datetime
     generations: list[ImportedGeneration]
+
+
+VERDICTS = ("left", "right", "tie", "both_bad")  # a pairwise battle's outcomes
+
+
+@dataclass(frozen=True)
+class Vote:
+    """One pairwise battle: two answers to one task, which was on the left, the verdict."""
+
+    id: str
+    catalog_name: str
+    task_key: str
+    left_generation_id: str
+    right_generation_id: str
+    left_model_id: str
+    right_model_id: str
+    verdict: str  # one of VERDICTS
+    remarks: str | None
+    rater: str | None
+    created_at: datetime

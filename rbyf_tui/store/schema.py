@@ -217,6 +217,48 @@ MIGRATIONS: list[str] = [
     ALTER TABLE generations ADD COLUMN thinking VARCHAR;
     ALTER TABLE counted ADD COLUMN reasoning_s DOUBLE;
     """,
+    # 7: comparing models. A comparison is several models' sessions on one catalog with the
+    # same seed and sampling, generated one model after the other (sessions.comparison_id,
+    # in the order given: comparison_position). Blind rating shows each task's answers
+    # under the letters A, B, C… in an order shuffled per task and stored (blind_orders,
+    # `sessions`: the session ids in letter order); a rating given so says so
+    # (ratings.blind). Votes are pairwise battles: two answers to one task of one catalog,
+    # which was on the left, the verdict (left | right | tie | both_bad), the rater.
+    """
+    CREATE TABLE comparisons (
+        id VARCHAR PRIMARY KEY,
+        catalog_id VARCHAR NOT NULL,     -- content hash, as sessions.catalog_id
+        catalog_name VARCHAR NOT NULL,
+        seed BIGINT,
+        settings JSON,                   -- what every model's session shares
+        origin VARCHAR NOT NULL,         -- tui | run
+        created_at TIMESTAMP NOT NULL
+    );
+    ALTER TABLE sessions ADD COLUMN comparison_id VARCHAR;
+    ALTER TABLE sessions ADD COLUMN comparison_position INTEGER;
+    CREATE TABLE blind_orders (
+        comparison_id VARCHAR NOT NULL,
+        task_key VARCHAR NOT NULL,
+        sessions JSON NOT NULL,          -- session ids in the order A, B, C, …
+        seed BIGINT NOT NULL,
+        created_at TIMESTAMP NOT NULL,
+        PRIMARY KEY (comparison_id, task_key)
+    );
+    ALTER TABLE ratings ADD COLUMN blind BOOLEAN DEFAULT false;
+    CREATE TABLE votes (
+        id VARCHAR PRIMARY KEY,
+        catalog_name VARCHAR NOT NULL,
+        task_key VARCHAR NOT NULL,
+        left_generation_id VARCHAR NOT NULL,
+        right_generation_id VARCHAR NOT NULL,
+        left_model_id VARCHAR NOT NULL,
+        right_model_id VARCHAR NOT NULL,
+        verdict VARCHAR NOT NULL,        -- left | right | tie | both_bad
+        remarks VARCHAR,
+        rater VARCHAR,
+        created_at TIMESTAMP NOT NULL
+    );
+    """,
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)
