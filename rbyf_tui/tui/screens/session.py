@@ -27,6 +27,7 @@ from rbyf_tui.errors import ModelError, RbyfError
 from rbyf_tui.opening import NewSession, Opening, ResumeSession, SessionStart, open_session
 from rbyf_tui.runner import Runner
 from rbyf_tui.tui import progress
+from rbyf_tui.tui.compositor import RowCompositor
 from rbyf_tui.tui.messages import (
     GenerationDone,
     RatingFailed,
@@ -84,6 +85,7 @@ class SessionScreen(Screen[None]):
 
     def __init__(self, start: SessionStart) -> None:
         super().__init__()
+        self._compositor = RowCompositor()  # frames of a streaming answer: rows, not panes
         self.start = start
         self.runner: Runner | None = None
         self.backend: Backend | None = None  # this screen's own: closed when it is left
