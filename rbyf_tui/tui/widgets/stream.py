@@ -9,6 +9,9 @@ past the bottom, the last row moves to the middle of the view and the rows below
 in. Textual redraws every visible row whenever a view scrolls, so scrolling one row per
 new row cost a full repaint each time; this costs one per half a view of text (and over
 SSH sends a fraction of the bytes).
+
+Its rows are painted as strips kept per row of text: a jump or a new row paints only the
+rows not painted before, not every row in view through Textual's styles cache.
 """
 
 from __future__ import annotations
@@ -16,9 +19,10 @@ from __future__ import annotations
 from rich.cells import get_character_cell_size
 from rich.segment import Segment
 from rich.style import Style
-from textual.geometry import Size
+from textual.geometry import Region, Size
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
+from textual.style import Style as BoxStyle
 
 
 def _width(ch: str) -> int:
@@ -72,6 +76,7 @@ class StreamView(ScrollView, can_focus=True):
         self._wrap_width = 0
         self.auto_scroll = True
         self._line_style: Style | None = None
+        self._painted: dict[int, tuple[str | None, int, Strip]] = {}  # row: text, width, strip
 
     @property
     def text(self) -> str:
@@ -174,6 +179,7 @@ class StreamView(ScrollView, can_focus=True):
 
     def notify_style_update(self) -> None:
         self._line_style = None
+        self._painted.clear()
         super().notify_style_update()
 
     def _style(self) -> Style:
@@ -182,6 +188,42 @@ class StreamView(ScrollView, can_focus=True):
         if self._line_style is None:
             self._line_style = self.rich_style
         return self._line_style
+
+    def _plain_box(self) -> bool:
+        """No border, padding, outline or effect: every row is painted the same way."""
+        styles = self.styles
+        return (not any(styles.gutter) and not any(edge for edge, _ in styles.outline)
+                and styles.opacity == 1 and styles.text_opacity == 1 and not styles.tint.a
+                and styles.hatch in (None, "none"))
+
+    def render_lines(self, crop: Region) -> list[Strip]:
+        """The rows in `crop`, as Textual's styles cache paints them (the row, the scrollbar
+        gutter in the background colour, the app's line filters), from the strips kept."""
+        if not self._plain_box():
+            return super().render_lines(crop)
+        width = self.size.width  # with the gutter
+        base, background = self.background_colors
+        gutter = BoxStyle(background=base + background).rich_style
+        filters = self.get_line_filters()
+        top = self.scroll_offset.y
+        if len(self._painted) > 4 * max(crop.height, 64):
+            self._painted.clear()  # rows far from the view
+        strips = []
+        for y in crop.line_range:
+            index = top + y
+            text = self._rows[index] if index < len(self._rows) else None
+            kept = self._painted.get(index)
+            if kept is not None and kept[0] == text and kept[1] == width:
+                strip = kept[2]
+            else:
+                strip = Strip(self.render_line(y).adjust_cell_length(width, gutter), width)
+                self._painted[index] = (text, width, strip)
+            for line_filter in filters:
+                strip = strip.apply_filter(line_filter, background)
+            strips.append(strip)
+        if crop.column_span != (0, width):
+            strips = [strip.crop(*crop.column_span) for strip in strips]
+        return strips
 
     def render_line(self, y: int) -> Strip:
         index = self.scroll_offset.y + y
