@@ -93,6 +93,7 @@ class Meter:
         self.ticks = 0
         self.profile: cProfile.Profile | None = None
         self.cpu0 = self.wall0 = self.cpu = self.wall = 0.0
+        self.done = asyncio.Event()
 
     def start(self) -> None:
         self.cpu0, self.wall0 = time.thread_time(), time.perf_counter()
@@ -109,6 +110,7 @@ class Meter:
             self.on = False
             self.cpu = time.thread_time() - self.cpu0
             self.wall = time.perf_counter() - self.wall0
+            self.done.set()
 
     def patch(self) -> list[tuple[Any, str, Any]]:
         meter = self
@@ -173,8 +175,8 @@ async def one_size(size: tuple[int, int], tokens: int, rate: float, work: Path,
             assert live is not None and live.pacer is not None, "the CPU pacer is not engaged"
             repaints0 = screen.stream_repaints
             meter.start()
-            # polled slowly: the poll is UI-thread CPU too
-            await until(pilot, lambda: not meter.on, step=0.5)
+            # no polling: every wake-up of this loop is UI-thread CPU too
+            await asyncio.wait_for(meter.done.wait(), timeout=tokens / rate * 4 + 60)
             cpu, wall = meter.cpu, meter.wall
             repaints = screen.stream_repaints - repaints0
             shown = live.text

@@ -383,10 +383,11 @@ class SessionScreen(Screen[None]):
             self.query_one(StreamView).append(text)
             self.stream_repaints += 1
 
-    def _show_live(self) -> None:
+    def _show_live(self, spark: bool = True) -> None:
         live = self.live
         if live is not None and self.tasks and self.tasks[self.view].key == live.key:
-            self.query_one(StatsPane).show(live.figures.figures(), live.figures.rates())
+            rates = live.figures.rates() if spark else None
+            self.query_one(StatsPane).show_live(live.figures.figures(), rates)
 
     @on(GenerationDone)
     def _generated(self, message: GenerationDone) -> None:

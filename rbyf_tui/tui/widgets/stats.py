@@ -133,6 +133,14 @@ class StatsPane(Vertical):
             box.display = bool(results)
 
 
+    def show_live(self, figures: Mapping[str, Any], rates: list[float] | None) -> None:
+        """The figures of the answer being written; the sparkline too with `rates`."""
+        if rates is None:
+            self.query_one(FigureLines).update(stats_text(figures))
+        else:
+            self.show(figures, rates)
+
+
 def checks_text(results: list[checks.CheckResult]) -> Text:
     """One line a check: ✓ or ✗ (readable without colour) and what was measured."""
     text = Text()

@@ -122,8 +122,10 @@ class StreamView(ScrollView, can_focus=True):
         else:
             self._grow(max(rows, height_before))  # keep the room below the end
         if self.scroll_offset.y == top_before:
-            # no scroll: only the last row and the new ones below it changed
-            self.refresh_lines(changed_from, len(self._rows) - changed_from)
+            # no scroll: only the last row and the new ones below it changed, and not the
+            # gutter (the scrollbar over it would be painted again for nothing)
+            width = self.scrollable_content_region.width
+            self.refresh(Region(0, changed_from - top_before, width, rows - changed_from))
         else:
             self.refresh()
 
