@@ -90,6 +90,13 @@ async def test_the_answer_pane_paints_its_rows_as_textuals_styles_cache_does(
                     ours = view.render_lines(crop)
                     view.refresh()  # Textual's styles cache paints every row again
                     assert rows(ours) == rows(Widget.render_lines(view, crop)), (top, crop)
+                bar = view.vertical_scrollbar  # its thumb moved: painted as Textual does
+                assert bar.display and "render_lines" in bar.__dict__
+                await pilot.pause(0.05)
+                crop = Region(0, 0, *bar.size)
+                ours = bar.render_lines(crop)
+                bar.refresh()
+                assert rows(ours) == rows(Widget.render_lines(bar, crop)), top
             styles.append(next(iter(ours[0])).style)
         assert styles[0] != styles[1]  # the restyle reached the rows kept
 
