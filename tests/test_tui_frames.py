@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import random
 import re
+import subprocess
+import sys
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -25,6 +27,7 @@ from rbyf_tui.tui.screens.session import SessionScreen
 from rbyf_tui.tui.widgets.stats import FigureLines
 from rbyf_tui.tui.widgets.stream import StreamView
 
+from conftest import REPO
 from fakes import ScriptedBackend
 from helpers import MINI
 
@@ -148,3 +151,12 @@ def painted(compositor: RowCompositor, regions: list[Region], console: Any,
             del compositor._get_renders
     assert update is not None
     return IDLE_MOVE.sub("", update.render_segments(console))
+
+
+def test_the_frame_cost_benchmark_runs() -> None:
+    result = subprocess.run(
+        [sys.executable, "benchmarks/frame_cost.py", "--tokens", "120", "--rate", "200",
+         "--sizes", "80x24"], capture_output=True, text=True, cwd=REPO, timeout=600)
+    assert result.returncode == 0, result.stderr
+    assert "80x24:" in result.stdout and "CPU a frame median" in result.stdout
+    assert "% of a core" in result.stdout

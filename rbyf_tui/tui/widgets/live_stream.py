@@ -23,7 +23,7 @@ from textual.timer import Timer
 from rbyf_tui.tui.widgets.stats import LiveFigures
 
 DRAIN_HZ = 20
-CPU_DRAIN_HZ = 4
+CPU_DRAIN_HZ = 8
 CPU_UI_SHARE = 0.02
 CPU_MAX_GAP_S = 1.0
 # Characters shown per tick at most: a source faster than any model (a scripted one in the
