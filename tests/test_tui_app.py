@@ -169,18 +169,33 @@ async def test_resume_shows_an_unrated_answer_without_generating_it(tmp_path: Pa
         assert len(again.requests) == 1
 
 
-def test_the_pacer_holds_repaints_while_the_ui_thread_is_over_its_share() -> None:
-    pacer = CpuPacer(share=0.02, max_gap_s=0.5)
-    time.sleep(0.1)
-    assert pacer.allows()  # idle since the last repaint
-    end = time.thread_time() + 0.05
-    while time.thread_time() < end:  # a costly frame: 50 ms of this thread's CPU
+def burn(seconds: float) -> None:
+    """A costly frame: `seconds` of this thread's CPU."""
+    end = time.thread_time() + seconds
+    while time.thread_time() < end:
         pass
-    assert not pacer.allows()  # 50 ms is far over 2% of the time since the last repaint
-    time.sleep(0.5)
-    assert pacer.allows()  # never longer than max_gap_s between repaints
+
+
+def test_the_pacer_holds_repaints_while_the_ui_thread_is_over_its_share() -> None:
+    pacer = CpuPacer(share=0.1, max_gap_s=1.0)
     time.sleep(0.1)
-    assert pacer.allows()  # idle since: well within the share
+    assert pacer.allows()  # idle since it started
+    burn(0.08)
+    assert not pacer.allows()  # 80 ms is far over 10% of the time since
+    time.sleep(0.2)
+    assert not pacer.allows()  # still paying it back
+    time.sleep(0.5)
+    assert pacer.allows()  # paid back (10% of 0.8 s), before the longest gap
+    time.sleep(0.3)
+    assert pacer.allows()
+    burn(0.02)
+    assert pacer.allows()  # budget left unused pays for a dear frame
+    burn(0.3)
+    assert not pacer.allows()
+    time.sleep(1.05)
+    assert pacer.allows()  # never longer than max_gap_s between repaints
+    time.sleep(0.3)
+    assert not pacer.allows()  # the rest of the 300 ms is still to pay back
 
 
 WORDS = " ".join(f"w{i}" for i in range(1500))  # 1,500 tokens from the scripted source

@@ -38,8 +38,9 @@ CPU_SPARK_S = 2.0  # the sparkline, dearer to paint than the figures, less often
 class CpuPacer:
     """Allows a repaint while this thread has used at most `share` of the wall time, over
     time: budget left unused carries over, up to `share * max_gap_s` (a cheap frame pays for
-    a dear one, as a jump of the answer or the figures are); a repaint is allowed anyway once
-    `max_gap_s` has passed since the last one, and what was overspent is then forgiven."""
+    a dear one, as a jump of the answer or the figures are), and what was overspent (a dear
+    frame, a garbage collection) is paid back first. A repaint is allowed anyway once
+    `max_gap_s` has passed since the last one."""
 
     def __init__(self, share: float, max_gap_s: float) -> None:
         self.share = share
@@ -58,7 +59,6 @@ class CpuPacer:
         self.cpu, self.wall = cpu, wall
         if self.credit < 0 and wall - self.allowed < self.max_gap_s:
             return False
-        self.credit = max(self.credit, 0.0)
         self.allowed = wall
         return True
 
