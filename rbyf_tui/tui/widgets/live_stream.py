@@ -13,6 +13,7 @@ never further apart than that), so a slow machine gets fewer frames, not a slowe
 
 from __future__ import annotations
 
+import gc
 import threading
 import time
 from collections.abc import Callable
@@ -118,6 +119,11 @@ class LiveStream:
         """Drain on `owner`'s timer; it runs only while the answer streams."""
         hz = CPU_DRAIN_HZ if self.pacer is not None else DRAIN_HZ
         self._timer = owner.set_interval(1 / hz, self.drain)
+        if self.pacer is not None:
+            # A full garbage collection walks every object of the app (40-60 ms on a slow
+            # machine, the GIL held): twice an answer, a third of the UI's budget. While it
+            # streams, collections leave out what existed before it; they come back after.
+            gc.freeze()
 
     def stop(self) -> list[float]:
         """Show what is left, stop the timer; the sparkline's rates of the whole answer."""
@@ -125,6 +131,8 @@ class LiveStream:
         if self._timer is not None:
             self._timer.stop()
             self._timer = None
+            if self.pacer is not None:
+                gc.unfreeze()
         return self.figures.rates()
 
     def drain(self, force: bool = False) -> None:
