@@ -65,17 +65,21 @@ async def open_session(work: Path, catalog_text: str, *, model: Path | None = No
         yield app, pilot, screen
 
 
-def decode_tps_in_tui(model: Path, catalog_text: str, work: Path) -> tuple[float, float]:
+def decode_tps_in_tui(model: Path, catalog_text: str, work: Path
+                      ) -> tuple[float, float, float]:
     """(c) of stream_overhead.py: the one task answered in the session screen; its decode
-    tokens/s as stored, and the answer's repaints a second while it streamed."""
+    tokens/s as stored, the answer's repaints a second while it streamed, and the UI
+    thread's share of a core meanwhile (this thread: the app runs in it)."""
 
-    async def run() -> tuple[float, float]:
+    async def run() -> tuple[float, float, float]:
         async with open_session(work, catalog_text, model=model) as (app, pilot, screen):
             # polled slowly: every wake-up of this loop is CPU the decoder does not get
             await until(pilot, lambda: screen.gen_key is not None, step=0.05)
-            started = time.perf_counter()
+            started, cpu = time.perf_counter(), time.thread_time()
             await until(pilot, lambda: screen.gen_key is None, step=0.5)
-            repaints_per_s = screen.stream_repaints / (time.perf_counter() - started)
+            elapsed = time.perf_counter() - started
+            repaints_per_s = screen.stream_repaints / elapsed
+            ui_share = (time.thread_time() - cpu) / elapsed
             assert screen.runner is not None
             session_id = screen.runner.session_id
             db = app.config.db_path
@@ -84,7 +88,7 @@ def decode_tps_in_tui(model: Path, catalog_text: str, work: Path) -> tuple[float
             [session_id]).fetchone())
         if not value or value[0] is None:
             raise RuntimeError("the TUI stored no decode speed")
-        return float(value[0]), repaints_per_s
+        return float(value[0]), repaints_per_s, ui_share
 
     return asyncio.run(run())
 
