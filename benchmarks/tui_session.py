@@ -73,13 +73,25 @@ def decode_tps_in_tui(model: Path, catalog_text: str, work: Path
 
     async def run() -> tuple[float, float, float]:
         async with open_session(work, catalog_text, model=model) as (app, pilot, screen):
-            # polled slowly: every wake-up of this loop is CPU the decoder does not get
-            await until(pilot, lambda: screen.gen_key is not None, step=0.05)
-            started, cpu = time.perf_counter(), time.thread_time()
+            # from the first text on the screen to the answer's end (not the Markdown of the
+            # whole answer after it), polled slowly: every wake-up of this loop is CPU the
+            # decoder does not get
+            await until(pilot, lambda: screen.live is not None and bool(screen.live.chunks),
+                        step=0.05)
+            live, ended = screen.live, []
+            started, cpu, repaints = time.perf_counter(), time.thread_time(), \
+                screen.stream_repaints
+            stop = live.stop
+
+            def stopped() -> list[float]:
+                ended.append((time.perf_counter(), time.thread_time()))
+                return stop()
+
+            live.stop = stopped  # type: ignore[method-assign]
             await until(pilot, lambda: screen.gen_key is None, step=0.5)
-            elapsed = time.perf_counter() - started
-            repaints_per_s = screen.stream_repaints / elapsed
-            ui_share = (time.thread_time() - cpu) / elapsed
+            elapsed = ended[0][0] - started
+            repaints_per_s = (screen.stream_repaints - repaints) / elapsed
+            ui_share = (ended[0][1] - cpu) / elapsed
             assert screen.runner is not None
             session_id = screen.runner.session_id
             db = app.config.db_path
