@@ -117,22 +117,24 @@ def through_tui(model: Path, tokens: int, work: Path) -> float:
     the answer's repaints a second, which the parent collects."""
     from benchmarks.tui_session import decode_tps_in_tui
 
-    tps, repaints = decode_tps_in_tui(model, CATALOG.format(tokens=tokens, prompt=PROMPT),
-                                      work)
+    tps, repaints, ui_share = decode_tps_in_tui(
+        model, CATALOG.format(tokens=tokens, prompt=PROMPT), work)
     print(f"repaints/s {repaints:.2f}")
+    print(f"ui_share {ui_share:.5f}")
     return tps
 
 
 def in_fresh_process(arm: str, model: Path, tokens: int, work: Path,
-                     repaints: list[float]) -> float:
+                     repaints: list[float], shares: list[float]) -> float:
     """Arm (a) or (c) in a new Python process, so no arm inherits another's threads; (c)'s
-    repaints a second go to `repaints`."""
+    repaints a second go to `repaints`, its UI thread's share of a core to `shares`."""
     done = subprocess.run([sys.executable, __file__, "--arm", arm, "--model", str(model),
                            "--tokens", str(tokens), "--work", str(work)], check=True,
                           env=dict(os.environ, PYTHONPATH=str(REPO)), capture_output=True,
                           text=True, cwd=REPO)
     lines = done.stdout.strip().splitlines()
     repaints.extend(float(x.split()[1]) for x in lines if x.startswith("repaints/s "))
+    shares.extend(float(x.split()[1]) for x in lines if x.startswith("ui_share "))
     return float(lines[-1])
 
 
@@ -155,12 +157,13 @@ def main() -> None:
     runs: dict[str, list[float]] = {"a": [], "b": [], "c": []}
     repaints: list[float] = []  # (c)'s answer repaints a second, one per run
     agreement: list[float] = []  # (b)'s decode t/s over llama.cpp's own, one per run
+    shares: list[float] = []  # (c)'s UI thread's share of a core while the answer streamed
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
         ways: dict[str, Callable[[], float]] = {
-            "a": lambda: in_fresh_process("a", model, args.tokens, work, repaints),
+            "a": lambda: in_fresh_process("a", model, args.tokens, work, repaints, shares),
             "b": lambda: through_rbyf_run(model, args.tokens, work, agreement),
-            "c": lambda: in_fresh_process("c", model, args.tokens, work, repaints),
+            "c": lambda: in_fresh_process("c", model, args.tokens, work, repaints, shares),
         }
         names = list(ways)
         for round_no in range(1, args.rounds + 1):
@@ -196,6 +199,11 @@ def main() -> None:
         print(f"(b) rbyf's decode t/s over llama.cpp's own counter: median {agree:.3f} "
               f"(min {min(agreement):.3f}, max {max(agreement):.3f}; target within 10%)"
               + ("  ok" if abs(agree - 1) <= 0.10 else "  OUTSIDE TARGET"))
+    if shares:
+        report["c_ui_share_pct"] = round(statistics.median(shares) * 100, 2)
+        print(f"(c) the UI thread's share of a core meanwhile: median "
+              f"{statistics.median(shares) * 100:.2f}% (min {min(shares) * 100:.2f}%, "
+              f"max {max(shares) * 100:.2f}%)")
     print(json.dumps(report))
 
 

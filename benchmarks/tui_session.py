@@ -65,17 +65,33 @@ async def open_session(work: Path, catalog_text: str, *, model: Path | None = No
         yield app, pilot, screen
 
 
-def decode_tps_in_tui(model: Path, catalog_text: str, work: Path) -> tuple[float, float]:
+def decode_tps_in_tui(model: Path, catalog_text: str, work: Path
+                      ) -> tuple[float, float, float]:
     """(c) of stream_overhead.py: the one task answered in the session screen; its decode
-    tokens/s as stored, and the answer's repaints a second while it streamed."""
+    tokens/s as stored, the answer's repaints a second while it streamed, and the UI
+    thread's share of a core meanwhile (this thread: the app runs in it)."""
 
-    async def run() -> tuple[float, float]:
+    async def run() -> tuple[float, float, float]:
         async with open_session(work, catalog_text, model=model) as (app, pilot, screen):
-            # polled slowly: every wake-up of this loop is CPU the decoder does not get
-            await until(pilot, lambda: screen.gen_key is not None, step=0.05)
-            started = time.perf_counter()
+            # from the first text on the screen to the answer's end (not the Markdown of the
+            # whole answer after it), polled slowly: every wake-up of this loop is CPU the
+            # decoder does not get
+            await until(pilot, lambda: screen.live is not None and bool(screen.live.chunks),
+                        step=0.05)
+            live, ended = screen.live, []
+            started, cpu, repaints = time.perf_counter(), time.thread_time(), \
+                screen.stream_repaints
+            stop = live.stop
+
+            def stopped() -> list[float]:
+                ended.append((time.perf_counter(), time.thread_time()))
+                return stop()
+
+            live.stop = stopped  # type: ignore[method-assign]
             await until(pilot, lambda: screen.gen_key is None, step=0.5)
-            repaints_per_s = screen.stream_repaints / (time.perf_counter() - started)
+            elapsed = ended[0][0] - started
+            repaints_per_s = (screen.stream_repaints - repaints) / elapsed
+            ui_share = (ended[0][1] - cpu) / elapsed
             assert screen.runner is not None
             session_id = screen.runner.session_id
             db = app.config.db_path
@@ -84,7 +100,7 @@ def decode_tps_in_tui(model: Path, catalog_text: str, work: Path) -> tuple[float
             [session_id]).fetchone())
         if not value or value[0] is None:
             raise RuntimeError("the TUI stored no decode speed")
-        return float(value[0]), repaints_per_s
+        return float(value[0]), repaints_per_s, ui_share
 
     return asyncio.run(run())
 

@@ -194,19 +194,25 @@ def test_the_pacer_holds_repaints_while_the_ui_thread_is_over_its_share(
         monkeypatch: pytest.MonkeyPatch) -> None:
     clock = Clock()
     monkeypatch.setattr(sys.modules[CpuPacer.__module__], "time", clock)
-    pacer = CpuPacer(share=0.02, max_gap_s=0.5)
+    pacer = CpuPacer(share=0.1, max_gap_s=1.0)
     clock.wall += 0.1
-    assert pacer.allows()  # idle since the last repaint
-    clock.cpu += 0.05  # a costly frame: 50 ms of this thread's CPU
-    clock.wall += 0.05
-    assert not pacer.allows()  # 50 ms is far over 2% of the time since the last repaint
-    clock.wall += 0.3
-    assert not pacer.allows()  # still over: 50 ms in 0.35 s
+    assert pacer.allows()  # idle since it started
+    clock.cpu += 0.08  # a costly frame: 80 ms of this thread's CPU
+    assert not pacer.allows()  # 80 ms is far over 10% of the time since
     clock.wall += 0.2
+    assert not pacer.allows()  # still paying it back
+    clock.wall += 0.5
+    assert pacer.allows()  # paid back (10% of 0.8 s), before the longest gap
+    clock.wall += 0.3
+    assert pacer.allows()
+    clock.cpu += 0.02
+    assert pacer.allows()  # budget left unused pays for a dear frame
+    clock.cpu += 0.3
+    assert not pacer.allows()
+    clock.wall += 1.05
     assert pacer.allows()  # never longer than max_gap_s between repaints
-    clock.cpu += 0.001
-    clock.wall += 0.1
-    assert pacer.allows()  # 1 ms in 0.1 s: within the share
+    clock.wall += 0.3
+    assert not pacer.allows()  # the rest of the 300 ms is still to pay back
 
 
 WORDS = " ".join(f"w{i}" for i in range(1500))  # 1,500 tokens from the scripted source
@@ -241,7 +247,7 @@ async def empty_stream_view(tmp_path: Path) -> AsyncIterator[StreamView]:
     async with app.run_test(size=(80, 24)) as pilot:
         screen = session(app)
         await until(pilot, lambda: screen.runner is not None and screen.gen_key is None)
-        view = screen.query_one(StreamView)
+        view = screen.query_one("#stream", StreamView)
         view.display = True
         view.clear()
         await pilot.pause(0.1)
@@ -362,8 +368,8 @@ async def test_a_moved_model_is_asked_for_and_a_failed_load_is_shown(
     async with app.run_test(size=(80, 24)) as pilot:
         screen = session(app)
         await until(pilot, lambda: screen.failed is not None)
-        assert "bad tensor" in screen.query_one(StreamView).text  # whole, in the answer pane
-        assert "This failure is stored" in screen.query_one(StreamView).text
+        assert "bad tensor" in screen.query_one("#stream", StreamView).text  # whole, in the answer pane
+        assert "This failure is stored" in screen.query_one("#stream", StreamView).text
         assert "escape: home" in str(screen.query_one("#status").render())
         failed = Store(tmp_path / "rbyf.duckdb").load_failures()[0]
         assert (failed.model, failed.catalog_name, failed.origin) == (

@@ -27,6 +27,7 @@ from rbyf_tui.errors import ModelError, RbyfError
 from rbyf_tui.opening import NewSession, Opening, ResumeSession, SessionStart, open_session
 from rbyf_tui.runner import Runner
 from rbyf_tui.tui import progress
+from rbyf_tui.tui.compositor import RowCompositor
 from rbyf_tui.tui.messages import (
     GenerationDone,
     RatingFailed,
@@ -88,6 +89,7 @@ class SessionScreen(Screen[None]):
 
     def __init__(self, start: SessionStart) -> None:
         super().__init__()
+        self._compositor = RowCompositor()  # frames of a streaming answer: rows, not panes
         self.start = start
         self.runner: Runner | None = None
         self.backend: Backend | None = None  # this screen's own: closed when it is left
@@ -422,10 +424,11 @@ class SessionScreen(Screen[None]):
             self.query_one("#thinking", StreamView).append(text)
             self.stream_repaints += 1
 
-    def _show_live(self) -> None:
+    def _show_live(self, spark: bool = True) -> None:
         live = self.live
         if live is not None and self.tasks and self.tasks[self.view].key == live.key:
-            self.query_one(StatsPane).show(live.figures.figures(), live.figures.rates())
+            rates = live.figures.rates() if spark else None
+            self.query_one(StatsPane).show_live(live.figures.figures(), rates)
             if live.buffer.thought:
                 self.query_one(ThinkingBox).title_for(*live.thinking())
 

@@ -6,12 +6,14 @@ second when the model runs elsewhere (a server, a GPU), CPU_DRAIN_HZ when it dec
 this machine's CPU cores. There every frame Textual paints takes a core away from the
 decoder (and holds the GIL its thread needs between tokens): the text moves in fewer,
 bigger steps, and a tick is passed over while the UI thread has used more than
-CPU_UI_SHARE of the time since the last frame (at most CPU_MAX_GAP_S), so a slow machine
-gets fewer frames, not a slower model (benchmarks/stream_overhead.py).
+CPU_UI_SHARE of the time (unused budget carries over for at most CPU_MAX_GAP_S; frames are
+never further apart than that), so a slow machine gets fewer frames, not a slower model
+(benchmarks/stream_overhead.py, benchmarks/frame_cost.py).
 """
 
 from __future__ import annotations
 
+import gc
 import threading
 import time
 from collections.abc import Callable
@@ -22,7 +24,7 @@ from textual.timer import Timer
 from rbyf_tui.tui.widgets.stats import LiveFigures
 
 DRAIN_HZ = 20
-CPU_DRAIN_HZ = 4
+CPU_DRAIN_HZ = 8
 CPU_UI_SHARE = 0.02
 CPU_MAX_GAP_S = 1.0
 # Characters shown per tick at most: a source faster than any model (a scripted one in the
@@ -31,11 +33,15 @@ CPU_MAX_GAP_S = 1.0
 DRAIN_CHARS = 32_768
 STATS_S = 0.2  # seconds between figure updates while streaming
 CPU_STATS_S = 1.0
+CPU_SPARK_S = 2.0  # the sparkline, dearer to paint than the figures, less often on the CPU
 
 
 class CpuPacer:
-    """Allows a repaint while this thread's CPU time since the last one is within `share`
-    of the wall time since then, or once `max_gap_s` has passed."""
+    """Allows a repaint while this thread has used at most `share` of the wall time, over
+    time: budget left unused carries over, up to `share * max_gap_s` (a cheap frame pays for
+    a dear one, as a jump of the answer or the figures are), and what was overspent (a dear
+    frame, a garbage collection) is paid back first. A repaint is allowed anyway once
+    `max_gap_s` has passed since the last one."""
 
     def __init__(self, share: float, max_gap_s: float) -> None:
         self.share = share
@@ -44,13 +50,17 @@ class CpuPacer:
 
     def reset(self) -> None:
         self.cpu, self.wall = time.thread_time(), time.perf_counter()
+        self.allowed = self.wall  # the last repaint
+        self.credit = 0.0  # seconds of this thread's CPU still to spend
 
     def allows(self) -> bool:
         cpu, wall = time.thread_time(), time.perf_counter()
-        gap = wall - self.wall
-        if cpu - self.cpu > self.share * gap and gap < self.max_gap_s:
-            return False
+        earned = self.share * (wall - self.wall) - (cpu - self.cpu)
+        self.credit = min(self.credit + earned, self.share * self.max_gap_s)
         self.cpu, self.wall = cpu, wall
+        if self.credit < 0 and wall - self.allowed < self.max_gap_s:
+            return False
+        self.allowed = wall
         return True
 
 
@@ -98,11 +108,12 @@ class TokenBuffer:
 
 class LiveStream:
     """The answer of one task while it is written. `show_text(text)` gets each drained
-    piece (the screen paints it if the task is in view); `show_figures()` is called at most
-    every STATS_S (CPU_STATS_S on the CPU)."""
+    piece (the screen paints it if the task is in view); `show_figures(spark)` is called at
+    most every STATS_S (CPU_STATS_S on the CPU), `spark` saying whether the sparkline is due
+    too (every time, or every CPU_SPARK_S on the CPU)."""
 
     def __init__(self, key: str, *, on_cpu: bool, show_text: Callable[[str], None],
-                 show_figures: Callable[[], None],
+                 show_figures: Callable[[bool], None],
                  show_reasoning: Callable[[str], None] | None = None) -> None:
         self.key = key
         self.cancel = threading.Event()
@@ -118,7 +129,7 @@ class LiveStream:
         self.thoughts: list[str] = []
         self._backlog = ""  # drained but not yet shown (see DRAIN_CHARS)
         self._shown = False  # the first text is on the screen
-        self._stats_at = time.perf_counter()
+        self._stats_at = self._spark_at = time.perf_counter()
         self._timer: Timer | None = None
 
     @property
@@ -141,6 +152,11 @@ class LiveStream:
         """Drain on `owner`'s timer; it runs only while the answer streams."""
         hz = CPU_DRAIN_HZ if self.pacer is not None else DRAIN_HZ
         self._timer = owner.set_interval(1 / hz, self.drain)
+        if self.pacer is not None:
+            # A full garbage collection walks every object of the app (40-60 ms on a slow
+            # machine, the GIL held): twice an answer, a third of the UI's budget. While it
+            # streams, collections leave out what existed before it; they come back after.
+            gc.freeze()
 
     def stop(self) -> list[float]:
         """Show what is left, stop the timer; the sparkline's rates of the whole answer."""
@@ -148,6 +164,8 @@ class LiveStream:
         if self._timer is not None:
             self._timer.stop()
             self._timer = None
+            if self.pacer is not None:
+                gc.unfreeze()
         return self.figures.rates()
 
     def drain(self, force: bool = False) -> None:
@@ -170,7 +188,10 @@ class LiveStream:
             if not self._shown and pacer is not None:
                 pacer.reset()  # the first text shows at once; pacing starts from it
             self._shown = True
-        every = STATS_S if pacer is None else CPU_STATS_S
-        if time.perf_counter() - self._stats_at >= every:
-            self._stats_at = time.perf_counter()
-            self._show_figures()
+        now = time.perf_counter()
+        if now - self._stats_at >= (STATS_S if pacer is None else CPU_STATS_S):
+            self._stats_at = now
+            spark = pacer is None or now - self._spark_at >= CPU_SPARK_S
+            if spark:
+                self._spark_at = now
+            self._show_figures(spark)

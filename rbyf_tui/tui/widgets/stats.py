@@ -8,9 +8,14 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from rich.segment import Segment
+from rich.style import Style
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.containers import Vertical
+from textual.geometry import Region
+from textual.strip import Strip
+from textual.widget import Widget
 from textual.widgets import Sparkline, Static
 
 from rbyf_tui import checks
@@ -74,23 +79,66 @@ def stats_text(f: Mapping[str, Any]) -> str:
     return "\n".join(f"{name:<9}{value:>13}" for name, value in rows)
 
 
+class FigureLines(Widget):
+    """Lines of plain text, one a row (Line API): a new set repaints only the rows that
+    changed (while an answer streams, about half of them once a second)."""
+
+    def __init__(self, text: str = "", *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self.lines = text.split("\n")
+        self._line_style: Style | None = None
+
+    def update(self, text: str) -> None:
+        lines = text.split("\n")
+        old, self.lines = self.lines, lines
+        if len(lines) != len(old):
+            self.refresh()
+            return
+        width = self.size.width
+        for y, (new, was) in enumerate(zip(lines, old, strict=True)):
+            if new != was:
+                self.refresh(Region(0, y, width, 1))
+
+    def render(self) -> Text:  # what the lines say, e.g. for tests; painting is render_line
+        return Text("\n".join(self.lines))
+
+    def notify_style_update(self) -> None:
+        self._line_style = None
+        super().notify_style_update()
+
+    def render_line(self, y: int) -> Strip:
+        if self._line_style is None:  # walks the ancestors: once per restyle
+            self._line_style = self.rich_style
+        # unpadded, as Static's: the styles cache pads the row with the background
+        text = self.lines[y] if y < len(self.lines) else ""
+        return Strip([Segment(text, self._line_style)] if text else [])
+
+
 class StatsPane(Vertical):
     """Figures as text, then tokens per second over the answer."""
 
     def compose(self) -> ComposeResult:
-        yield Static(stats_text({}), id="figures")
+        yield FigureLines(stats_text({}), id="figures")
         yield Sparkline([], id="spark", summary_function=max)
         yield Static("", id="checks")
 
     def show(self, figures: Mapping[str, Any], rates: list[float] | None = None) -> None:
         # fixed size: no screen layout for a new set of figures
-        self.query_one("#figures", Static).update(stats_text(figures), layout=False)
+        self.query_one(FigureLines).update(stats_text(figures))
         self.query_one("#spark", Sparkline).data = rates or []
         results = checks.from_json(figures.get("checks"))
         box = self.query_one("#checks", Static)
         if results or box.display:  # a layout only when the checks come or go
             box.update(checks_text(results))
             box.display = bool(results)
+
+
+    def show_live(self, figures: Mapping[str, Any], rates: list[float] | None) -> None:
+        """The figures of the answer being written; the sparkline too with `rates`."""
+        if rates is None:
+            self.query_one(FigureLines).update(stats_text(figures))
+        else:
+            self.show(figures, rates)
 
 
 def checks_text(results: list[checks.CheckResult]) -> Text:

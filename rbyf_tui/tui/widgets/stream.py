@@ -9,16 +9,25 @@ past the bottom, the last row moves to the middle of the view and the rows below
 in. Textual redraws every visible row whenever a view scrolls, so scrolling one row per
 new row cost a full repaint each time; this costs one per half a view of text (and over
 SSH sends a fraction of the bytes).
+
+Its rows are painted as strips kept per row of text: a jump or a new row paints only the
+rows not painted before, not every row in view through Textual's styles cache.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from functools import partial
+
 from rich.cells import get_character_cell_size
 from rich.segment import Segment
 from rich.style import Style
-from textual.geometry import Size
+from textual.geometry import Region, Size
 from textual.scroll_view import ScrollView
+from textual.scrollbar import ScrollBar
 from textual.strip import Strip
+from textual.style import Style as BoxStyle
+from textual.widget import Widget
 
 
 def _width(ch: str) -> int:
@@ -52,6 +61,35 @@ def wrap_starts(line: str, start: int, width: int) -> list[int]:
     return starts
 
 
+def plain_box(widget: Widget) -> bool:
+    """No border, padding, outline or effect: every row is painted the same way."""
+    styles = widget.styles
+    return (not any(styles.gutter) and not any(edge for edge, _ in styles.outline)
+            and styles.opacity == 1 and styles.text_opacity == 1 and not styles.tint.a
+            and styles.hatch in (None, "none"))
+
+
+def paint_rows(widget: Widget, row: Callable[[int], Strip], crop: Region) -> list[Strip]:
+    """`widget.render_lines(crop)` for a widget in a plain box whose row `y` is `row(y)`:
+    what Textual's styles cache makes of it (the row padded to the widget's width in its
+    background, the app's line filters), without its work per row on every paint."""
+    if not plain_box(widget):
+        return Widget.render_lines(widget, crop)
+    width = widget.size.width
+    base, background = widget.background_colors
+    pad = BoxStyle(background=base + background).rich_style
+    filters = widget.get_line_filters()
+    strips = []
+    for y in crop.line_range:
+        strip = row(y).adjust_cell_length(width, pad)  # kept by the row: filters are too
+        for line_filter in filters:
+            strip = strip.apply_filter(line_filter, background)
+        strips.append(strip)
+    if crop.column_span != (0, width):
+        strips = [strip.crop(*crop.column_span) for strip in strips]
+    return strips
+
+
 class StreamView(ScrollView, can_focus=True):
     """Text that only grows, wrapped to the widget's width, following its end."""
 
@@ -72,6 +110,7 @@ class StreamView(ScrollView, can_focus=True):
         self._wrap_width = 0
         self.auto_scroll = True
         self._line_style: Style | None = None
+        self._painted: dict[int, tuple[str | None, int, Strip]] = {}  # row: text, width, row
 
     @property
     def text(self) -> str:
@@ -117,8 +156,10 @@ class StreamView(ScrollView, can_focus=True):
         else:
             self._grow(max(rows, height_before))  # keep the room below the end
         if self.scroll_offset.y == top_before:
-            # no scroll: only the last row and the new ones below it changed
-            self.refresh_lines(changed_from, len(self._rows) - changed_from)
+            # no scroll: only the last row and the new ones below it changed, and not the
+            # gutter (the scrollbar over it would be painted again for nothing)
+            width = self.scrollable_content_region.width
+            self.refresh(Region(0, changed_from - top_before, width, rows - changed_from))
         else:
             self.refresh()
 
@@ -174,6 +215,7 @@ class StreamView(ScrollView, can_focus=True):
 
     def notify_style_update(self) -> None:
         self._line_style = None
+        self._painted.clear()
         super().notify_style_update()
 
     def _style(self) -> Style:
@@ -182,6 +224,32 @@ class StreamView(ScrollView, can_focus=True):
         if self._line_style is None:
             self._line_style = self.rich_style
         return self._line_style
+
+    @property
+    def vertical_scrollbar(self) -> ScrollBar:
+        # a jump moves the thumb: its rows painted as the answer's are, without the styles
+        # cache's work per row (the bar itself is still Textual's)
+        bar = super().vertical_scrollbar
+        if "render_lines" not in bar.__dict__:
+            bar.render_lines = partial(paint_rows, bar, bar.render_line)  # type: ignore[method-assign]
+        return bar
+
+    def render_lines(self, crop: Region) -> list[Strip]:
+        return paint_rows(self, self._kept_row, crop)
+
+    def _kept_row(self, y: int) -> Strip:
+        """Row `y` of the view, the one painted before if its text is the same."""
+        index = self.scroll_offset.y + y
+        text = self._rows[index] if index < len(self._rows) else None
+        width = self.size.width
+        kept = self._painted.get(index)
+        if kept is not None and kept[0] == text and kept[1] == width:
+            return kept[2]
+        if len(self._painted) > 256:
+            self._painted.clear()  # rows far from the view
+        strip = self.render_line(y)
+        self._painted[index] = (text, width, strip)
+        return strip
 
     def render_line(self, y: int) -> Strip:
         index = self.scroll_offset.y + y
