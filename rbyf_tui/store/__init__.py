@@ -16,7 +16,7 @@ from rbyf_tui.catalog import Catalog, Task
 from rbyf_tui.checks import CheckResult
 from rbyf_tui.errors import NotFoundError, UsageError
 from rbyf_tui.metrics import Figures
-from rbyf_tui.store import ids, reads, writes
+from rbyf_tui.store import blind, ids, reads, writes
 from rbyf_tui.store.db import Database
 from rbyf_tui.store.records import (
     FINISHED,
@@ -227,6 +227,22 @@ class Store:
         if row is None:
             raise NotFoundError(f"no generation {generation_id} in {self.path}")
         return row
+
+    # --- blind rating -------------------------------------------------------------------
+
+    def comparison_members(self, comparison_id: str,
+                           ) -> tuple[dict[str, Any] | None, list[dict[str, Any]]]:
+        return self.db.read(blind.comparison_members, comparison_id)
+
+    def comparison_answers(self, comparison_id: str, rater: str) -> list[dict[str, Any]]:
+        return self.db.read(blind.comparison_answers, comparison_id, rater)
+
+    def blind_orders(self, comparison_id: str) -> dict[str, list[str]]:
+        return self.db.read(blind.blind_orders, comparison_id)
+
+    def keep_blind_orders(self, comparison_id: str, orders: dict[str, list[str]],
+                          seed: int) -> dict[str, list[str]]:
+        return self.db.write(blind.keep_blind_orders, comparison_id, orders, seed, now())
 
     def export_rows(self, session_ids: Sequence[str] | None) -> list[dict[str, Any]]:
         return self.db.read(reads.export_rows, session_ids)
