@@ -1,0 +1,251 @@
+"""Pairwise battles: two anonymous answers to one task side by side (which is left is
+random); the rater says which is better; the names show after the vote, then the next."""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import ClassVar
+
+from rich.text import Text
+from textual import work
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Horizontal, VerticalScroll
+from textual.widgets import Footer, Markdown, Static
+
+from rbyf_tui import battles
+from rbyf_tui.answers import Answer
+from rbyf_tui.battles import Battle
+from rbyf_tui.store.writes import default_rater
+from rbyf_tui.tui.screens.board.base import BoardScreen
+from rbyf_tui.tui.screens.board.styles import figures_line
+from rbyf_tui.tui.screens.dialogs import TextPrompt
+from rbyf_tui.tui.widgets.stats import checks_text
+from rbyf_tui.tui.widgets.thinking import ThinkingBox
+
+VERDICT_WORDS = {"left": "left is better", "right": "right is better", "tie": "a tie",
+                 "both_bad": "both are bad"}
+
+
+@dataclass(frozen=True)
+class Shown:
+    """A battle with both answers read, ready to show; `none_left` when there is none."""
+
+    battle: Battle | None
+    left: Answer | None = None
+    right: Answer | None = None
+    catalog: str = ""
+
+
+@dataclass(frozen=True)
+class Voted:
+    verdict: str
+    vote_id: str
+
+
+class Contender(VerticalScroll):
+    """One side: its answer; its model's name once the vote is in."""
+
+    def __init__(self, side: str) -> None:
+        super().__init__(classes="compare-column")
+        self.side = side
+
+    def compose(self) -> ComposeResult:
+        yield Static("", classes="compare-head")
+        yield Static("", classes="compare-figures")
+        yield ThinkingBox()
+        yield Markdown("", classes="compare-answer")
+
+    async def show(self, answer: Answer, revealed: bool, won: bool | None) -> None:
+        head = Text(self.side.capitalize(), style="bold")
+        if revealed:
+            head.append(f" · {answer.model}", style="bold")
+            if won is not None:
+                head.append("  better" if won else "", style="bold reverse")
+        if answer.checks:
+            head.append("\n")
+            head.append_text(checks_text(list(answer.checks)))
+        self.query_one(".compare-head", Static).update(head)
+        figures = self.query_one(".compare-figures", Static)
+        figures.update(figures_line(answer.figures) if revealed else "")
+        figures.display = revealed
+        self.query_one(ThinkingBox).show(answer.reasoning, answer.figures.get("reasoning_tokens"),
+                                         answer.figures.get("reasoning_s") if revealed else None)
+        await self.query_one(Markdown).update(answer.response or "*(no answer text)*")
+
+
+class BattleScreen(BoardScreen):
+    """Vote on battles one after the other, on one catalog."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape,q", "close", "Back", tooltip="Back to where you were"),
+        Binding("left,1", "vote('left')", "Left better", key_display="←", priority=True,
+                tooltip="The left answer is better"),
+        Binding("right,2", "vote('right')", "Right better", key_display="→", priority=True,
+                tooltip="The right answer is better"),
+        Binding("t,=", "vote('tie')", "Tie", tooltip="Both are as good"),
+        Binding("b", "vote('both_bad')", "Both bad", tooltip="Neither answer is good"),
+        Binding("s", "skip", "Skip", tooltip="No vote on this one: the next battle"),
+        Binding("e", "remark", "Remark", tooltip="A remark, saved with the vote"),
+        Binding("space,n,enter", "next", "Next", show=False, priority=True,
+                tooltip="The next battle (after a vote)"),
+        Binding("k", "toggle_thinking", "Thinking", show=False,
+                tooltip="Unfold or fold the thinking"),
+        Binding("r", "toggle_repeat", "Repeats", show=False,
+                tooltip="Allow pairs and tasks you voted on already, or not"),
+    ]
+
+    FAILED = "Cannot choose a battle"
+
+    def __init__(self, catalog: str, rater: str | None = None,
+                 models: Sequence[str] | None = None, seed: int | None = None) -> None:
+        super().__init__(catalog, rater)
+        self.models = list(models) if models else None
+        self.rng = random.Random(seed)
+        self.repeat = False
+        self.shown: Shown | None = None
+        self.voted: Voted | None = None
+        self.remark = ""
+        self.busy = False
+        self.votes_given = 0
+
+    def compose(self) -> ComposeResult:
+        yield Static("Battle · choosing…", id="battle-title", classes="board-title")
+        yield Static("", id="battle-prompt", classes="compare-prompt", markup=False)
+        with Horizontal(id="battle-columns", classes="compare-columns"):
+            yield Contender("left")
+            yield Contender("right")
+        yield Static("", id="battle-help", classes="board-legend")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.rater = self.rater or default_rater()
+        self.size_columns()
+        self.choose()
+
+    def on_resize(self) -> None:
+        self.size_columns()
+
+    def size_columns(self) -> None:
+        for column in self.query(Contender):
+            column.styles.width = max(1, self.size.width // 2)
+
+    # --- loading and voting -----------------------------------------------------------
+
+    @work(thread=True, exclusive=True, group="battle", exit_on_error=False)
+    def choose(self) -> Shown:
+        assert self.catalog is not None
+        battle = battles.next_battle(self.store, self.catalog, self.rater, self.models,
+                                     self.rng, repeat=self.repeat)
+        if battle is None or battle.left.generation_id is None \
+                or battle.right.generation_id is None:
+            return Shown(None, catalog=self.catalog)
+        left = Answer.from_row(self.store.answer(battle.left.generation_id))
+        right = Answer.from_row(self.store.answer(battle.right.generation_id))
+        return Shown(battle, left, right, self.catalog)
+
+    @work(thread=True, exclusive=True, group="battle", exit_on_error=False)
+    def record(self, battle: Battle, verdict: str, remark: str) -> Voted:
+        assert battle.left.generation_id and battle.right.generation_id
+        vote_id = self.store.record_vote(battle.left.generation_id,
+                                         battle.right.generation_id, verdict, remark,
+                                         self.rater)
+        return Voted(verdict, vote_id)
+
+    async def show(self, result: Shown | Voted) -> None:
+        self.busy = False
+        if isinstance(result, Voted):
+            self.voted = result
+            self.votes_given += 1
+            self.remark = ""
+        else:
+            self.shown, self.voted, self.remark = result, None, ""
+        await self.draw()
+
+    def show_message(self, text: str) -> None:
+        self.busy = False
+        self.query_one("#battle-title", Static).update(text)
+
+    async def draw(self) -> None:
+        shown = self.shown
+        if shown is None:
+            return
+        title = self.query_one("#battle-title", Static)
+        help_line = self.query_one("#battle-help", Static)
+        columns = self.query_one("#battle-columns")
+        if shown.battle is None or shown.left is None or shown.right is None:
+            columns.display = False
+            self.query_one("#battle-prompt", Static).update("")
+            title.update(f"Battle · {shown.catalog}: no battle left for you "
+                         f"({self.votes_given} votes this time)")
+            help_line.update(
+                "Every pair of models has your vote on every task both answered. r allows "
+                "repeats; more models or tasks (rbyf run) make new battles · escape back")
+            return
+        columns.display = True
+        left, right = shown.left, shown.right
+        title.update(f"Battle · {shown.catalog} · {left.task_title} · "
+                     f"{self.votes_given} votes this time")
+        prompt = " ".join(left.prompt.split())
+        room = 2 * (self.size.width - 2) - 12
+        if len(prompt) > room:
+            prompt = prompt[:room].rsplit(" ", 1)[0] + " …"
+        self.query_one("#battle-prompt", Static).update(f"prompt: {prompt or '–'}")
+        voted = self.voted
+        for column, answer, side in zip(self.query(Contender), (left, right),
+                                        ("left", "right"), strict=True):
+            won = None if voted is None or voted.verdict not in ("left", "right") \
+                else voted.verdict == side
+            await column.show(answer, voted is not None, won)
+        if voted is None:
+            keys = "← left better · → right better · t tie · b both bad · s skip · e remark"
+            help_line.update(keys + (f" · remark: {self.remark}" if self.remark else ""))
+        else:
+            help_line.update(f"saved: {VERDICT_WORDS[voted.verdict]} · left was {left.model}, "
+                             f"right was {right.model} · space next battle")
+
+    # --- keys -------------------------------------------------------------------------
+
+    def action_vote(self, verdict: str) -> None:
+        shown = self.shown
+        if self.busy or self.voted is not None or shown is None or shown.battle is None:
+            return
+        self.busy = True
+        self.record(shown.battle, verdict, self.remark)
+
+    def action_next(self) -> None:
+        if self.busy or (self.voted is None and self.shown is not None
+                         and self.shown.battle is not None):
+            return  # vote or skip first
+        self.busy = True
+        self.choose()
+
+    def action_skip(self) -> None:
+        if not self.busy:
+            self.busy = True
+            self.choose()
+
+    def action_remark(self) -> None:
+        if self.voted is not None or self.shown is None or self.shown.battle is None:
+            return
+
+        def keep(text: str | None) -> None:
+            if text is not None:
+                self.remark = text
+                self.call_after_refresh(self.draw)
+
+        self.app.push_screen(TextPrompt("Remark on this battle (saved with your vote)",
+                                        self.remark), keep)
+
+    def action_toggle_repeat(self) -> None:
+        self.repeat = not self.repeat
+        self.notify("Battles you voted on before may come again." if self.repeat
+                    else "Only battles you have not voted on.")
+        if self.voted is not None or self.shown is None or self.shown.battle is None:
+            self.action_skip()
+
+    def action_toggle_thinking(self) -> None:
+        for box in self.query(ThinkingBox):
+            box.toggle()
