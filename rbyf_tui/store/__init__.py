@@ -153,10 +153,10 @@ class Store:
     # --- ratings ------------------------------------------------------------------------
 
     def rate(self, generation_id: str, score: int, remarks: str = "",
-             rater: str | None = None) -> str:
+             rater: str | None = None, *, blind: bool = False) -> str:
         writes.check_score(score)
         return self.db.write(writes.rate, writes.new_id(), generation_id, score, remarks,
-                             rater or default_rater())
+                             rater or default_rater(), blind)
 
     def rebuild_counted(self) -> None:
         """Recompute the counted ratings from all ratings (they are kept up to date as

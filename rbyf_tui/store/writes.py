@@ -290,24 +290,26 @@ class RatedGeneration:
 
 
 def rate(con: duckdb.DuckDBPyConnection, rating_id: str, generation_id: str, score: int,
-         remarks: str, rater: str) -> str:
+         remarks: str, rater: str, blind: bool = False) -> str:
     row = con.execute(RATED_GENERATION, [generation_id]).fetchone()
     if not row:
         raise NotFoundError(f"no generation {generation_id}")
     rated = RatedGeneration(*row[:11])
-    insert_rating(con, rating_id, generation_id, score, remarks, rater, now(), rated)
+    insert_rating(con, rating_id, generation_id, score, remarks, rater, now(), rated, blind)
     refresh_session_status(con, rated.session_id, now(), session=row[11:])
     return rating_id
 
 
 def insert_rating(con: duckdb.DuckDBPyConnection, rating_id: str, generation_id: str,
                   score: int, remarks: str, rater: str | None, stamp: datetime,
-                  rated: RatedGeneration) -> None:
+                  rated: RatedGeneration, blind: bool = False) -> None:
     """Every rating is written here: with it, the counted rating of its model and task
-    (schema.COUNTED_FILL) moves to it if it is the latest, for all raters and for its rater."""
+    (schema.COUNTED_FILL) moves to it if it is the latest, for all raters and for its rater.
+    `blind`: given without the model's name or speed in view (blind rating)."""
     con.execute(
-        "INSERT INTO ratings (id, generation_id, score, remarks, rater, created_at) "
-        "VALUES (?, ?, ?, ?, ?, ?)", [rating_id, generation_id, score, remarks, rater, stamp])
+        "INSERT INTO ratings (id, generation_id, score, remarks, rater, created_at, blind) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?)",
+        [rating_id, generation_id, score, remarks, rater, stamp, blind])
     if rated.is_warmup or ":" in rated.task_key:
         return
     # The latest rating counts (created_at, then id: the order of COUNTED_FILL).
