@@ -12,7 +12,9 @@ from typing import Any
 import duckdb
 
 from rbyf_tui.store.records import (
+    BattleAnswer,
     LoadFailure,
+    PairVotes,
     RaterScore,
     RecentModel,
     SessionRef,
@@ -426,35 +428,32 @@ def per_rater_scores(con: duckdb.DuckDBPyConnection,
 # --- battles and votes ----------------------------------------------------------------------
 
 def battle_state(con: duckdb.DuckDBPyConnection, catalog: str,
-                 model_ids: Sequence[str] | None, rater: str,
-                 ) -> tuple[list[tuple[str, str, str | None, str | None]],
-                            list[tuple[str, str, str, int, int]]]:
-    """What choosing a battle needs, in two queries:
-    - per model of the catalog (those given, else every model with a session of it) and
-      task, the answer that counts (picked_sql, all raters): (model_id, model name,
-      task_key, generation_id); a model without any answer has one row of NULLs;
-    - the catalog's votes per task and pair of models (ids in sorted order): (task_key,
-      model_a, model_b, votes, votes by `rater`)."""
+                 model_ids: Sequence[str] | None = None,
+                 ) -> tuple[list[BattleAnswer], list[PairVotes]]:
+    """What choosing a battle in a catalog needs, in two queries:
+    - per model (those given, else every model with a session of the catalog) and task, the
+      answer that counts (picked_sql, all raters); a model without any answer has one row
+      with task_key and generation_id None;
+    - the catalog's votes per task, pair of models (ids in sorted order) and rater."""
     picked, params = picked_sql(catalog, model_ids)
     if model_ids is None:
         roster = "SELECT DISTINCT model_id FROM sessions WHERE catalog_name = ?"
         roster_params: list[Any] = [catalog]
     else:
-        roster = "SELECT unnest(?::VARCHAR[]) AS model_id"
+        roster = "SELECT DISTINCT unnest(?::VARCHAR[]) AS model_id"
         roster_params = [list(model_ids)]
     answers = con.execute(f"""
-        SELECT r.model_id, m.name, p.task_key, p.generation_id
+        SELECT ?, r.model_id, m.name, p.task_key, p.generation_id
         FROM ({roster}) r JOIN models m ON m.id = r.model_id
         LEFT JOIN ({picked}) p ON p.model_id = r.model_id
         ORDER BY m.name, r.model_id, p.task_key
-    """, [*roster_params, *params]).fetchall()
+    """, [catalog, *roster_params, *params]).fetchall()
     votes = con.execute("""
-        SELECT task_key, least(left_model_id, right_model_id) AS a,
-               greatest(left_model_id, right_model_id) AS b, count(*),
-               count(*) FILTER (WHERE rater = ?)
+        SELECT catalog_name, task_key, least(left_model_id, right_model_id) AS a,
+               greatest(left_model_id, right_model_id) AS b, rater, count(*)
         FROM votes WHERE catalog_name = ? GROUP BY ALL ORDER BY ALL
-    """, [rater, catalog]).fetchall()
-    return answers, votes
+    """, [catalog]).fetchall()
+    return [BattleAnswer(*row) for row in answers], [PairVotes(*row) for row in votes]
 
 
 def answered_catalogs(con: duckdb.DuckDBPyConnection) -> list[tuple[str, int]]:
@@ -468,15 +467,23 @@ def answered_catalogs(con: duckdb.DuckDBPyConnection) -> list[tuple[str, int]]:
 
 
 def generation_ids_with_prefix(con: duckdb.DuckDBPyConnection, prefix: str) -> list[str]:
-    """Up to 5 generation ids that start with `prefix`."""
+    """The generation of that id, else up to 5 whose id starts with `prefix`."""
+    if con.execute("SELECT 1 FROM generations WHERE id = ?", [prefix]).fetchone():
+        return [prefix]
     return [r[0] for r in con.execute(
         "SELECT id FROM generations WHERE starts_with(id, ?) ORDER BY id LIMIT 5",
         [prefix]).fetchall()]
 
 
-def votes_sql(catalog: str | None) -> tuple[str, list[Any]]:
-    """Every vote (of the catalog, if given) with both models' names, oldest first."""
-    where, params = ("WHERE v.catalog_name = ?", [catalog]) if catalog else ("", [])
+def votes_sql(session_ids: Sequence[str] | None) -> tuple[str, list[Any]]:
+    """Every vote (on an answer of those sessions, if given) with both models' names,
+    oldest first: what `rbyf export` writes."""
+    where, params = "", []
+    if session_ids is not None:
+        where = """WHERE EXISTS (SELECT 1 FROM generations g
+                                 WHERE g.id IN (v.left_generation_id, v.right_generation_id)
+                                 AND g.session_id IN (SELECT unnest(?::VARCHAR[])))"""
+        params = [list(session_ids)]
     sql = f"""
         SELECT v.id AS vote_id, v.catalog_name AS catalog, v.task_key,
                v.left_generation_id, v.right_generation_id, v.left_model_id,
@@ -490,13 +497,19 @@ def votes_sql(catalog: str | None) -> tuple[str, list[Any]]:
     return sql, params
 
 
-def vote_rows(con: duckdb.DuckDBPyConnection, catalog: str | None) -> list[dict[str, Any]]:
-    sql, params = votes_sql(catalog)
+def vote_rows(con: duckdb.DuckDBPyConnection,
+              session_ids: Sequence[str] | None) -> list[dict[str, Any]]:
+    sql, params = votes_sql(session_ids)
     return _dicts(con.execute(sql, params))
 
 
-def copy_votes(con: duckdb.DuckDBPyConnection, catalog: str | None, target: str,
-               fmt: str) -> None:
-    sql, params = votes_sql(catalog)
+def copy_votes(con: duckdb.DuckDBPyConnection, session_ids: Sequence[str] | None,
+               target: str, fmt: str) -> int:
+    """Write the votes to `target` (COPY ... FORMAT fmt); how many there were."""
+    sql, params = votes_sql(session_ids)
+    count = con.execute(f"SELECT count(*) FROM ({sql})", params).fetchone()
+    if not count or not count[0]:
+        return 0
     quoted = target.replace("'", "''")
     con.execute(f"COPY ({sql}) TO '{quoted}' (FORMAT {fmt})", params)
+    return int(count[0])
