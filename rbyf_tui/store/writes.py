@@ -386,14 +386,14 @@ def record_vote(con: duckdb.DuckDBPyConnection, vote_id: str, left_id: str, righ
                 verdict: str, remarks: str, rater: str) -> str:
     """One battle's verdict, refused in one line unless both answers exist, are finished
     and answer the same task of the same catalog from two different models."""
-    found = {row[0]: row[1:] for row in con.execute(VOTED_ANSWERS, [left_id, right_id])}
+    found = {row[0]: row[1:] for row in con.execute(VOTED_ANSWERS, [left_id, right_id]).fetchall()}
     for gen_id in (left_id, right_id):
         if gen_id not in found:
             raise NotFoundError(f"no answer {gen_id}: it was deleted or never existed; "
                                 "vote on answers listed by `rbyf export`")
     sessions = {row[0]: row[1:] for row in con.execute(
         "SELECT id, catalog_name, model_id FROM sessions WHERE id IN (?, ?)",
-        [found[left_id][0], found[right_id][0]])}
+        [found[left_id][0], found[right_id][0]]).fetchall()}
     (left_session, left_task, left_warmup, left_status) = found[left_id]
     (right_session, right_task, right_warmup, right_status) = found[right_id]
     left_catalog, left_model = sessions[left_session]
