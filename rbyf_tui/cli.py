@@ -22,6 +22,7 @@ EPILOG = """commands:
   run          generate every task of a catalog into a new session (headless)
   sessions     list sessions with their progress
   rate         rate one task of a session
+  vote         record one pairwise battle's verdict between two answers
   leaderboard  rank every rated model
   export       write sessions as csv, seed-csv, jsonl, parquet or md
   merge        bring other raters' sessions into one DB file
@@ -166,6 +167,19 @@ def build_parser() -> Parser:
     rate.add_argument("--remarks", default="", metavar="TEXT")
     rate.add_argument("--rater", default=None, metavar="NAME")
 
+    vote = sub.add_parser("vote", help="record one pairwise battle's verdict",
+                          description="Record which of two answers to the same task of one "
+                          "catalog (from two models) is better; prints the vote's id.")
+    _common(vote)
+    vote.add_argument("--left", required=True, metavar="GEN",
+                      help="the answer shown on the left (generation id or unique prefix)")
+    vote.add_argument("--right", required=True, metavar="GEN",
+                      help="the answer shown on the right (generation id or unique prefix)")
+    vote.add_argument("--verdict", required=True, choices=("left", "right", "tie", "both_bad"))
+    vote.add_argument("--remark", default="", metavar="TEXT")
+    vote.add_argument("--rater", default=None, metavar="NAME",
+                      help="who votes (default: $RBYF_RATER, else your user name)")
+
     board = sub.add_parser("leaderboard", help="rank every rated model",
                            description="Rank every rated model. Several --db files are read "
                            "together, read-only (a team's stores).")
@@ -189,10 +203,10 @@ def build_parser() -> Parser:
     export.add_argument("--out", metavar="PATH", help="file to write (default: stdout)")
 
     merge = sub.add_parser("merge", help="bring other raters' sessions into one DB file",
-                           description="Copy every model, catalog, session, generation and "
-                           "rating that DST lacks from each SRC; running it again adds nothing. "
-                           "A session whose id DST has for another session stops it, writing "
-                           "nothing.")
+                           description="Copy every model, catalog, session, generation, "
+                           "rating, comparison, blind order and vote that DST lacks from each "
+                           "SRC; running it again adds nothing. A session whose id DST has for "
+                           "another session stops it, writing nothing.")
     merge.add_argument("sources", nargs="+", metavar="SRC.duckdb")
     merge.add_argument("--into", required=True, metavar="DST.duckdb")
     merge.add_argument("--new-ids", action="store_true",

@@ -46,6 +46,11 @@ def to_jsonl(rows: list[dict[str, Any]]) -> str:
     return "".join(json.dumps(_row_for_json(row), ensure_ascii=False) + "\n" for row in rows)
 
 
+def votes_to_jsonl(votes: list[dict[str, Any]]) -> str:
+    """Votes as jsonl records beside the answers' ones, told apart by "kind": "vote"."""
+    return to_jsonl([{"kind": "vote", **vote} for vote in votes])
+
+
 def counted_by_task(rows: Iterable[dict[str, Any]]) -> dict[str, dict[str, Any]]:
     """Per task key, the generation whose rating counts, else the latest attempt."""
     chosen: dict[str, dict[str, Any]] = {}

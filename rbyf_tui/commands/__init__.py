@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from rbyf_tui.commands import catalogs, imports, rate, reports, run
+from rbyf_tui.commands import catalogs, imports, rate, reports, run, vote
 
 
 def dispatch(args: argparse.Namespace) -> int:
@@ -13,6 +13,7 @@ def dispatch(args: argparse.Namespace) -> int:
         "run": run.main,
         "sessions": reports.sessions,
         "rate": rate.main,
+        "vote": vote.main,
         "leaderboard": reports.leaderboard,
         "export": reports.export,
         "catalogs": catalogs.main,

@@ -167,6 +167,7 @@ def export(args: argparse.Namespace) -> int:
             raise UsageError("parquet is binary: pass --out FILE.parquet")
         store.export_parquet(session_ids, out)
         print(f"wrote {out}", file=sys.stderr)
+        _export_votes_beside(store, session_ids, out, "parquet")
         return 0
     rows = store.export_rows(session_ids)
     if args.format == "md" and not args.session:
@@ -174,15 +175,29 @@ def export(args: argparse.Namespace) -> int:
             catalogs[ref] = store.session_catalog(store.find_session(ref))
     text = {
         "csv": lambda: exporter.to_csv(rows),
-        "jsonl": lambda: exporter.to_jsonl(rows),
+        "jsonl": lambda: exporter.to_jsonl(rows) + exporter.votes_to_jsonl(
+            store.vote_rows(session_ids)),
         "seed-csv": lambda: exporter.to_seed_csv(rows, next(iter(catalogs.values()))),
         "md": lambda: exporter.to_markdown(rows, catalogs),
     }[args.format]()
     if out is None:
         sys.stdout.write(text)
+        if args.format == "csv" and (votes := len(store.vote_rows(session_ids))):
+            print(f"{votes} vote(s) not written: pass --out FILE.csv to get them in "
+                  "FILE.votes.csv beside it", file=sys.stderr)
         return 0
     # newline="" keeps the csv's own line endings (CRLF for seed-csv) as they are.
     with out.open("w", encoding="utf-8", newline="") as fh:
         fh.write(text)
     print(f"wrote {out}", file=sys.stderr)
+    if args.format == "csv":
+        _export_votes_beside(store, session_ids, out, "csv")
     return 0
+
+
+def _export_votes_beside(store: Store, session_ids: list[str] | None, out: Path,
+                         fmt: str) -> None:
+    """A table of answers gets its votes in a second file beside it: OUT.votes.EXT."""
+    target = out.with_name(f"{out.stem}.votes{out.suffix or '.' + fmt}")
+    if store.export_votes(session_ids, target, fmt.upper()):
+        print(f"wrote {target}", file=sys.stderr)

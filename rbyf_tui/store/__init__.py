@@ -20,9 +20,11 @@ from rbyf_tui.store import blind, ids, reads, writes
 from rbyf_tui.store.db import Database
 from rbyf_tui.store.records import (
     FINISHED,
+    BattleAnswer,
     ImportedGeneration,
     ImportedSession,
     LoadFailure,
+    PairVotes,
     RaterScore,
     RecentModel,
     SessionRef,
@@ -33,9 +35,9 @@ from rbyf_tui.store.records import (
 from rbyf_tui.store.writes import default_rater, new_id, now
 
 __all__ = [
-    "FINISHED", "ImportedGeneration", "ImportedSession", "LoadFailure", "RaterScore",
-    "RecentModel", "SessionRef", "SessionRow", "Store", "TaskState", "Vote", "default_rater",
-    "new_id", "now",
+    "FINISHED", "BattleAnswer", "ImportedGeneration", "ImportedSession", "LoadFailure",
+    "PairVotes", "RaterScore", "RecentModel", "SessionRef", "SessionRow", "Store", "TaskState",
+    "Vote", "default_rater", "new_id", "now",
 ]
 
 
@@ -162,6 +164,46 @@ class Store:
         """Recompute the counted ratings from all ratings (they are kept up to date as
         ratings are written; this is for checks and for data written around the Store)."""
         self.db.write(writes.rebuild_counted)
+
+    # --- votes --------------------------------------------------------------------------
+
+    def record_vote(self, left_generation_id: str, right_generation_id: str, verdict: str,
+                    remarks: str = "", rater: str | None = None) -> str:
+        """One pairwise battle's verdict (records.VERDICTS), committed before it returns;
+        the new vote's id. Refused in one line: an unknown or unfinished answer, answers to
+        different tasks or catalogs, two answers of one model, the warm-up."""
+        writes.check_verdict(verdict)
+        return self.db.write(writes.record_vote, writes.new_id(), left_generation_id,
+                             right_generation_id, verdict, remarks, rater or default_rater())
+
+    def find_generation(self, prefix: str) -> str:
+        """A generation's id from the id or a unique prefix of it."""
+        prefix = prefix.strip().lower()
+        if not prefix:
+            raise UsageError("empty answer id: see `rbyf export` for the ids")
+        found = self.db.read(reads.generation_ids_with_prefix, prefix)
+        if not found:
+            raise NotFoundError(f"no answer {prefix} in {self.path}: it was deleted or never "
+                                "existed")
+        if len(found) > 1:
+            raise UsageError(f"answer id '{prefix}' is ambiguous ({', '.join(found)}, ...): "
+                             "type more of it")
+        return found[0]
+
+    def battle_state(self, catalog: str, model_ids: Sequence[str] | None = None,
+                     ) -> tuple[list[BattleAnswer], list[PairVotes]]:
+        """The answers that count per model and task of the catalog, and its votes per
+        task, pair and rater: what battles.choose_battle picks from."""
+        return self.db.read(reads.battle_state, catalog, model_ids)
+
+    def vote_rows(self, session_ids: Sequence[str] | None = None) -> list[dict[str, Any]]:
+        """Votes (on answers of those sessions, if given), oldest first, for export."""
+        return self.db.read(reads.vote_rows, session_ids)
+
+    def export_votes(self, session_ids: Sequence[str] | None, target: Path,
+                     fmt: str) -> int:
+        """Write the votes to a file (fmt: a DuckDB COPY format); how many, none: no file."""
+        return self.db.read(reads.copy_votes, session_ids, str(target), fmt)
 
     # --- reads --------------------------------------------------------------------------
 

@@ -12,7 +12,9 @@ from typing import Any
 import duckdb
 
 from rbyf_tui.store.records import (
+    BattleAnswer,
     LoadFailure,
+    PairVotes,
     RaterScore,
     RecentModel,
     SessionRef,
@@ -303,12 +305,16 @@ def _answer_columns() -> str:
     return ", ".join(f"g.{c}" for c in GENERATION_COLUMNS)
 
 
-def compare_answers(con: duckdb.DuckDBPyConnection, catalog: str, model_ids: Sequence[str],
-                    rater: str | None = None) -> list[dict[str, Any]]:
-    """Per model and task of the catalog: the answer whose rating counts, with that rating;
-    for a task not rated yet, the newest finished answer, unrated."""
+def picked_sql(catalog: str, model_ids: Sequence[str] | None = None,
+               rater: str | None = None) -> tuple[str, list[Any]]:
+    """Per model and task of the catalog, the answer that counts: the one whose rating
+    counts (counted_sql; by `rater` if given), with that rating; for a task not rated yet,
+    the newest finished answer, unrated. Never the warm-up, nor keys outside the catalog.
+    Columns: model_id, task_key, generation_id, score, remarks, rater, rated_at.
+    `model_ids` None: every model."""
     counted, params = counted_sql(catalog, rater, models=model_ids)
-    return _dicts(con.execute(f"""
+    models = "" if model_ids is None else "AND s.model_id IN (SELECT unnest(?::VARCHAR[]))"
+    sql = f"""
         WITH counted AS (
             SELECT c.*, r.remarks, r.rater FROM ({counted}) c
             JOIN ratings r ON r.id = c.rating_id
@@ -320,23 +326,33 @@ def compare_answers(con: duckdb.DuckDBPyConnection, catalog: str, model_ids: Seq
                                           ORDER BY g.started_at DESC, g.attempt DESC, g.id DESC)
                            AS rn
                 FROM generations g JOIN sessions s ON s.id = g.session_id
-                WHERE s.catalog_name = ? AND s.model_id IN (SELECT unnest(?::VARCHAR[]))
+                WHERE s.catalog_name = ? {models}
                       AND NOT g.is_warmup AND g.status IN ('ok', 'cancelled')
                       AND NOT contains(g.task_key, ':')
             ) WHERE rn = 1
-        ), picked AS (
-            SELECT coalesce(c.model_id, l.model_id) AS model_id,
-                   coalesce(c.generation_id, l.generation_id) AS generation_id,
-                   c.score, c.remarks, c.rater, c.rated_at
-            FROM counted c FULL OUTER JOIN latest l
-                 ON l.model_id = c.model_id AND l.task_key = c.task_key
         )
+        SELECT coalesce(c.model_id, l.model_id) AS model_id,
+               coalesce(c.task_key, l.task_key) AS task_key,
+               coalesce(c.generation_id, l.generation_id) AS generation_id,
+               c.score, c.remarks, c.rater, c.rated_at
+        FROM counted c FULL OUTER JOIN latest l
+             ON l.model_id = c.model_id AND l.task_key = c.task_key
+    """
+    return sql, [*params, catalog, *([] if model_ids is None else [list(model_ids)])]
+
+
+def compare_answers(con: duckdb.DuckDBPyConnection, catalog: str, model_ids: Sequence[str],
+                    rater: str | None = None) -> list[dict[str, Any]]:
+    """Per model and task of the catalog: the answer that counts (picked_sql), with its
+    rating, if any."""
+    picked, params = picked_sql(catalog, model_ids, rater)
+    return _dicts(con.execute(f"""
         SELECT p.model_id, m.name AS model, s.catalog_name AS catalog, p.score, p.remarks,
                p.rater, p.rated_at, {_answer_columns()}
-        FROM picked p JOIN generations g ON g.id = p.generation_id
+        FROM ({picked}) p JOIN generations g ON g.id = p.generation_id
         JOIN sessions s ON s.id = g.session_id JOIN models m ON m.id = p.model_id
         ORDER BY p.model_id, g.task_key
-    """, [*params, catalog, list(model_ids)]))
+    """, params))
 
 
 def answer(con: duckdb.DuckDBPyConnection, generation_id: str,
@@ -407,3 +423,93 @@ def per_rater_scores(con: duckdb.DuckDBPyConnection,
     where, params = ("AND s.catalog_name = ?", [catalog]) if catalog else ("", [])
     rows = con.execute(PER_RATER.format(where=where), params).fetchall()
     return [RaterScore(*row) for row in rows]
+
+
+# --- battles and votes ----------------------------------------------------------------------
+
+def battle_state(con: duckdb.DuckDBPyConnection, catalog: str,
+                 model_ids: Sequence[str] | None = None,
+                 ) -> tuple[list[BattleAnswer], list[PairVotes]]:
+    """What choosing a battle in a catalog needs, in two queries:
+    - per model (those given, else every model with a session of the catalog) and task, the
+      answer that counts (picked_sql, all raters); a model without any answer has one row
+      with task_key and generation_id None;
+    - the catalog's votes per task, pair of models (ids in sorted order) and rater."""
+    picked, params = picked_sql(catalog, model_ids)
+    if model_ids is None:
+        roster = "SELECT DISTINCT model_id FROM sessions WHERE catalog_name = ?"
+        roster_params: list[Any] = [catalog]
+    else:
+        roster = "SELECT DISTINCT unnest(?::VARCHAR[]) AS model_id"
+        roster_params = [list(model_ids)]
+    answers = con.execute(f"""
+        SELECT ?, r.model_id, m.name, p.task_key, p.generation_id
+        FROM ({roster}) r JOIN models m ON m.id = r.model_id
+        LEFT JOIN ({picked}) p ON p.model_id = r.model_id
+        ORDER BY m.name, r.model_id, p.task_key
+    """, [catalog, *roster_params, *params]).fetchall()
+    votes = con.execute("""
+        SELECT catalog_name, task_key, least(left_model_id, right_model_id) AS a,
+               greatest(left_model_id, right_model_id) AS b, rater, count(*)
+        FROM votes WHERE catalog_name = ? GROUP BY ALL ORDER BY ALL
+    """, [catalog]).fetchall()
+    return [BattleAnswer(*row) for row in answers], [PairVotes(*row) for row in votes]
+
+
+def answered_catalogs(con: duckdb.DuckDBPyConnection) -> list[tuple[str, int]]:
+    """Catalogs with finished answers, and how many models answered them, by name."""
+    return con.execute("""
+        SELECT s.catalog_name, count(DISTINCT s.model_id) FROM sessions s
+        WHERE EXISTS (SELECT 1 FROM generations g WHERE g.session_id = s.id
+                      AND NOT g.is_warmup AND g.status IN ('ok', 'cancelled'))
+        GROUP BY s.catalog_name ORDER BY s.catalog_name
+    """).fetchall()
+
+
+def generation_ids_with_prefix(con: duckdb.DuckDBPyConnection, prefix: str) -> list[str]:
+    """The generation of that id, else up to 5 whose id starts with `prefix`."""
+    if con.execute("SELECT 1 FROM generations WHERE id = ?", [prefix]).fetchone():
+        return [prefix]
+    return [r[0] for r in con.execute(
+        "SELECT id FROM generations WHERE starts_with(id, ?) ORDER BY id LIMIT 5",
+        [prefix]).fetchall()]
+
+
+def votes_sql(session_ids: Sequence[str] | None) -> tuple[str, list[Any]]:
+    """Every vote (on an answer of those sessions, if given) with both models' names,
+    oldest first: what `rbyf export` writes."""
+    where, params = "", []
+    if session_ids is not None:
+        where = """WHERE EXISTS (SELECT 1 FROM generations g
+                                 WHERE g.id IN (v.left_generation_id, v.right_generation_id)
+                                 AND g.session_id IN (SELECT unnest(?::VARCHAR[])))"""
+        params = [list(session_ids)]
+    sql = f"""
+        SELECT v.id AS vote_id, v.catalog_name AS catalog, v.task_key,
+               v.left_generation_id, v.right_generation_id, v.left_model_id,
+               lm.name AS left_model, v.right_model_id, rm.name AS right_model, v.verdict,
+               v.remarks, v.rater, v.created_at
+        FROM votes v LEFT JOIN models lm ON lm.id = v.left_model_id
+        LEFT JOIN models rm ON rm.id = v.right_model_id
+        {where}
+        ORDER BY v.created_at, v.id
+    """
+    return sql, params
+
+
+def vote_rows(con: duckdb.DuckDBPyConnection,
+              session_ids: Sequence[str] | None) -> list[dict[str, Any]]:
+    sql, params = votes_sql(session_ids)
+    return _dicts(con.execute(sql, params))
+
+
+def copy_votes(con: duckdb.DuckDBPyConnection, session_ids: Sequence[str] | None,
+               target: str, fmt: str) -> int:
+    """Write the votes to `target` (COPY ... FORMAT fmt); how many there were."""
+    sql, params = votes_sql(session_ids)
+    count = con.execute(f"SELECT count(*) FROM ({sql})", params).fetchone()
+    if not count or not count[0]:
+        return 0
+    quoted = target.replace("'", "''")
+    con.execute(f"COPY ({sql}) TO '{quoted}' (FORMAT {fmt})", params)
+    return int(count[0])

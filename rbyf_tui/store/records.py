@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 from rbyf_tui.backends.base import ModelInfo
 from rbyf_tui.catalog import Catalog
@@ -199,3 +199,25 @@ class Vote:
     remarks: str | None
     rater: str | None
     created_at: datetime
+
+
+class BattleAnswer(NamedTuple):
+    """A model's answer that counts for one task of a catalog (what a battle shows);
+    task_key and generation_id None: the model has no answer in the catalog yet."""
+
+    catalog: str
+    model_id: str
+    model: str
+    task_key: str | None
+    generation_id: str | None
+
+
+class PairVotes(NamedTuple):
+    """How many votes one rater gave one pair of models on one task (model_a < model_b)."""
+
+    catalog: str
+    task_key: str
+    model_a: str
+    model_b: str
+    rater: str | None
+    votes: int

@@ -17,7 +17,12 @@ from rbyf_tui.store.schema import COUNTED_SELECT
 
 # Tables in the order rows must arrive (parents first); every one has a unique `id`.
 # The `counted` table is derived from them and rebuilt, never copied.
-TABLES = ("models", "catalogs", "sessions", "generations", "ratings")
+# sessions.comparison_id and votes' ids are plain columns (no foreign keys): order is free
+# after the first five, which keeps the merge report's first words as they were.
+TABLES = ("models", "catalogs", "sessions", "generations", "ratings", "comparisons",
+          "votes")
+# Tables keyed by other columns than `id` (blind_orders: one per comparison and task).
+KEYED = {"blind_orders": ("comparison_id", "task_key")}
 
 
 def _columns(con: duckdb.DuckDBPyConnection, table: str) -> list[str]:
@@ -140,9 +145,36 @@ def _merge_one(con: duckdb.DuckDBPyConnection, src: str, source: Path, into: Pat
             f"WHERE NOT EXISTS (SELECT 1 FROM main.{table} d WHERE d.id = {key})")
         after = con.execute(f"SELECT count(*) FROM main.{table}").fetchone()
         report.added[table] = (after[0] if after else 0) - (before[0] if before else 0)
+    for table, keys in KEYED.items():
+        report.added[table] = _merge_keyed(con, src, table, keys)
     for (session_id,) in con.execute("SELECT new FROM merge_ids").fetchall():
         writes.refresh_session_status(con, session_id, writes.now())  # new ratings count
     return report
+
+
+def _merge_keyed(con: duckdb.DuckDBPyConnection, src: str, table: str,
+                 keys: tuple[str, ...]) -> int:
+    """Copy the rows of a table keyed by `keys` that the target lacks. A blind order lists
+    session ids: those that came in under a new id (--new-ids) are renamed in it."""
+    cols = _columns(con, table)
+    picked = [f"s.{c}" for c in cols]
+    if table == "blind_orders":
+        renamed = con.execute("SELECT old, new FROM merge_ids WHERE old <> new").fetchall()
+        expr, params = "s.sessions::VARCHAR", []
+        for old, new in renamed:  # 32 hex digits each: a plain replace cannot hit another
+            expr = f"replace({expr}, ?, ?)"
+            params += [old, new]
+        picked[cols.index("sessions")] = f"({expr})::JSON"
+    else:
+        params = []
+    match = " AND ".join(f"d.{k} = s.{k}" for k in keys)
+    before = con.execute(f"SELECT count(*) FROM main.{table}").fetchone()
+    con.execute(
+        f"INSERT INTO main.{table} ({', '.join(cols)}) SELECT {', '.join(picked)} "
+        f"FROM {src}.{table} s "
+        f"WHERE NOT EXISTS (SELECT 1 FROM main.{table} d WHERE {match})", params)
+    after = con.execute(f"SELECT count(*) FROM main.{table}").fetchone()
+    return (after[0] if after else 0) - (before[0] if before else 0)
 
 
 class UnionDatabase(Database):
@@ -170,6 +202,12 @@ class UnionDatabase(Database):
                                            for n in range(len(self.paths)))
                 con.execute(f"CREATE TEMP VIEW {table} AS SELECT DISTINCT ON (id) * FROM "
                             f"({parts}) ORDER BY id")
+            for table, keys in KEYED.items():
+                parts = " UNION ALL ".join(f"SELECT * FROM db{n}.{table}"
+                                           for n in range(len(self.paths)))
+                on = ", ".join(keys)
+                con.execute(f"CREATE TEMP VIEW {table} AS SELECT DISTINCT ON ({on}) * FROM "
+                            f"({parts}) ORDER BY {on}")
             con.execute("CREATE TEMP VIEW counted AS " + COUNTED_SELECT)
             yield con
         finally:

@@ -22,7 +22,7 @@ from rbyf_tui.checks import to_json as checks_to_json
 from rbyf_tui.errors import NotFoundError, UsageError
 from rbyf_tui.metrics import Figures
 from rbyf_tui.store.reads import alive
-from rbyf_tui.store.records import ImportedSession
+from rbyf_tui.store.records import FINISHED, VERDICTS, ImportedSession
 from rbyf_tui.store.schema import COUNTED_FILL
 
 
@@ -366,6 +366,62 @@ def refresh_session_status(con: duckdb.DuckDBPyConnection, session_id: str,
         "UPDATE sessions SET status = ?, updated_at = ?, "
         "finished_at = CASE WHEN ? THEN coalesce(finished_at, ?) END WHERE id = ?",
         ["complete" if complete else "open", stamp, complete, stamp, session_id])
+
+
+# --- votes ------------------------------------------------------------------------------
+
+# Both answers of a vote, by id (a literal IN list: answered from the primary key index).
+VOTED_ANSWERS = """
+    SELECT g.id, g.session_id, g.task_key, g.is_warmup, g.status FROM generations g
+    WHERE g.id IN (?, ?)
+"""
+
+
+def check_verdict(verdict: object) -> None:
+    if verdict not in VERDICTS:
+        raise UsageError(f"verdict {verdict!r} is not one of {', '.join(VERDICTS)}")
+
+
+def record_vote(con: duckdb.DuckDBPyConnection, vote_id: str, left_id: str, right_id: str,
+                verdict: str, remarks: str, rater: str) -> str:
+    """One battle's verdict, refused in one line unless both answers exist, are finished
+    and answer the same task of the same catalog from two different models."""
+    found = {row[0]: row[1:] for row in con.execute(VOTED_ANSWERS, [left_id, right_id]).fetchall()}
+    for gen_id in (left_id, right_id):
+        if gen_id not in found:
+            raise NotFoundError(f"no answer {gen_id}: it was deleted or never existed; "
+                                "vote on answers listed by `rbyf export`")
+    sessions = {row[0]: row[1:] for row in con.execute(
+        "SELECT id, catalog_name, model_id FROM sessions WHERE id IN (?, ?)",
+        [found[left_id][0], found[right_id][0]]).fetchall()}
+    (left_session, left_task, left_warmup, left_status) = found[left_id]
+    (right_session, right_task, right_warmup, right_status) = found[right_id]
+    left_catalog, left_model = sessions[left_session]
+    right_catalog, right_model = sessions[right_session]
+    for gen_id, warmup, status in ((left_id, left_warmup, left_status),
+                                   (right_id, right_warmup, right_status)):
+        if warmup or ":" in found[gen_id][1]:
+            raise UsageError(f"answer {gen_id} is the warm-up: battles are between answers "
+                             "to the catalog's tasks")
+        if status not in FINISHED:
+            raise UsageError(f"answer {gen_id} ended with status {status}: regenerate it "
+                             "before voting on it")
+    if left_catalog != right_catalog:
+        raise UsageError(f"answers {left_id} and {right_id} are from different catalogs "
+                         f"({left_catalog}, {right_catalog}): a battle stays in one catalog")
+    if left_task != right_task:
+        raise UsageError(f"answers {left_id} and {right_id} answer different tasks "
+                         f"({left_task}, {right_task}): a battle is one task's two answers")
+    if left_model == right_model:
+        raise UsageError(f"answers {left_id} and {right_id} are from the same model: a "
+                         "battle is between two models")
+    con.execute(
+        "INSERT INTO votes (id, catalog_name, task_key, left_generation_id, "
+        "right_generation_id, left_model_id, right_model_id, verdict, remarks, rater, "
+        "created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        [vote_id, left_catalog, left_task, left_id, right_id, left_model, right_model,
+         verdict, remarks or None, rater, now()])
+    return vote_id
 
 
 def rebuild_counted(con: duckdb.DuckDBPyConnection) -> None:
