@@ -23,6 +23,8 @@ EPILOG = """commands:
   sessions     list sessions with their progress
   rate         rate one task of a session
   vote         record one pairwise battle's verdict between two answers
+  battle       vote on pairs of anonymous answers (opens the app)
+  blind        rate a comparison's answers blind (opens the app)
   leaderboard  rank every rated model
   export       write sessions as csv, seed-csv, jsonl, parquet or md
   merge        bring other raters' sessions into one DB file
@@ -166,6 +168,34 @@ def build_parser() -> Parser:
     rate.add_argument("--score", required=True, type=_score, metavar="0-5")
     rate.add_argument("--remarks", default="", metavar="TEXT")
     rate.add_argument("--rater", default=None, metavar="NAME")
+
+    battle = sub.add_parser(
+        "battle", help="vote on pairs of anonymous answers, in the app",
+        description="Open the app on pairwise battles: two models' answers to one task side "
+                    "by side, names hidden until you vote (left better, right better, tie, "
+                    "both bad). Answers come from the store: generate them first.")
+    _common(battle)
+    battle.add_argument("--catalog", metavar="NAME", default=None,
+                        help="the catalog whose answers meet (default: the one most models "
+                             "answered)")
+    battle.add_argument("--models", nargs="+", metavar="NAME", default=None,
+                        help="only these models (names or ids; default: every model that "
+                             "answered the catalog)")
+    battle.add_argument("--repeat", action="store_true",
+                        help="also pairs and tasks you have voted on before")
+    battle.add_argument("--rater", default=None, metavar="NAME",
+                        help="who votes (default: $RBYF_RATER, else your user name)")
+
+    blind = sub.add_parser(
+        "blind", help="rate a comparison's answers blind, in the app",
+        description="Open the app on a comparison's blind rating: each task's answers "
+                    "under the letters A, B, C…, names and speed hidden until you have "
+                    "rated them all.")
+    _common(blind)
+    blind.add_argument("comparison", nargs="?", metavar="ID",
+                       help="comparison id or prefix (default: the newest)")
+    blind.add_argument("--rater", default=None, metavar="NAME",
+                       help="who rates (default: $RBYF_RATER, else your user name)")
 
     vote = sub.add_parser("vote", help="record one pairwise battle's verdict",
                           description="Record which of two answers to the same task of one "

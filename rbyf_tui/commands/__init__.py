@@ -10,6 +10,8 @@ from rbyf_tui.commands import catalogs, imports, rate, reports, run, vote
 def dispatch(args: argparse.Namespace) -> int:
     handlers = {
         None: _tui,
+        "battle": _tui,
+        "blind": _tui,
         "run": run.main,
         "sessions": reports.sessions,
         "rate": rate.main,

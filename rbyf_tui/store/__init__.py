@@ -251,6 +251,10 @@ class Store:
     def task_titles(self, catalog: str, keys: Sequence[str]) -> dict[str, str]:
         return self.db.read(reads.task_titles, catalog, keys)
 
+    def answered_catalogs(self) -> list[tuple[str, int]]:
+        """Catalogs with finished answers, and how many models answered each."""
+        return self.db.read(reads.answered_catalogs)
+
     def models_named(self, names: Sequence[str]) -> list[tuple[str, str]]:
         return self.db.read(reads.models_named, names)
 

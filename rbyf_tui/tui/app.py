@@ -67,6 +67,15 @@ class RbyfApp(App[int]):
         from rbyf_tui.tui.screens.session import SessionScreen
 
         config = self.config
+        if config.battle is not None:
+            from rbyf_tui.tui.screens.battle import BattleScreen
+
+            return BattleScreen(config.battle.catalog, config.rater, config.battle.models,
+                                repeat=config.battle.repeat)
+        if config.blind is not None:
+            from rbyf_tui.tui.screens.blind import BlindScreen
+
+            return BlindScreen(config.blind, config.rater)
         if config.resume:
             return SessionScreen(ResumeSession(config.resume, config.options))
         if config.start and config.catalog:

@@ -9,6 +9,15 @@ from rbyf_tui.backends import BackendOptions, make_backend
 from rbyf_tui.opening import BackendFactory
 
 
+@dataclass(frozen=True)
+class BattleStart:
+    """`rbyf battle`: open the battle screen on this catalog (and these model ids)."""
+
+    catalog: str
+    models: list[str] | None = None
+    repeat: bool = False
+
+
 @dataclass
 class AppConfig:
     db_path: Path
@@ -21,3 +30,5 @@ class AppConfig:
     offer_demo: bool = False  # the demo model's package is installed: offer it on home
     backend_factory: BackendFactory = make_backend
     handle_signals: bool = True  # SIGTERM / SIGHUP: save, then exit
+    battle: BattleStart | None = None  # `rbyf battle`: open the battle screen at once
+    blind: str | None = None  # `rbyf blind`: this comparison's blind rating at once

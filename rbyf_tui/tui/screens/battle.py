@@ -100,11 +100,12 @@ class BattleScreen(BoardScreen):
     FAILED = "Cannot choose a battle"
 
     def __init__(self, catalog: str, rater: str | None = None,
-                 models: Sequence[str] | None = None, seed: int | None = None) -> None:
+                 models: Sequence[str] | None = None, seed: int | None = None,
+                 *, repeat: bool = False) -> None:
         super().__init__(catalog, rater)
         self.models = list(models) if models else None
         self.rng = random.Random(seed)
-        self.repeat = False
+        self.repeat = repeat
         self.shown: Shown | None = None
         self.voted: Voted | None = None
         self.remark = ""
@@ -179,7 +180,7 @@ class BattleScreen(BoardScreen):
             columns.display = False
             self.query_one("#battle-prompt", Static).update("")
             title.update(f"Battle · {shown.catalog}: no battle left for you "
-                         f"({self.votes_given} votes this time)")
+                         f"({plural(self.votes_given, 'vote')} this time)")
             help_line.update(
                 "Every pair of models has your vote on every task both answered. r allows "
                 "repeats; more models or tasks (rbyf run) make new battles · escape back")
@@ -187,7 +188,7 @@ class BattleScreen(BoardScreen):
         columns.display = True
         left, right = shown.left, shown.right
         title.update(f"Battle · {shown.catalog} · {left.task_title} · "
-                     f"{self.votes_given} votes this time")
+                     f"{plural(self.votes_given, 'vote')} this time")
         prompt = " ".join(left.prompt.split())
         room = 2 * (self.size.width - 2) - 12
         if len(prompt) > room:

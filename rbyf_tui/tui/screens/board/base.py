@@ -83,7 +83,12 @@ class BoardScreen(Screen[None]):
         raise NotImplementedError
 
     def action_close(self) -> None:
-        self.dismiss()
+        """Back; the home screen when this screen was the first (`rbyf battle`)."""
+        app = self.app
+        if len(app.screen_stack) <= 2 and hasattr(app, "go_home"):
+            app.go_home()
+        else:
+            self.dismiss()
 
     def action_next_catalog(self) -> None:
         choices = self.switchable()

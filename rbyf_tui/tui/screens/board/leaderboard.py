@@ -12,6 +12,8 @@ from textual.widgets import Footer, Static
 
 from rbyf_tui.metrics import fmt
 from rbyf_tui.ranking import Standing
+from rbyf_tui.tui.screens.battle import BattleScreen
+from rbyf_tui.tui.screens.board.battle_board import BattleBoardScreen, app_rater
 from rbyf_tui.tui.screens.board.base import EMPTY_HELP, SWITCH, BoardScreen
 from rbyf_tui.tui.screens.board.chart import ChartScreen
 from rbyf_tui.tui.screens.board.compare import CompareScreen
@@ -56,6 +58,8 @@ class LeaderboardScreen(BoardScreen):
         Binding("m", "matrix", "Matrix", tooltip="Models x tasks, every score"),
         Binding("g", "chart", "Chart", tooltip="Mean score against decode speed"),
         Binding("v", "compare", "Compare", tooltip="Answers of two or more models side by side"),
+        Binding("t", "battle_board", "Battles", tooltip="Models ranked by their battles"),
+        Binding("b", "battle", "Battle", tooltip="Vote: two anonymous answers, which is better?"),
     ]
 
     def __init__(self, catalog: str | None = None, rater: str | None = None) -> None:
@@ -197,6 +201,14 @@ class LeaderboardScreen(BoardScreen):
     def action_chart(self) -> None:
         if self._ready() and self.data:
             self.app.push_screen(ChartScreen(self.catalog, self.rater))
+
+    def action_battle_board(self) -> None:
+        if self.data is not None and self.catalog is not None:
+            self.app.push_screen(BattleBoardScreen(self.catalog, self.rater))
+
+    def action_battle(self) -> None:
+        if self.data is not None and self.catalog is not None:
+            self.app.push_screen(BattleScreen(self.catalog, app_rater(self)))
 
     def action_compare(self) -> None:
         if self._ready() and self.data:

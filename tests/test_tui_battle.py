@@ -1,0 +1,105 @@
+"""Battles by keys: two anonymous answers, a vote, the names after it, the next battle;
+never the same pair on the same task twice for one rater; every vote stored at once."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from rbyf_tui.tui.screens.battle import BattleScreen, Contender
+
+from board_app import screen_text, settle, until
+from comparison_db import MODELS, ScreenApp, comparison_db
+
+pytestmark = pytest.mark.anyio
+
+NAMES = [name for name, _, _ in MODELS]
+
+
+@pytest.fixture
+def anyio_backend() -> str:
+    return "asyncio"
+
+
+def votes(app: ScreenApp) -> list[tuple[str, str, str, str, str, str]]:
+    """(task, left model, right model, verdict, remarks, rater), oldest first, read through
+    the app's store (it holds the file)."""
+    return [(v["task_key"], v["left_model"], v["right_model"], v["verdict"],
+             v["remarks"] or "", v["rater"]) for v in app.store.vote_rows()]
+
+
+async def test_a_vote_then_the_names_then_the_next_battle_until_none_is_left(
+        tmp_path: Path) -> None:
+    db = comparison_db(tmp_path / "rbyf.duckdb")
+    app = ScreenApp(db, lambda: BattleScreen("mini", rater="ann", seed=3))
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        text = await until(pilot, "0 votes this time")
+        assert not any(name in text for name in NAMES)
+        assert "decode" not in text  # speed would give a model away
+        assert text.count(" answer to Task ") == 2
+        assert "Left" in text and "Right" in text
+
+        await pilot.press("left")
+        await settle(pilot)
+        text = await until(pilot, "saved: left is better")
+        (task, left, right, verdict, _, rater), = votes(app)
+        assert (verdict, rater) == ("left", "ann")
+        assert f"left was {left}, right was {right}" in text
+        assert f"Left · {left}" in text and f"Right · {right}" in text
+        assert "decode" in text
+        await pilot.press("right")  # one vote per battle: a second key changes nothing
+        await settle(pilot)
+        assert len(votes(app)) == 1
+
+        await pilot.press("space")
+        await settle(pilot)
+        await until(pilot, "1 votes this time")
+        await pilot.press("e")
+        await pilot.press(*"same", "enter")
+        await pilot.press("t")
+        await settle(pilot)
+        await until(pilot, "saved: a tie")
+        for key in ("b", "2", "1", "1"):  # six battles: three pairs on two tasks
+            await pilot.press("space")
+            await settle(pilot)
+            await until(pilot, "votes this time")
+            await pilot.press(key)
+            await settle(pilot)
+            await until(pilot, "saved:")
+        await pilot.press("space")
+        await settle(pilot)
+        await until(pilot, "no battle left for you (6 votes this time)")
+        assert not any(c.display for c in app.screen.query("#battle-columns"))
+        given = votes(app)
+
+
+    assert [v[3] for v in given] == ["left", "tie", "both_bad", "right", "left", "left"]
+    assert given[1][4] == "same"
+    battles = {(task, *sorted((left, right))) for task, left, right, *_ in given}
+    assert len(battles) == 6  # every pair on every task, none twice
+
+
+async def test_skip_moves_on_without_a_vote_and_r_allows_repeats(tmp_path: Path) -> None:
+    db = comparison_db(tmp_path / "rbyf.duckdb")
+    app = ScreenApp(db, lambda: BattleScreen("mini", rater="ann", seed=5))
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        await until(pilot, "0 votes this time")
+        await pilot.press("s")
+        await settle(pilot)
+        assert votes(app) == []
+        for _ in range(6):
+            await pilot.press("1")
+            await settle(pilot)
+            await until(pilot, "saved:")
+            await pilot.press("space")
+            await settle(pilot)
+        await until(pilot, "no battle left")
+        await pilot.press("r")  # repeats allowed: battles come again
+        await settle(pilot)
+        text = await until(pilot, "6 votes this time")
+        assert isinstance(app.screen, BattleScreen)
+        assert all(c.display for c in app.screen.query(Contender))
+        assert "prompt:" in screen_text(app)
