@@ -144,7 +144,7 @@ def _compare(store: Store, args: argparse.Namespace, comparison_id: str) -> int:
             say("  " + progress_line(event.index, event.count, event.outcome))
         elif isinstance(event, comparing.ModelDone):
             what = ("every task already answered" if event.already
-                    else f"{event.generated} answers" + (
+                    else f"{event.generated} answer{'' if event.generated == 1 else 's'}" + (
                         f", {event.errors} with errors" if event.errors else ""))
             say(f"model {event.position + 1}/{count} done: {event.label}: {what}; "
                 f"session {event.session_id}")
