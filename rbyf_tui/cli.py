@@ -19,7 +19,8 @@ DESCRIPTION = """Rate local LLMs on your own prompt catalog, live, in the termin
 Without a command, rbyf opens the full-screen app."""
 
 EPILOG = """commands:
-  run          generate every task of a catalog into a new session (headless)
+  run          generate every task of a catalog into a new session (headless), or
+               compare several models (--model A --model B, or --models FILE)
   sessions     list sessions with their progress
   rate         rate one task of a session
   vote         record one pairwise battle's verdict between two answers
@@ -96,11 +97,20 @@ def _common(parser: argparse.ArgumentParser) -> None:
                         help="show llama.cpp's own output and debug logs")
 
 
-def _model_options(parser: argparse.ArgumentParser) -> None:
+def _model_options(parser: argparse.ArgumentParser, many: bool = False) -> None:
     group = parser.add_argument_group("model")
     add = group.add_argument
-    add("--model", metavar="PATH", default=argparse.SUPPRESS,
-        help="a .gguf file (default: the demo model, when installed)")
+    if many:  # `rbyf run`: several compare the models (one session each, one seed)
+        add("--model", metavar="PATH", action="append", default=argparse.SUPPRESS,
+            help="a .gguf file (default: the demo model, when installed); repeat it to "
+                 "compare models: each generates the catalog in turn with the same seed")
+        add("--models", metavar="FILE", default=argparse.SUPPRESS,
+            help="compare the models listed in a TOML file: [[model]] entries with path "
+                 "or base_url, and label, api_model, api_key_env, chat_format, ctx, "
+                 "threads, gpu_layers, reuse_prefix")
+    else:
+        add("--model", metavar="PATH", default=argparse.SUPPRESS,
+            help="a .gguf file (default: the demo model, when installed)")
     add("--backend", choices=("llama", "openai"), default=argparse.SUPPRESS,
         help="llama: run the .gguf in-process (default); openai: an OpenAI-compatible "
              "server (llama-server, vLLM, Ollama); its API key comes from $RBYF_API_KEY "
@@ -147,12 +157,15 @@ def build_parser() -> Parser:
 
     run = sub.add_parser("run", help="generate every task of a catalog into a new session",
                          description="Generate every task of a catalog (warm-up first) into a "
-                         "new session, one progress line per task; prints the session id last.")
+                         "new session, one progress line per task; prints the session id last. "
+                         "With several models (--model repeated, or --models FILE), a "
+                         "comparison: each model in turn, one session each, the same seed "
+                         "and sampling; prints the comparison id last.")
     _common(run)
-    _model_options(run)
+    _model_options(run, many=True)
     run.add_argument("--resume", metavar="ID", default=argparse.SUPPRESS,
-                     help="go on with an unfinished session: same catalog, model and "
-                          "settings; only tasks without an answer are generated")
+                     help="go on with an unfinished session or comparison: same catalog, "
+                          "models and settings; only tasks without an answer are generated")
 
     sessions = sub.add_parser("sessions", help="list sessions with their progress")
     _common(sessions)

@@ -6,7 +6,9 @@ import contextlib
 import hashlib
 import json
 import os
+import struct
 from pathlib import Path
+from typing import Any, BinaryIO
 
 from rbyf_tui import locations
 from rbyf_tui.errors import ModelError
@@ -115,3 +117,52 @@ def demo_available() -> bool:
     import importlib.util
 
     return importlib.util.find_spec(DEMO_PACKAGE) is not None
+
+
+
+# GGUF metadata value types: fixed sizes (struct format), 8 = string, 9 = array.
+_GGUF_SCALARS = {0: "B", 1: "b", 2: "H", 3: "h", 4: "I", 5: "i", 6: "f", 7: "?", 10: "Q",
+                 11: "q", 12: "d"}
+
+
+def _unpack(fh: BinaryIO, fmt: str) -> Any:
+    size = struct.calcsize("<" + fmt)
+    data = fh.read(size)
+    if len(data) != size:
+        raise ValueError("the GGUF header ends early")
+    return struct.unpack("<" + fmt, data)[0]
+
+
+def _skip(fh: BinaryIO, kind: int) -> None:
+    if kind in _GGUF_SCALARS:
+        fh.seek(struct.calcsize("<" + _GGUF_SCALARS[kind]), 1)
+    elif kind == 8:
+        fh.seek(_unpack(fh, "Q"), 1)
+    elif kind == 9:
+        inner, count = _unpack(fh, "I"), _unpack(fh, "Q")
+        if inner in _GGUF_SCALARS:
+            fh.seek(count * struct.calcsize("<" + _GGUF_SCALARS[inner]), 1)
+        else:
+            for _ in range(count):
+                _skip(fh, inner)
+    else:
+        raise ValueError(f"unknown GGUF value type {kind}")
+
+
+def quantization_of(path: Path) -> str | None:
+    """The file's quantization (general.file_type, e.g. "Q8_0") read from its GGUF header
+    without loading it; None when the header does not say or cannot be read."""
+    try:
+        with path.open("rb") as fh:
+            if fh.read(4) != GGUF_MAGIC or _unpack(fh, "I") not in (2, 3):
+                return None
+            _unpack(fh, "Q")  # the tensor count
+            for _ in range(_unpack(fh, "Q")):
+                key = fh.read(_unpack(fh, "Q")).decode("utf-8", "replace")
+                kind = _unpack(fh, "I")
+                if key == "general.file_type" and kind in _GGUF_SCALARS:
+                    return FILE_TYPES.get(int(_unpack(fh, _GGUF_SCALARS[kind])))
+                _skip(fh, kind)
+    except (OSError, ValueError, struct.error):
+        return None
+    return None

@@ -29,6 +29,7 @@ BackendFactory = Callable[[BackendOptions, int, int], Backend]
 class NewSession:
     options: BackendOptions
     catalog: Catalog
+    comparison: tuple[str, int] | None = None  # (comparison id, the model's position)
 
 
 @dataclass(frozen=True)
@@ -93,7 +94,8 @@ def _new(opening: Opening, start: NewSession) -> Opened:
     runner = Runner.new_session(
         opening.store, backend, catalog,
         settings=options.settings(n_ctx, seed, opening.max_tokens, model), rater=rater,
-        origin=opening.origin, max_tokens=opening.max_tokens, seed=seed)
+        origin=opening.origin, max_tokens=opening.max_tokens, seed=seed,
+        comparison=start.comparison)
     return Opened(runner, model, rater, resumed=False)
 
 

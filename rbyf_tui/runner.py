@@ -155,11 +155,12 @@ class Runner:
     @classmethod
     def new_session(cls, store: Store, backend: Backend, catalog: Catalog, *,
                     settings: dict[str, Any], rater: str, origin: str,
-                    max_tokens: int | None = None, seed: int | None = None) -> Runner:
+                    max_tokens: int | None = None, seed: int | None = None,
+                    comparison: tuple[str, int] | None = None) -> Runner:
         model = backend.describe()
         session_id = store.create_session(
             model, catalog, settings=settings, hardware=hardware_info(model), rater=rater,
-            origin=origin)
+            origin=origin, comparison=comparison)
         return cls(store, backend, catalog, session_id, seed=seed, max_tokens=max_tokens)
 
     def pending_tasks(self) -> list[Task]:

@@ -44,7 +44,7 @@ async def test_a_vote_then_the_names_then_the_next_battle_until_none_is_left(
         await pilot.press("left")
         await settle(pilot)
         text = await until(pilot, "saved: left is better")
-        (task, left, right, verdict, _, rater), = votes(app)
+        [(_, left, right, verdict, _, rater)] = votes(app)
         assert (verdict, rater) == ("left", "ann")
         assert f"left was {left}, right was {right}" in text
         assert f"Left · {left}" in text and f"Right · {right}" in text
@@ -99,7 +99,7 @@ async def test_skip_moves_on_without_a_vote_and_r_allows_repeats(tmp_path: Path)
         await until(pilot, "no battle left")
         await pilot.press("r")  # repeats allowed: battles come again
         await settle(pilot)
-        text = await until(pilot, "6 votes this time")
+        await until(pilot, "6 votes this time")
         assert isinstance(app.screen, BattleScreen)
         assert all(c.display for c in app.screen.query(Contender))
         assert "prompt:" in screen_text(app)

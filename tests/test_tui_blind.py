@@ -13,7 +13,7 @@ from rbyf_tui import blind
 from rbyf_tui.store import Store
 from rbyf_tui.tui.screens.blind import BlindColumn, BlindScreen
 
-from board_app import screen_text, settle, until
+from board_app import settle, until
 from comparison_db import COMPARISON, MODELS, ScreenApp, comparison_db
 
 pytestmark = pytest.mark.anyio

@@ -32,6 +32,7 @@ class BackendOptions:
     chat_format: str | None = None
     reuse_prefix: bool = False
     verbose: bool = False
+    api_key_env: str | None = None  # the variable holding the key (a model list's entry)
 
     @classmethod
     def from_args(cls, args: argparse.Namespace) -> BackendOptions:
@@ -105,7 +106,9 @@ def model_path(options: BackendOptions) -> Path:
     return model_files.demo_model_path()
 
 
-def api_key() -> str | None:
+def api_key(variable: str | None = None) -> str | None:
+    if variable:
+        return os.environ.get(variable) or None
     return next((os.environ[v] for v in API_KEY_VARIABLES if os.environ.get(v)), None)
 
 
@@ -115,7 +118,8 @@ def make_backend(options: BackendOptions, n_ctx: int, seed: int) -> Backend:
         from rbyf_tui.backends.openai_compat import OpenAIBackend, OpenAISettings
 
         return OpenAIBackend(OpenAISettings(
-            base_url=options.base_url or "", api_model=options.api_model, api_key=api_key(),
+            base_url=options.base_url or "", api_model=options.api_model,
+            api_key=api_key(options.api_key_env),
             first_byte_timeout_s=options.first_token_timeout_s,
             idle_timeout_s=options.token_timeout_s))
     from rbyf_tui.backends.llama_cpp import LlamaCppBackend, LlamaSettings

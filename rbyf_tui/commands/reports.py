@@ -9,14 +9,16 @@ import io
 import sys
 from dataclasses import asdict
 from pathlib import Path
+from typing import Any
 
 from rbyf_tui import agreement, locations
+from rbyf_tui import comparison as comparing
 from rbyf_tui import export as exporter
 from rbyf_tui.catalog import Catalog
 from rbyf_tui.commands.common import open_store, opt, print_json, stamp, table
 from rbyf_tui.errors import StoreError, UsageError
 from rbyf_tui.metrics import fmt
-from rbyf_tui.store import Store
+from rbyf_tui.store import ComparisonRow, SessionRow, Store
 from rbyf_tui.store.ids import short_ids
 
 BOARD_KEYS = ("model", "catalog", "n_rated", "total", "mean", "ci_low", "ci_high", "rank",
@@ -40,18 +42,56 @@ def sessions(args: argparse.Namespace) -> int:
     if not rows:
         print("no sessions yet: start one with `rbyf` or `rbyf run`")
     else:
-        short = short_ids(r.id for r in rows)  # the table is read; any unique prefix works
         print(table(
             ["id", "model", "catalog", "status", "tasks", "generated", "rated", "created"],
-            [[short[r.id], r.model, r.catalog, f"running (pid {r.pid})" if r.running else r.status,
-              r.tasks, r.generated, r.rated, stamp(r.created_at)] for r in rows],
-            right=[4, 5, 6]))
+            session_lines(rows, store.comparisons()), right=[4, 5, 6]))
     unsolved = [f for f in store.load_failures() if not f.loaded_since]
     if unsolved:
         latest = unsolved[0]
         print(f"\n{len(unsolved)} failed model load(s) not loaded since; the latest, "
               f"{stamp(latest.failed_at)}: {latest.model}: see `rbyf sessions --failures`")
     return 0
+
+
+def _session_cells(r: SessionRow, short: dict[str, str], indent: str = "") -> list[Any]:
+    model = comparing.model_label(r.model, r.quantization, r.size_bytes)
+    status = f"running (pid {r.pid})" if r.running else r.status
+    return [indent + short[r.id], indent + model, r.catalog, status, r.tasks, r.generated,
+            r.rated, stamp(r.created_at)]
+
+
+def _comparison_status(c: ComparisonRow, running: bool) -> str:
+    if c.finished:
+        return "complete"
+    if running:
+        return "generating"
+    return "open" if c.generated else "unfinished"
+
+
+def session_lines(rows: list[SessionRow], comparisons: list[ComparisonRow]) -> list[list[Any]]:
+    """The sessions table's rows, newest first: a comparison as one row with its models'
+    sessions indented under it (a model not started yet as "waiting")."""
+    by_id = {r.id: r for r in rows}
+    # the table is read; any unique prefix works
+    short = short_ids([*by_id, *(c.id for c in comparisons)])
+    entries: list[tuple[Any, list[list[Any]]]] = [
+        (r.created_at, [_session_cells(r, short)]) for r in rows if not r.comparison_id]
+    for c in comparisons:
+        members = [by_id.get(m.session_id or "") for m in c.members]
+        running = any(r is not None and r.running for r in members)
+        lines = [[short[c.id], f"comparison of {len(c.members)} models", c.catalog_name,
+                  _comparison_status(c, running), c.members[0].tasks if c.members else 0,
+                  sum(m.answered for m in c.members),
+                  sum(r.rated for r in members if r is not None), stamp(c.created_at)]]
+        for member, row in zip(c.members, members, strict=True):
+            if row is not None:
+                lines.append(_session_cells(row, short, "  "))
+            else:
+                lines.append(["  -", "  " + comparing.member_description(member),
+                              c.catalog_name, member.status, member.tasks, 0, 0, ""])
+        entries.append((c.created_at, lines))
+    entries.sort(key=lambda e: e[0], reverse=True)
+    return [line for _, lines in entries for line in lines]
 
 
 def load_failures(store: Store, as_json: bool) -> int:

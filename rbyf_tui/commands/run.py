@@ -6,15 +6,19 @@ import argparse
 import contextlib
 import sys
 import time
+from pathlib import Path
 
 from rbyf_tui import catalog as catalogs
+from rbyf_tui import comparison as comparing
 from rbyf_tui import locations, stop_signals
 from rbyf_tui.backends import BackendOptions, llama_log
 from rbyf_tui.backends.base import ModelInfo
 from rbyf_tui.commands.common import fit, open_store, opt
+from rbyf_tui.errors import RbyfError, UsageError
 from rbyf_tui.metrics import fmt
 from rbyf_tui.opening import NewSession, Opening, ResumeSession, SessionStart, open_session
 from rbyf_tui.runner import Outcome, Runner
+from rbyf_tui.store import Store
 
 DEFAULT_CATALOG = "rbyf-v2"
 
@@ -61,7 +65,10 @@ def main(args: argparse.Namespace) -> int:
 def _main(args: argparse.Namespace) -> int:
     store = open_store(args)
     store.recover_interrupted()
-    options = BackendOptions.from_args(args)
+    comparison_id = _comparison(store, args)
+    if comparison_id:
+        return _compare(store, args, comparison_id)
+    options = BackendOptions.from_args(_one_model(args))
     options.check()
     session_id = opt(args, "resume")
     start: SessionStart = (
@@ -81,6 +88,90 @@ def _main(args: argparse.Namespace) -> int:
             return _generate(runner)
         finally:
             opened.backend.close()
+
+
+def _models(args: argparse.Namespace) -> list[str]:
+    given = opt(args, "model") or []
+    return [given] if isinstance(given, str) else list(given)
+
+
+def _one_model(args: argparse.Namespace) -> argparse.Namespace:
+    """The arguments of a one-model run: --model as one path."""
+    single = argparse.Namespace(**vars(args))
+    models = _models(args)
+    if models:
+        single.model = models[0]
+    elif hasattr(single, "model"):
+        del single.model
+    return single
+
+
+def _comparison(store: Store, args: argparse.Namespace) -> str | None:
+    """The comparison this run plans (several models) or resumes, else None."""
+    models, listed = _models(args), opt(args, "models")
+    resume_id = opt(args, "resume")
+    if resume_id:
+        found = store.find_comparison(resume_id)
+        if found and (models or listed):
+            raise UsageError(f"comparison {found.id} goes on with the models it began with: "
+                             "drop --model and --models")
+        return found.id if found else None
+    if len(models) < 2 and not listed:
+        return None
+    defaults = BackendOptions.from_args(argparse.Namespace(
+        **{k: v for k, v in vars(args).items() if k != "model"}))
+    specs = [comparing.spec_for_file(m, defaults) for m in models]
+    if listed:
+        specs += comparing.load_model_list(Path(listed), defaults)
+    catalog = catalogs.resolve(opt(args, "catalog") or DEFAULT_CATALOG)
+    return comparing.plan_comparison(store, catalog, specs, seed=opt(args, "seed"),
+                                     origin="run",
+                                     settings={"max_tokens": opt(args, "max_tokens")})
+
+
+def _compare(store: Store, args: argparse.Namespace, comparison_id: str) -> int:
+    comparison = store.comparison(comparison_id)
+    count = len(comparison.members)
+    say(f"comparison {comparison.id}: {count} models on catalog {comparison.catalog_name}, "
+        f"seed {comparison.seed}")
+    failed: list[str] = []
+
+    def show(event: comparing.Event) -> None:
+        if isinstance(event, comparing.ModelStarting):
+            again = " (going on)" if event.resumed else ""
+            say(f"model {event.position + 1}/{count}: {event.label}{again}")
+        elif isinstance(event, comparing.TaskDone):
+            say("  " + progress_line(event.index, event.count, event.outcome))
+        elif isinstance(event, comparing.ModelDone):
+            what = ("every task already answered" if event.already
+                    else f"{event.generated} answer{'' if event.generated == 1 else 's'}" + (
+                        f", {event.errors} with errors" if event.errors else ""))
+            say(f"model {event.position + 1}/{count} done: {event.label}: {what}; "
+                f"session {event.session_id}")
+        else:
+            failed.append(event.label)
+            say(f"model {event.position + 1}/{count} failed: {event.label}: {event.error}")
+
+    quiet = (contextlib.nullcontext(sys.stderr) if opt(args, "verbose")
+             else llama_log.fd2_to(locations.native_log_path()))
+    try:
+        with quiet:
+            comparing.run_comparison(store, comparison.id, on_event=show,
+                                     max_tokens=opt(args, "max_tokens"),
+                                     rater=opt(args, "rater"),
+                                     verbose=bool(opt(args, "verbose")))
+    except KeyboardInterrupt:
+        say(f"stopped: what is answered is saved; go on with: rbyf run --resume "
+            f"{comparison.id}")
+        say(comparison.id)
+        raise
+    if failed:
+        say(comparison.id)
+        raise RbyfError(f"{len(failed)} of {count} models failed ({', '.join(failed)}): fix "
+                        f"them, then go on with rbyf run --resume {comparison.id}")
+    say(f"done: comparison {comparison.id}; rate the answers in the app (rbyf)")
+    say(comparison.id)
+    return 0
 
 
 def _generate(runner: Runner) -> int:

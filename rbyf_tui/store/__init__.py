@@ -16,11 +16,13 @@ from rbyf_tui.catalog import Catalog, Task
 from rbyf_tui.checks import CheckResult
 from rbyf_tui.errors import NotFoundError, UsageError
 from rbyf_tui.metrics import Figures
-from rbyf_tui.store import blind, ids, reads, writes
+from rbyf_tui.store import blind, comparisons, ids, reads, writes
 from rbyf_tui.store.db import Database
 from rbyf_tui.store.records import (
     FINISHED,
     BattleAnswer,
+    ComparisonMember,
+    ComparisonRow,
     ImportedGeneration,
     ImportedSession,
     LoadFailure,
@@ -35,9 +37,9 @@ from rbyf_tui.store.records import (
 from rbyf_tui.store.writes import default_rater, new_id, now
 
 __all__ = [
-    "FINISHED", "BattleAnswer", "ImportedGeneration", "ImportedSession", "LoadFailure",
-    "PairVotes", "RaterScore", "RecentModel", "SessionRef", "SessionRow", "Store", "TaskState",
-    "Vote", "default_rater", "new_id", "now",
+    "FINISHED", "BattleAnswer", "ComparisonMember", "ComparisonRow", "ImportedGeneration",
+    "ImportedSession", "LoadFailure", "PairVotes", "RaterScore", "RecentModel", "SessionRef",
+    "SessionRow", "Store", "TaskState", "Vote", "default_rater", "new_id", "now",
 ]
 
 
@@ -72,9 +74,53 @@ class Store:
     # --- models, catalogs, sessions -----------------------------------------------------
 
     def create_session(self, model: ModelInfo, catalog: Catalog, *, settings: dict[str, Any],
-                       hardware: dict[str, Any], rater: str, origin: str) -> str:
+                       hardware: dict[str, Any], rater: str, origin: str,
+                       comparison: tuple[str, int] | None = None) -> str:
+        """comparison: (comparison id, the model's position in it), for a comparison's."""
         return self.db.write(writes.create_session, model, catalog, settings, hardware, rater,
-                             origin)
+                             origin, comparison)
+
+    # --- comparisons --------------------------------------------------------------------
+
+    def create_comparison(self, catalog: Catalog, *, seed: int, settings: dict[str, Any],
+                          origin: str) -> str:
+        comparison_id = writes.new_id()
+        self.db.write(writes.create_comparison, comparison_id, catalog, seed, settings, origin)
+        return comparison_id
+
+    def find_comparison(self, prefix: str) -> ComparisonRow | None:
+        """A comparison by id or unique id prefix; None when no comparison has it."""
+        prefix = prefix.strip().lower()
+        found = self.db.read(comparisons.ids_with_prefix, prefix) if prefix else []
+        if not found:
+            return None
+        if len(found) > 1 and found[0] != prefix:
+            raise UsageError(f"comparison id '{prefix}' is ambiguous ({', '.join(found)}): "
+                             "type more of it")
+        return self.comparison(found[0])
+
+    def comparison(self, comparison_id: str) -> ComparisonRow:
+        row = self.db.read(comparisons.comparison, comparison_id)
+        if row is None:
+            raise NotFoundError(f"no comparison '{comparison_id}' in {self.path}: see "
+                                "`rbyf sessions`")
+        return row
+
+    def comparisons(self, unfinished: bool = False) -> list[ComparisonRow]:
+        """Every comparison, newest first; unfinished: those with a session not complete
+        (or a model not started)."""
+        rows = self.db.read(comparisons.comparisons)
+        return [r for r in rows if not r.finished] if unfinished else rows
+
+    def comparison_catalog(self, comparison: ComparisonRow) -> Catalog:
+        """The catalog exactly as the comparison began with it."""
+        from rbyf_tui.catalog import parse
+
+        row = self.db.read(reads.catalog_source, comparison.catalog_id)
+        if not row:
+            raise NotFoundError(f"the catalog of comparison {comparison.id} is missing from "
+                                "the DB")
+        return parse(row[0], row[1] or comparison.catalog_name)
 
     def claim_session(self, session_id: str) -> None:
         """Mark this process as the one generating into the session."""

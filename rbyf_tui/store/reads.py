@@ -105,7 +105,8 @@ def sessions(con: duckdb.DuckDBPyConnection) -> list[SessionRow]:
         SELECT s.id, m.name AS model, s.model_id, s.catalog_name AS catalog, s.status,
                s.n_tasks AS tasks, coalesce(gen.generated, 0) AS generated,
                coalesce(rated.rated, 0) AS rated, s.rater, s.origin, s.backend, s.created_at,
-               s.updated_at, s.pid, s.host
+               s.updated_at, s.pid, s.host, s.comparison_id, s.comparison_position,
+               m.quantization, m.size_bytes
         FROM sessions s JOIN models m ON m.id = s.model_id
         LEFT JOIN gen ON gen.session_id = s.id LEFT JOIN rated ON rated.session_id = s.id
         ORDER BY s.created_at DESC, s.id

@@ -53,6 +53,10 @@ class SessionRow:
     updated_at: datetime
     running: bool
     pid: int | None
+    comparison_id: str | None = None
+    comparison_position: int | None = None
+    quantization: str | None = None
+    size_bytes: int | None = None
 
 
 @dataclass(frozen=True)
@@ -221,3 +225,48 @@ class PairVotes(NamedTuple):
     model_b: str
     rater: str | None
     votes: int
+
+
+@dataclass(frozen=True)
+class ComparisonMember:
+    """One model of a comparison: its session once it has one ("waiting" before)."""
+
+    position: int
+    label: str
+    session_id: str | None
+    model_id: str | None
+    model: str
+    quantization: str | None
+    size_bytes: int | None
+    status: str  # the session's status (open | complete), or waiting
+    answered: int  # tasks with a finished answer (the warm-up excluded)
+    tasks: int
+
+    @property
+    def generated(self) -> bool:
+        return self.session_id is not None and self.answered >= self.tasks
+
+
+@dataclass(frozen=True)
+class ComparisonRow:
+    """Several models' sessions on one catalog with one seed and sampling; `settings` holds
+    every model's spec (comparison.ModelSpec), so a resume knows those not started yet."""
+
+    id: str
+    catalog_id: str
+    catalog_name: str
+    seed: int
+    origin: str
+    created_at: datetime
+    settings: dict[str, Any]
+    members: list[ComparisonMember]
+
+    @property
+    def generated(self) -> bool:
+        """Every model has answered every task."""
+        return all(m.generated for m in self.members)
+
+    @property
+    def finished(self) -> bool:
+        """Every model's session is complete (every task rated)."""
+        return all(m.status == "complete" for m in self.members)

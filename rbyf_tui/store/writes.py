@@ -52,20 +52,30 @@ def check_score(score: object) -> None:
 
 def create_session(con: duckdb.DuckDBPyConnection, model: ModelInfo, catalog: Catalog,
                    settings: dict[str, Any], hardware: dict[str, Any], rater: str,
-                   origin: str) -> str:
+                   origin: str, comparison: tuple[str, int] | None = None) -> str:
     upsert_model(con, model)
     upsert_catalog(con, catalog)
     session_id = _free_session_id(con)
     stamp = now()
     con.execute(
         "INSERT INTO sessions (id, model_id, catalog_id, catalog_name, n_tasks, backend,"
-        " settings, hardware, rater, status, origin, pid, host, created_at, updated_at)"
-        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'open', ?, ?, ?, ?, ?)",
+        " settings, hardware, rater, status, origin, pid, host, created_at, updated_at,"
+        " comparison_id, comparison_position)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'open', ?, ?, ?, ?, ?, ?, ?)",
         [session_id, model.key, catalog.content_hash, catalog.name, len(catalog.tasks),
          model.backend, json.dumps(settings), json.dumps(hardware), rater, origin,
-         os.getpid(), socket.gethostname(), stamp, stamp],
+         os.getpid(), socket.gethostname(), stamp, stamp,
+         *(comparison if comparison else (None, None))],
     )
     return session_id
+
+
+def create_comparison(con: duckdb.DuckDBPyConnection, comparison_id: str, catalog: Catalog,
+                      seed: int, settings: dict[str, Any], origin: str) -> None:
+    upsert_catalog(con, catalog)
+    con.execute("INSERT INTO comparisons VALUES (?, ?, ?, ?, ?, ?, ?)",
+                [comparison_id, catalog.content_hash, catalog.name, seed,
+                 json.dumps(settings), origin, now()])
 
 
 def claim_session(con: duckdb.DuckDBPyConnection, session_id: str) -> None:

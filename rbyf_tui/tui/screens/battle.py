@@ -25,6 +25,11 @@ from rbyf_tui.tui.screens.dialogs import TextPrompt
 from rbyf_tui.tui.widgets.stats import checks_text
 from rbyf_tui.tui.widgets.thinking import ThinkingBox
 
+
+def plural(count: int, word: str) -> str:
+    return f"{count} {word}" + ("" if count == 1 else "s")
+
+
 VERDICT_WORDS = {"left": "left is better", "right": "right is better", "tie": "a tie",
                  "both_bad": "both are bad"}
 

@@ -13,8 +13,8 @@ from textual.widgets import Footer, Static
 from rbyf_tui.metrics import fmt
 from rbyf_tui.ranking import Standing
 from rbyf_tui.tui.screens.battle import BattleScreen
-from rbyf_tui.tui.screens.board.battle_board import BattleBoardScreen, app_rater
 from rbyf_tui.tui.screens.board.base import EMPTY_HELP, SWITCH, BoardScreen
+from rbyf_tui.tui.screens.board.battle_board import BattleBoardScreen, app_rater
 from rbyf_tui.tui.screens.board.chart import ChartScreen
 from rbyf_tui.tui.screens.board.compare import CompareScreen
 from rbyf_tui.tui.screens.board.data import BoardData, Choices, filter_label
