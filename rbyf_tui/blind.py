@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 
 from rbyf_tui.answers import Answer
 from rbyf_tui.errors import NotFoundError, UsageError
+from rbyf_tui.store.records import ComparisonMember
 
 if TYPE_CHECKING:
     from rbyf_tui.store import Store
@@ -20,24 +21,9 @@ LETTERS = string.ascii_uppercase
 
 
 @dataclass(frozen=True)
-class Member:
-    """One model of the comparison, as revealed."""
-
-    session_id: str
-    model: str
-    quantization: str | None
-    size_bytes: int | None
-
-    @property
-    def label(self) -> str:
-        return " · ".join(p for p in (self.model, self.quantization, size_label(self.size_bytes))
-                          if p)
-
-
-@dataclass(frozen=True)
 class Blinded:
     letter: str
-    member: Member
+    member: ComparisonMember
     answer: Answer | None  # None: this model has no finished answer to the task
 
 
@@ -67,22 +53,12 @@ class BlindRound:
     comparison_id: str
     catalog: str
     rater: str
-    members: tuple[Member, ...]
+    members: tuple[ComparisonMember, ...]
     tasks: tuple[BlindTask, ...]
 
     def first_open(self) -> int:
         """The first task not fully rated (0 if all are)."""
         return next((i for i, t in enumerate(self.tasks) if not t.revealed), 0)
-
-
-def size_label(size: int | None) -> str:
-    if not size:
-        return ""
-    for unit, scale in (("GB", 1e9), ("MB", 1e6)):
-        if size >= scale:
-            digits = 1 if size < 10 * scale else 0
-            return f"{size / scale:.{digits}f} {unit}"
-    return f"{size / 1e3:.0f} kB"
 
 
 def shuffled(session_ids: Sequence[str], seed: int, task_key: str) -> list[str]:
@@ -95,20 +71,20 @@ def shuffled(session_ids: Sequence[str], seed: int, task_key: str) -> list[str]:
 def load_round(store: Store, comparison_id: str, rater: str) -> BlindRound:
     """Every task the comparison's models answered, with the letter order stored for each
     (made and stored on first sight)."""
-    head, rows = store.comparison_members(comparison_id)
-    if head is None:
+    comparison = store.find_comparison(comparison_id)
+    if comparison is None:
         raise NotFoundError(f"no comparison {comparison_id}; list them with: rbyf sessions")
-    members = {r["session_id"]: Member(r["session_id"], r["model"], r["quantization"],
-                                       r["size_bytes"]) for r in rows}
+    members = {m.session_id: m for m in comparison.members if m.session_id is not None}
     if len(members) < 2:
-        raise UsageError(f"comparison {comparison_id} has {len(members)} model with answers; "
-                         "blind rating needs two or more: go on with rbyf run --resume "
-                         f"{comparison_id}")
+        raise UsageError(f"comparison {comparison.id[:8]} has {len(members)} model with "
+                         "answers; blind rating needs two or more: go on with rbyf run "
+                         f"--resume {comparison.id[:8]}")
+    comparison_id = comparison.id
     answers: dict[str, dict[str, Answer]] = {}
     for row in store.comparison_answers(comparison_id, rater):
         answer = Answer.from_row(row)
         answers.setdefault(answer.task_key, {})[answer.session_id] = answer
-    seed = head["seed"] or 0
+    seed = comparison.seed or 0
     stored = store.blind_orders(comparison_id)
     missing = {key: shuffled(list(members), seed, key) for key in answers if key not in stored}
     if missing:
@@ -121,5 +97,5 @@ def load_round(store: Store, comparison_id: str, rater: str) -> BlindRound:
         tasks.append(BlindTask(key, first.task_title, first.prompt, tuple(
             Blinded(LETTERS[i % 26], members[s], answers[key].get(s))
             for i, s in enumerate(order))))
-    return BlindRound(comparison_id, head["catalog_name"], rater, tuple(members.values()),
+    return BlindRound(comparison_id, comparison.catalog_name, rater, tuple(members.values()),
                       tuple(tasks))

@@ -3,6 +3,7 @@ one screen on it: blind rating and battles without loading a model."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from dataclasses import replace
 from datetime import timedelta
@@ -39,8 +40,9 @@ def comparison_db(path: Path, seed: int = 7) -> Path:
         sessions.append(store.import_session(imported)[0])
 
     def link(con: Any) -> None:
-        con.execute("INSERT INTO comparisons VALUES (?, 'x', ?, ?, '{}', 'run', ?)",
-                    [COMPARISON, catalog.name, seed, T0])
+        settings = {"models": [{"label": name} for name, _, _ in MODELS], "n_tasks": 2}
+        con.execute("INSERT INTO comparisons VALUES (?, 'x', ?, ?, ?, 'run', ?)",
+                    [COMPARISON, catalog.name, seed, json.dumps(settings), T0])
         for position, session_id in enumerate(sessions):
             con.execute("UPDATE sessions SET comparison_id = ?, comparison_position = ? "
                         "WHERE id = ?", [COMPARISON, position, session_id])

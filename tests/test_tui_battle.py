@@ -55,7 +55,7 @@ async def test_a_vote_then_the_names_then_the_next_battle_until_none_is_left(
 
         await pilot.press("space")
         await settle(pilot)
-        await until(pilot, "1 votes this time")
+        await until(pilot, "1 vote this time")
         await pilot.press("e")
         await pilot.press(*"same", "enter")
         await pilot.press("t")

@@ -92,9 +92,8 @@ async def test_the_letters_stay_with_their_answers_when_the_rater_comes_back(
     db = comparison_db(tmp_path / "rbyf.duckdb")
     first = {key: letters_of(db, key) for key in ("a", "b")}
     assert first == {key: letters_of(db, key) for key in ("a", "b")}
-    with Store(db, read_only=True) as store:
-        sessions = {m["model"]: m["session_id"]
-                    for m in store.comparison_members(COMPARISON)[1]}
+    with Store(db) as store:
+        sessions = {m.model: m.session_id for m in store.comparison(COMPARISON).members}
         stored = store.blind_orders(COMPARISON)
     for key in ("a", "b"):  # the order is the seeded shuffle, stored once
         assert [sessions[first[key][x]] for x in "ABC"] == stored[key]

@@ -322,10 +322,6 @@ class Store:
 
     # --- blind rating -------------------------------------------------------------------
 
-    def comparison_members(self, comparison_id: str,
-                           ) -> tuple[dict[str, Any] | None, list[dict[str, Any]]]:
-        return self.db.read(blind.comparison_members, comparison_id)
-
     def comparison_answers(self, comparison_id: str, rater: str) -> list[dict[str, Any]]:
         return self.db.read(blind.comparison_answers, comparison_id, rater)
 

@@ -12,21 +12,6 @@ import duckdb
 from rbyf_tui.store.reads import GENERATION_COLUMNS, _dicts
 
 
-def comparison_members(con: duckdb.DuckDBPyConnection,
-                       comparison_id: str) -> tuple[dict[str, Any] | None, list[dict[str, Any]]]:
-    """The comparison (catalog_name, seed) and its sessions in position order, each with its
-    model's name, quantization and file size."""
-    head = _dicts(con.execute(
-        "SELECT id, catalog_name, seed FROM comparisons WHERE id = ?", [comparison_id]))
-    members = _dicts(con.execute("""
-        SELECT s.id AS session_id, s.model_id, m.name AS model, m.quantization,
-               m.size_bytes, s.comparison_position AS position
-        FROM sessions s JOIN models m ON m.id = s.model_id
-        WHERE s.comparison_id = ? ORDER BY s.comparison_position, s.created_at, s.id
-    """, [comparison_id]))
-    return (head[0] if head else None), members
-
-
 def comparison_answers(con: duckdb.DuckDBPyConnection, comparison_id: str,
                        rater: str) -> list[dict[str, Any]]:
     """Per session of the comparison and task: its latest finished answer (never the

@@ -14,6 +14,7 @@ from textual.widgets import Footer, Markdown, Static
 
 from rbyf_tui import blind
 from rbyf_tui.blind import Blinded, BlindRound, BlindTask
+from rbyf_tui.comparison import member_description
 from rbyf_tui.store.writes import default_rater
 from rbyf_tui.tui.screens.board.base import BoardScreen
 from rbyf_tui.tui.screens.board.styles import figures_line, score_text
@@ -28,7 +29,7 @@ def head_text(item: Blinded, revealed: bool, remark: str | None) -> Text:
     """The letter; the score this rater gave; the name and figures once revealed."""
     text = Text(f"Answer {item.letter}", style="bold")
     if revealed:
-        text.append(f" · {item.member.label}", style="bold")
+        text.append(f" · {member_description(item.member)}", style="bold")
     text.append("\n")
     answer = item.answer
     if answer is None:
