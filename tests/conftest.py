@@ -44,6 +44,16 @@ def demo_model() -> Path:
     return demo_model_path()
 
 
+@pytest.fixture(scope="session")
+def q8_model(demo_model: Path, pytestconfig: pytest.Config) -> Path:
+    """The demo model requantized to Q8_0: a second, different real model, made once per
+    test cache (tests/made_models.py)."""
+    from made_models import requantized
+
+    assert pytestconfig.cache is not None
+    return requantized(demo_model, pytestconfig.cache.mkdir("rbyf-models"))
+
+
 def cli_env(home: Path | None = None, **extra: str) -> dict[str, str]:
     env = dict(os.environ)
     env["PYTHONPATH"] = str(REPO) + os.pathsep + env.get("PYTHONPATH", "")

@@ -99,9 +99,12 @@ class RbyfApp(App[int]):
     # --- stop and quit ------------------------------------------------------------------
 
     def _sessions(self) -> list[Any]:
+        """Screens that generate: a stop waits for them to store what is in flight."""
+        from rbyf_tui.tui.screens.comparison_run import ComparisonRunScreen
         from rbyf_tui.tui.screens.session import SessionScreen
 
-        return [s for s in self.screen_stack if isinstance(s, SessionScreen)]
+        return [s for s in self.screen_stack
+                if isinstance(s, SessionScreen | ComparisonRunScreen)]
 
     @property
     def stopping(self) -> bool:

@@ -8,7 +8,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Vertical
 from textual.screen import ModalScreen
-from textual.widgets import Input, Static
+from textual.widgets import Input, SelectionList, Static
 
 
 class ConfirmQuit(ModalScreen[bool]):
@@ -73,6 +73,42 @@ class TextPrompt(ModalScreen[str | None]):
     def on_input_submitted(self, event: Input.Submitted) -> None:
         event.stop()
         self.dismiss(event.value.strip())
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)
+
+
+class PickMany(ModalScreen[list[int] | None]):
+    """Pick several of a list (space), enter confirms: the values of those picked."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("enter", "confirm", "confirm", priority=True),
+        Binding("escape", "cancel", "cancel"),
+    ]
+
+    def __init__(self, question: str, choices: list[tuple[str, int]]) -> None:
+        super().__init__()
+        self.question = question
+        self.choices = choices
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="dialog"):
+            yield Static(self.question)
+            yield SelectionList[int](*self.choices, id="picks")
+            yield Static("space picks or drops · enter confirms · escape cancels",
+                         classes="hint")
+
+    def on_mount(self) -> None:
+        picks = self.query_one(SelectionList)
+        picks.highlighted = 0
+        picks.focus()
+
+    def action_confirm(self) -> None:
+        picked = list(self.query_one(SelectionList).selected)
+        if len(picked) < 2:
+            self.notify("Pick two or more (space), then press enter.", severity="warning")
+            return
+        self.dismiss(picked)
 
     def action_cancel(self) -> None:
         self.dismiss(None)

@@ -21,7 +21,7 @@ from rbyf_tui import catalog as catalogs
 from rbyf_tui.errors import RbyfError
 from rbyf_tui.load_failures import full_path
 from rbyf_tui.opening import NewSession, ResumeSession
-from rbyf_tui.store import LoadFailure, RecentModel, SessionRow, Store
+from rbyf_tui.store import ComparisonRow, LoadFailure, RecentModel, SessionRow, Store
 from rbyf_tui.store.ids import short_ids
 
 if TYPE_CHECKING:
@@ -49,6 +49,8 @@ class HomeData:
     sessions: list[SessionRow]  # unfinished sessions, newest first
     catalogs: list[catalogs.CatalogEntry]
     short_ids: dict[str, str] = dataclasses.field(default_factory=dict)  # as shown, by id
+    comparisons: list[ComparisonRow] = dataclasses.field(default_factory=list)  # unfinished
+    answered: dict[str, int] = dataclasses.field(default_factory=dict)  # catalog -> models
 
 
 def load_home(store: Store) -> HomeData:
@@ -57,9 +59,12 @@ def load_home(store: Store) -> HomeData:
         return HomeData([], [], [], catalog_entries)
     failures = [row for row in store.load_failures(100) if not row.loaded_since]
     every = store.sessions()
-    sessions = [row for row in every if row.status != "complete" and row.origin != "import"]
+    # A comparison's sessions are listed as the comparison.
+    sessions = [row for row in every if row.status != "complete" and row.origin != "import"
+                and row.comparison_id is None]
     return HomeData(store.recent_models(20), failures, sessions, catalog_entries,
-                    short_ids(row.id for row in every))  # unique among all sessions
+                    short_ids(row.id for row in every),  # unique among all sessions
+                    store.comparisons(unfinished=True), dict(store.answered_catalogs()))
 
 
 def _when(value: Any) -> str:
@@ -70,6 +75,10 @@ class HomeScreen(Screen[None]):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("n", "new_session", "new session",
                 tooltip="Start a session with the chosen model and catalog"),
+        Binding("c", "compare", "compare",
+                tooltip="Generate the catalog on several models, then rate them blind"),
+        Binding("b", "battle", "battle",
+                tooltip="Vote on pairs of anonymous answers to the chosen catalog"),
         Binding("l", "leaderboard", "board", tooltip="Rank every rated model"),
         Binding("q", "quit", "quit", tooltip="Leave rbyf"),
     ]
@@ -78,7 +87,9 @@ class HomeScreen(Screen[None]):
         super().__init__()
         self.models: list[ModelChoice] = []
         self.catalog_entries: list[catalogs.CatalogEntry] = []
-        self.session_ids: list[str] = []
+        self.session_ids: list[str] = []  # the list's entries: sessions, then comparisons
+        self.comparison_ids: list[str] = []
+        self.answered: dict[str, int] = {}
         self.failures: dict[str, LoadFailure] = {}  # by model path: loads that failed
         self.failed_sessions: dict[str, LoadFailure] = {}  # by session id
         self.model = 0
@@ -104,7 +115,7 @@ class HomeScreen(Screen[None]):
     def on_mount(self) -> None:
         self.query_one("#models").border_title = "model"
         self.query_one("#catalogs").border_title = "catalog"
-        self.query_one("#sessions").border_title = "unfinished sessions"
+        self.query_one("#sessions").border_title = "unfinished sessions and comparisons"
         # What needs no DB shows at once (a few ms of TOML); the rest when the worker ends.
         self._show_lists(HomeData([], [], [], catalogs.discover()), loaded=False)
         self.refresh_lists()
@@ -141,7 +152,8 @@ class HomeScreen(Screen[None]):
         self._load_models(data.recent)
         self._load_catalogs(data.catalogs)
         if loaded:  # until then "none" would be a wrong answer
-            self._load_sessions(data.sessions, data.short_ids)
+            self.answered = data.answered
+            self._load_sessions(data.sessions, data.short_ids, data.comparisons)
             self.reading = False
         self._update_help()
 
@@ -226,8 +238,10 @@ class HomeScreen(Screen[None]):
         if options:
             out.highlighted = self.catalog
 
-    def _load_sessions(self, rows: list[SessionRow], short: dict[str, str]) -> None:
+    def _load_sessions(self, rows: list[SessionRow], short: dict[str, str],
+                       compared: list[ComparisonRow] | None = None) -> None:
         self.session_ids = [r.id for r in rows]
+        self.comparison_ids = [c.id for c in compared or []]
         out = self.query_one("#sessions", OptionList)
         options = []
         for r in rows:
@@ -237,6 +251,13 @@ class HomeScreen(Screen[None]):
                         f"{_when(r.created_at)[5:]}{busy}", style="")
             if r.id in self.failed_sessions:
                 text.append("\n  load failed", style="bold")
+            options.append(Option(text))
+        for c in compared or []:
+            text = Text(f"{c.id[:8]}  comparison of {len(c.members)} models\n", style="bold")
+            done = sum(m.generated for m in c.members)
+            state = (f"{done}/{len(c.members)} generated" if not c.generated
+                     else "enter rates blind")
+            text.append(f"  {c.catalog_name[:12]} · {state} · {_when(c.created_at)[5:]}")
             options.append(Option(text))
         out.set_options(options)
         if options:
@@ -296,10 +317,27 @@ class HomeScreen(Screen[None]):
 
     @on(OptionList.OptionSelected, "#sessions")
     def _session_selected(self, event: OptionList.OptionSelected) -> None:
-        if event.option_index < len(self.session_ids):
+        index = event.option_index
+        if index < len(self.session_ids):
             options = dataclasses.replace(self.rbyf.config.options, model=None)
-            self.rbyf.start_session(ResumeSession(self.session_ids[event.option_index],
-                                                  options))
+            self.rbyf.start_session(ResumeSession(self.session_ids[index], options))
+            return
+        index -= len(self.session_ids)
+        if index < len(self.comparison_ids):
+            self.open_comparison(self.comparison_ids[index])
+
+    @work(thread=True, exclusive=True, group="home-open", exit_on_error=False)
+    def open_comparison(self, comparison_id: str) -> None:
+        """Generate what is missing, else rate blind."""
+        generated = self.rbyf.store.comparison(comparison_id).generated
+        self.app.call_from_thread(self._open_comparison, comparison_id, generated)
+
+    def _open_comparison(self, comparison_id: str, generated: bool) -> None:
+        from rbyf_tui.tui.screens.blind import BlindScreen
+        from rbyf_tui.tui.screens.comparison_run import ComparisonRunScreen
+
+        self.app.push_screen(BlindScreen(comparison_id, self.rbyf.config.rater) if generated
+                             else ComparisonRunScreen(comparison_id))
 
     def action_new_session(self) -> None:
         if not self.models:
@@ -321,6 +359,61 @@ class HomeScreen(Screen[None]):
             self.notify(str(exc), severity="error")
             return
         self.rbyf.start_session(NewSession(options, entry.catalog))
+
+    def action_compare(self) -> None:
+        """Pick two or more models (space), enter: the chosen catalog on each, then blind."""
+        entry = self.catalog_entries[self.catalog] if self.catalog_entries else None
+        if entry is None or entry.catalog is None:
+            self.notify("choose a catalog that loads", severity="warning")
+            return
+        choices = [(m.label, i) for i, m in enumerate(self.models) if m.backend == "llama"]
+        if len(choices) < 2:
+            self.notify("a comparison needs two model files: type another .gguf path below",
+                        severity="warning")
+            self.query_one("#model-path").focus()
+            return
+        from rbyf_tui.tui.screens.dialogs import PickMany
+
+        catalog = entry.catalog
+        self.app.push_screen(PickMany(
+            f"Compare which models on {catalog.name}? (one after the other, same seed)",
+            choices), lambda picked: self._compare(picked, catalog))
+
+    def _compare(self, picked: list[int] | None, catalog: catalogs.Catalog) -> None:
+        if not picked:
+            return
+        from rbyf_tui import comparison, model_files
+
+        options = self.rbyf.config.options
+        try:
+            specs = [comparison.spec_for_file(
+                self.models[i].path or str(model_files.demo_model_path()), options)
+                for i in picked]
+            comparison_id = comparison.plan_comparison(
+                self.rbyf.store, catalog, specs, seed=options.seed, origin="tui",
+                settings={"max_tokens": self.rbyf.config.max_tokens})
+        except RbyfError as exc:
+            self.notify(str(exc), severity="error")
+            return
+        from rbyf_tui.tui.screens.comparison_run import ComparisonRunScreen
+
+        self.app.push_screen(ComparisonRunScreen(comparison_id))
+
+    def action_battle(self) -> None:
+        """Battles on the chosen catalog, if two models answered it; else the catalog most
+        models answered."""
+        entry = self.catalog_entries[self.catalog] if self.catalog_entries else None
+        name = entry.name if entry is not None else None
+        if self.answered.get(name or "", 0) < 2:
+            ready = [c for c, n in self.answered.items() if n >= 2]
+            if not ready:
+                self.notify("no catalog has answers of two models yet: press c to compare "
+                            "models first", severity="warning")
+                return
+            name = max(ready, key=lambda c: (self.answered[c], c))
+        from rbyf_tui.tui.screens.battle import BattleScreen
+
+        self.app.push_screen(BattleScreen(name or "", self.rbyf.config.rater))
 
     def action_leaderboard(self) -> None:
         self.rbyf.open_leaderboard(None)
