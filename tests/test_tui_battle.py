@@ -7,7 +7,9 @@ from pathlib import Path
 
 import pytest
 
+from rbyf_tui.store import Store
 from rbyf_tui.tui.screens.battle import BattleScreen, Contender
+from rbyf_tui.tui.screens.board.battle_board import BattleBoardScreen
 
 from board_app import screen_text, settle, until
 from comparison_db import MODELS, ScreenApp, comparison_db
@@ -103,3 +105,25 @@ async def test_skip_moves_on_without_a_vote_and_r_allows_repeats(tmp_path: Path)
         assert isinstance(app.screen, BattleScreen)
         assert all(c.display for c in app.screen.query(Contender))
         assert "prompt:" in screen_text(app)
+
+
+async def test_the_battle_ranking_orders_models_by_their_votes(tmp_path: Path) -> None:
+    db = comparison_db(tmp_path / "rbyf.duckdb")
+    with Store(db) as store:
+        answers = {(a.model, a.task_key): a.generation_id
+                   for a in store.battle_state("mini")[0]}
+        for task in ("a", "b"):  # q4 beats q8 beats beta, the winner once left, once right
+            for better, worse in (("alpha-1b-q4", "alpha-1b-q8"), ("alpha-1b-q8", "beta-2b-q4"),
+                                  ("alpha-1b-q4", "beta-2b-q4")):
+                left, right = (better, worse) if task == "a" else (worse, better)
+                store.record_vote(answers[(left, task)], answers[(right, task)],
+                                  "left" if task == "a" else "right", rater="ann")
+    app = ScreenApp(db, lambda: BattleBoardScreen("mini"))
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        text = await until(pilot, "Battles · mini · 6 votes, 3 models")
+        ranked = [line.split()[1] for line in text.splitlines()
+                  if line.strip()[:1].isdigit() and "alpha" in line or "beta" in line]
+        assert ranked[:3] == ["alpha-1b-q4", "alpha-1b-q8", "beta-2b-q4"]
+        assert "the left answer won 50% of decided votes" in text
+        assert "100%" in text  # the winner won every vote

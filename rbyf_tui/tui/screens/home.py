@@ -115,7 +115,7 @@ class HomeScreen(Screen[None]):
     def on_mount(self) -> None:
         self.query_one("#models").border_title = "model"
         self.query_one("#catalogs").border_title = "catalog"
-        self.query_one("#sessions").border_title = "unfinished sessions and comparisons"
+        self.query_one("#sessions").border_title = "unfinished sessions · comparisons"
         # What needs no DB shows at once (a few ms of TOML); the rest when the worker ends.
         self._show_lists(HomeData([], [], [], catalogs.discover()), loaded=False)
         self.refresh_lists()

@@ -58,8 +58,9 @@ class LeaderboardScreen(BoardScreen):
         Binding("m", "matrix", "Matrix", tooltip="Models x tasks, every score"),
         Binding("g", "chart", "Chart", tooltip="Mean score against decode speed"),
         Binding("v", "compare", "Compare", tooltip="Answers of two or more models side by side"),
-        Binding("t", "battle_board", "Battles", tooltip="Models ranked by their battles"),
-        Binding("b", "battle", "Battle", tooltip="Vote: two anonymous answers, which is better?"),
+        Binding("t", "battle_board", "Votes", tooltip="Models ranked by their battles (votes)"),
+        Binding("b", "battle", "Battle", show=False,
+                tooltip="Vote: two anonymous answers, which is better?"),
     ]
 
     def __init__(self, catalog: str | None = None, rater: str | None = None) -> None:
