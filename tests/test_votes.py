@@ -277,3 +277,32 @@ def test_votes_are_exported_and_merged_once(tmp_path: Path) -> None:
     assert again.returncode == 0, again.stderr
     assert again.stdout.count("0 comparisons, 0 votes, 0 blind_orders") == 2
     assert vote_count(team) == 3
+
+
+def test_a_blind_order_follows_its_session_to_a_new_id(tmp_path: Path) -> None:
+    """Two raters' sessions with one id (8-digit ids of old): --new-ids renames bob's, and
+    his blind order names the new id."""
+    a, b, team = tmp_path / "alice.duckdb", tmp_path / "bob.duckdb", tmp_path / "team.duckdb"
+    for db, model in ((a, "m1"), (b, "m2")):
+        answered(db, model)
+        con = duckdb.connect(str(db))
+        for table, column in (("sessions", "id"), ("generations", "session_id"),
+                              ("counted", "session_id")):
+            con.execute(f"UPDATE {table} SET {column} = '1a2b3c4d'")
+        con.execute("INSERT INTO comparisons VALUES (?, 'h', 'mini', 7, '{}', 'run', now())",
+                    [f"c-{model}"])
+        con.execute("INSERT INTO blind_orders VALUES (?, 'a', '[\"1a2b3c4d\"]', 7, now())",
+                    [f"c-{model}"])
+        con.close()
+    assert run_cli("merge", str(a), str(b), "--into", str(team), "--new-ids").returncode == 0
+    con = duckdb.connect(str(team), read_only=True)
+    orders = dict(con.execute("SELECT comparison_id, sessions::VARCHAR FROM blind_orders"
+                              ).fetchall())
+    bob = con.execute("SELECT s.id FROM sessions s JOIN models m ON m.id = s.model_id "
+                      "WHERE m.name = 'm2'").fetchone()
+    con.close()
+    assert bob is not None and bob[0] != "1a2b3c4d"
+    assert json.loads(orders["c-m1"]) == ["1a2b3c4d"]
+    assert json.loads(orders["c-m2"]) == [bob[0]]
+    again = run_cli("merge", str(a), str(b), "--into", str(team), "--new-ids")
+    assert again.stdout.count("0 comparisons, 0 votes, 0 blind_orders") == 2
