@@ -242,6 +242,8 @@ def test_votes_are_exported_and_merged_once(tmp_path: Path) -> None:
     assert [(v["left_model"], v["verdict"], v["rater"]) for v in voted] == [
         ("m1", "left", "alice"), ("m2", "tie", "alice")]
     assert len(records) == len(voted) + 6  # 2 sessions x (warm-up + 2 tasks)
+    md = run_cli("export", "--db", str(a), "--all", "--format", "md").stdout
+    assert "# Votes" in md and "| mini | a | m1 | m2 | left | alice |" in md
     out = tmp_path / "all.csv"
     result = run_cli("export", "--db", str(a), "--all", "--format", "csv", "--out", str(out))
     assert result.returncode == 0, result.stderr
