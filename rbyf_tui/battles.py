@@ -71,11 +71,16 @@ def choose_battle(answers: Sequence[BattleAnswer], votes: Sequence[PairVotes],
         task_votes[(v.catalog, v.task_key)] += v.votes
         if v.rater == rater and v.votes:
             seen.add((v.catalog, v.task_key, v.model_a, v.model_b))
-    best: tuple[int, int, int, int] | None = None
-    found: list[tuple[str, str, str, str]] = []
+    # Pairs in order of their votes: the first group with a battle left holds the best one.
+    by_votes: dict[int, list[tuple[str, str, str]]] = {}
     for catalog in sorted({c for c, _ in names}):
         models = sorted(m for c, m in names if c == catalog)
         for a, b in combinations(models, 2):
+            by_votes.setdefault(pair_votes[(catalog, a, b)], []).append((catalog, a, b))
+    found: list[tuple[str, str, str, str]] = []
+    for count in sorted(by_votes):
+        best: tuple[int, int, int] | None = None
+        for catalog, a, b in by_votes[count]:
             for task in sorted(tasks.get(catalog, ())):
                 gaps = ((catalog, a, task) not in answer_of) + ((catalog, b, task)
                                                                 not in answer_of)
@@ -83,12 +88,14 @@ def choose_battle(answers: Sequence[BattleAnswer], votes: Sequence[PairVotes],
                     continue
                 if not repeat and (catalog, task, a, b) in seen:
                     continue
-                key = (pair_votes[(catalog, a, b)], task_pair_votes[(catalog, task, a, b)],
-                       task_votes[(catalog, task)], gaps)
+                key = (task_pair_votes[(catalog, task, a, b)], task_votes[(catalog, task)],
+                       gaps)
                 if best is None or key < best:
                     best, found = key, []
                 if key == best:
                     found.append((catalog, task, a, b))
+        if found:
+            break
     if not found:
         return None
     catalog, task, a, b = rng.choice(found)

@@ -51,6 +51,20 @@ def votes_to_jsonl(votes: list[dict[str, Any]]) -> str:
     return to_jsonl([{"kind": "vote", **vote} for vote in votes])
 
 
+def votes_to_markdown(votes: list[dict[str, Any]]) -> str:
+    """The votes as a table after the transcripts; nothing without votes."""
+    if not votes:
+        return ""
+    lines = ["\n\n# Votes\n", "| time | catalog | task | left | right | verdict | rater | remark |",
+             "|---|---|---|---|---|---|---|---|"]
+    for v in votes:
+        values = [_plain(v["created_at"]), v["catalog"], v["task_key"], v["left_model"],
+                  v["right_model"], v["verdict"], v["rater"] or "", v["remarks"] or ""]
+        cells = (str(x).replace("|", "\\|").replace("\n", " ") for x in values)
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines) + "\n"
+
+
 def counted_by_task(rows: Iterable[dict[str, Any]]) -> dict[str, dict[str, Any]]:
     """Per task key, the generation whose rating counts, else the latest attempt."""
     chosen: dict[str, dict[str, Any]] = {}

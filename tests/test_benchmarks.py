@@ -41,6 +41,18 @@ def test_the_store_scale_benchmark_runs_on_tiny_sizes(tmp_path: Path) -> None:
     assert "120: leaderboard" in result.stdout and "120: Store.rate" in result.stdout
 
 
+def test_the_vote_write_benchmark_runs_on_tiny_sizes(tmp_path: Path) -> None:
+    result = subprocess.run(
+        [sys.executable, "benchmarks/vote_write.py", "--votes", "500", "--models", "4",
+         "--tasks", "3", "--repeat", "2", "--dir", str(tmp_path)],
+        capture_output=True, text=True, cwd=REPO, timeout=600)
+    assert result.returncode == 0, result.stderr
+    assert "DB: 4 models x 3 tasks" in result.stdout and "500 votes added" in result.stdout
+    for name in ("Store.record_vote, file held (app)", "Store.record_vote, opened per call"):
+        assert name in result.stdout
+    assert "500 votes: a vote written (file held)" in result.stdout
+
+
 def test_the_startup_benchmark_runs() -> None:
     result = subprocess.run(
         [sys.executable, "benchmarks/startup.py", "--runs", "1", "--importtime", "--top", "3"],

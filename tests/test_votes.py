@@ -98,16 +98,14 @@ def full(models: str, tasks: str = "ab") -> dict[str, dict[str, str | None]]:
 
 def test_the_pair_and_task_with_fewest_votes_come_first() -> None:
     given = answers("mini", full("xyz"))
+    # pairs: x-y 2 votes, x-z 1 (on b), y-z 1 (on a); tasks: a 3 votes, b 1
     votes = [PairVotes("mini", "a", "x", "y", "ann", 2), PairVotes("mini", "b", "x", "z", "bob", 1),
              PairVotes("mini", "a", "y", "z", "bob", 1)]
     for seed in range(20):
         battle = choose_battle(given, votes, "me", random.Random(seed))
-        assert battle is not None
-        # y-z has the fewest votes (as has x-z), and of y-z's tasks b has none
-        assert battle.task_key == "b" and {battle.left.model_id, battle.right.model_id} in (
-            {"y", "z"}, {"x", "z"})
-        if {battle.left.model_id, battle.right.model_id} == {"x", "z"}:
-            pytest.fail("x-z on b has a vote already, y-z on b none")
+        # x-z and y-z have the fewest votes; x-z on a and y-z on b none; b has fewer in all
+        assert battle is not None and battle.task_key == "b"
+        assert {battle.left.model_id, battle.right.model_id} == {"y", "z"}
         assert battle.left.generation_id == f"{battle.left.model_id}-b"
         assert battle.left.model == battle.left.model_id.upper()
 
@@ -170,10 +168,9 @@ def test_battles_from_the_store_until_every_pair_is_voted(tmp_path: Path) -> Non
         assert (left.generation_id, right.generation_id) == (
             gens[left.model][battle.task_key], gens[right.model][battle.task_key])
         met.append((battle.task_key, frozenset((left.model, right.model))))
-        # The first three battles are three different pairs (fewest votes first).
         store.record_vote(left.generation_id, right.generation_id, "tie", rater="tester")
     assert len(met) == len(set(met)) == 6  # 3 pairs x 2 tasks, each once
-    assert len({pair for _, pair in met[:3]}) == 3
+    assert len({pair for _, pair in met[:3]}) == 3  # fewest votes first: every pair once
     assert battles.next_battle(store, "mini", "someone else", rng=rng) is not None
     two = battles.next_battle(store, "mini", "someone else", ["scripted:m1", "scripted:m2"],
                               rng)
@@ -245,6 +242,8 @@ def test_votes_are_exported_and_merged_once(tmp_path: Path) -> None:
     assert [(v["left_model"], v["verdict"], v["rater"]) for v in voted] == [
         ("m1", "left", "alice"), ("m2", "tie", "alice")]
     assert len(records) == len(voted) + 6  # 2 sessions x (warm-up + 2 tasks)
+    md = run_cli("export", "--db", str(a), "--all", "--format", "md").stdout
+    assert "# Votes" in md and "| mini | a | m1 | m2 | left | alice |" in md
     out = tmp_path / "all.csv"
     result = run_cli("export", "--db", str(a), "--all", "--format", "csv", "--out", str(out))
     assert result.returncode == 0, result.stderr
@@ -277,3 +276,32 @@ def test_votes_are_exported_and_merged_once(tmp_path: Path) -> None:
     assert again.returncode == 0, again.stderr
     assert again.stdout.count("0 comparisons, 0 votes, 0 blind_orders") == 2
     assert vote_count(team) == 3
+
+
+def test_a_blind_order_follows_its_session_to_a_new_id(tmp_path: Path) -> None:
+    """Two raters' sessions with one id (8-digit ids of old): --new-ids renames bob's, and
+    his blind order names the new id."""
+    a, b, team = tmp_path / "alice.duckdb", tmp_path / "bob.duckdb", tmp_path / "team.duckdb"
+    for db, model in ((a, "m1"), (b, "m2")):
+        answered(db, model)
+        con = duckdb.connect(str(db))
+        for table, column in (("sessions", "id"), ("generations", "session_id"),
+                              ("counted", "session_id")):
+            con.execute(f"UPDATE {table} SET {column} = '1a2b3c4d'")
+        con.execute("INSERT INTO comparisons VALUES (?, 'h', 'mini', 7, '{}', 'run', now())",
+                    [f"c-{model}"])
+        con.execute("INSERT INTO blind_orders VALUES (?, 'a', '[\"1a2b3c4d\"]', 7, now())",
+                    [f"c-{model}"])
+        con.close()
+    assert run_cli("merge", str(a), str(b), "--into", str(team), "--new-ids").returncode == 0
+    con = duckdb.connect(str(team), read_only=True)
+    orders = dict(con.execute("SELECT comparison_id, sessions::VARCHAR FROM blind_orders"
+                              ).fetchall())
+    bob = con.execute("SELECT s.id FROM sessions s JOIN models m ON m.id = s.model_id "
+                      "WHERE m.name = 'm2'").fetchone()
+    con.close()
+    assert bob is not None and bob[0] != "1a2b3c4d"
+    assert json.loads(orders["c-m1"]) == ["1a2b3c4d"]
+    assert json.loads(orders["c-m2"]) == [bob[0]]
+    again = run_cli("merge", str(a), str(b), "--into", str(team), "--new-ids")
+    assert again.stdout.count("0 comparisons, 0 votes, 0 blind_orders") == 2

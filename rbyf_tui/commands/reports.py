@@ -218,7 +218,8 @@ def export(args: argparse.Namespace) -> int:
         "jsonl": lambda: exporter.to_jsonl(rows) + exporter.votes_to_jsonl(
             store.vote_rows(session_ids)),
         "seed-csv": lambda: exporter.to_seed_csv(rows, next(iter(catalogs.values()))),
-        "md": lambda: exporter.to_markdown(rows, catalogs),
+        "md": lambda: exporter.to_markdown(rows, catalogs) + exporter.votes_to_markdown(
+            store.vote_rows(session_ids)),
     }[args.format]()
     if out is None:
         sys.stdout.write(text)

@@ -449,11 +449,15 @@ def battle_state(con: duckdb.DuckDBPyConnection, catalog: str,
         LEFT JOIN ({picked}) p ON p.model_id = r.model_id
         ORDER BY m.name, r.model_id, p.task_key
     """, [catalog, *roster_params, *params]).fetchall()
-    votes = con.execute("""
+    # Only votes between two models of the roster: the others cannot change the choice.
+    among = "" if model_ids is None else (
+        "AND left_model_id IN (SELECT unnest($2::VARCHAR[])) "
+        "AND right_model_id IN (SELECT unnest($2::VARCHAR[]))")
+    votes = con.execute(f"""
         SELECT catalog_name, task_key, least(left_model_id, right_model_id) AS a,
                greatest(left_model_id, right_model_id) AS b, rater, count(*)
-        FROM votes WHERE catalog_name = ? GROUP BY ALL ORDER BY ALL
-    """, [catalog]).fetchall()
+        FROM votes WHERE catalog_name = $1 {among} GROUP BY ALL
+    """, [catalog, *([] if model_ids is None else [list(model_ids)])]).fetchall()
     return [BattleAnswer(*row) for row in answers], [PairVotes(*row) for row in votes]
 
 

@@ -378,6 +378,13 @@ def refresh_session_status(con: duckdb.DuckDBPyConnection, session_id: str,
         ["complete" if complete else "open", stamp, complete, stamp, session_id])
 
 
+def rebuild_counted(con: duckdb.DuckDBPyConnection) -> None:
+    """Recompute the counted ratings from all ratings (kept up to date by insert_rating;
+    this is for checks and for rows written around it: a merge, a benchmark's bulk load)."""
+    con.execute("DELETE FROM counted")
+    con.execute(COUNTED_FILL)
+
+
 # --- votes ------------------------------------------------------------------------------
 
 # Both answers of a vote, by id (a literal IN list: answered from the primary key index).
@@ -396,7 +403,8 @@ def record_vote(con: duckdb.DuckDBPyConnection, vote_id: str, left_id: str, righ
                 verdict: str, remarks: str, rater: str) -> str:
     """One battle's verdict, refused in one line unless both answers exist, are finished
     and answer the same task of the same catalog from two different models."""
-    found = {row[0]: row[1:] for row in con.execute(VOTED_ANSWERS, [left_id, right_id]).fetchall()}
+    rows = con.execute(VOTED_ANSWERS, [left_id, right_id]).fetchall()
+    found = {row[0]: row[1:] for row in rows}
     for gen_id in (left_id, right_id):
         if gen_id not in found:
             raise NotFoundError(f"no answer {gen_id}: it was deleted or never existed; "
@@ -432,10 +440,3 @@ def record_vote(con: duckdb.DuckDBPyConnection, vote_id: str, left_id: str, righ
         [vote_id, left_catalog, left_task, left_id, right_id, left_model, right_model,
          verdict, remarks or None, rater, now()])
     return vote_id
-
-
-def rebuild_counted(con: duckdb.DuckDBPyConnection) -> None:
-    """Recompute the counted ratings from all ratings (kept up to date by insert_rating;
-    this is for checks and for rows written around it: a merge, a benchmark's bulk load)."""
-    con.execute("DELETE FROM counted")
-    con.execute(COUNTED_FILL)
