@@ -18,7 +18,9 @@ from dataclasses import dataclass
 from itertools import combinations
 from typing import TYPE_CHECKING
 
-from rbyf_tui.errors import UsageError
+from rbyf_tui.backends import BackendOptions
+from rbyf_tui.errors import ModelError, NotFoundError, UsageError
+from rbyf_tui.opening import Opening, ResumeSession, open_session
 from rbyf_tui.store.records import BattleAnswer, PairVotes
 
 if TYPE_CHECKING:
@@ -112,3 +114,36 @@ def next_battle(store: Store, catalog: str, rater: str | None,
     answers, votes = store.battle_state(catalog, model_ids)
     return choose_battle(answers, votes, rater, rng or random.Random(), repeat=repeat,
                          missing=missing)
+
+
+def answer_missing(opening: Opening, options: BackendOptions, battle: Battle) -> Battle:
+    """Generate the answers a battle lacks (missing="generate"): each such model's latest
+    session of the catalog is reopened (its model loaded, checked by sha256), the one task
+    answered and stored, the model freed. The battle with both answers' ids."""
+    store = opening.store
+    sides = []
+    for side in (battle.left, battle.right):
+        if side.generation_id is None:
+            sessions = [s for s in store.sessions()
+                        if s.model_id == side.model_id and s.catalog == battle.catalog]
+            if not sessions:
+                raise NotFoundError(f"no session of this model on {battle.catalog} to "
+                                    "answer in: skip this battle (s)")
+            opened = open_session(opening, ResumeSession(sessions[0].id, options))
+            try:
+                runner = opened.runner
+                task = next((t for t in runner.catalog.all_tasks()
+                             if t.key == battle.task_key), None)
+                if task is None:
+                    raise NotFoundError(f"task {battle.task_key} is not in this model's "
+                                        f"version of {battle.catalog}: skip it (s)")
+                outcome = runner.run_task(task)
+            finally:
+                store.release_session(opened.runner.session_id)
+                opened.backend.close()
+            if outcome.status != "ok":
+                raise ModelError(f"the answer could not be generated: "
+                                 f"{outcome.error or outcome.status}")
+            side = Side(side.model_id, side.model, outcome.generation_id)
+        sides.append(side)
+    return Battle(battle.catalog, battle.task_key, sides[0], sides[1])

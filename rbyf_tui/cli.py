@@ -196,6 +196,9 @@ def build_parser() -> Parser:
                              "answered the catalog)")
     battle.add_argument("--repeat", action="store_true",
                         help="also pairs and tasks you have voted on before")
+    battle.add_argument("--missing", choices=("skip", "generate"), default="skip",
+                        help="a task a model has not answered: skip it (default), or "
+                             "generate its answer on demand (the model loads)")
     battle.add_argument("--rater", default=None, metavar="NAME",
                         help="who votes (default: $RBYF_RATER, else your user name)")
 

@@ -98,3 +98,54 @@ async def test_compare_two_real_models_then_rate_them_blind_and_battle(
         con.close()
     assert rated == [(letters["A"], 5, True), (letters["B"], 2, True)]
     assert linked == (1, 1)  # both sessions in one comparison, with one seed
+
+
+async def test_a_battle_generates_the_answer_a_model_lacks_when_asked(
+        tmp_path: Path, demo_model: Path, q8_model: Path, rbyf_home: Path) -> None:
+    from rbyf_tui import catalog as catalogs
+    from rbyf_tui.backends import BackendOptions
+    from rbyf_tui.opening import NewSession, Opening, open_session
+    from rbyf_tui.store import Store
+    from rbyf_tui.tui.screens.battle import BattleScreen
+
+    from comparison_db import ScreenApp
+
+    db = tmp_path / "rbyf.duckdb"
+    catalog = catalogs.parse(MINI, "mini.toml")
+    store = Store(db)
+    for model, tasks in ((demo_model, ("warm", "a", "b")), (q8_model, ("warm", "a"))):
+        opened = open_session(Opening(store, "run", max_tokens=4),
+                              NewSession(BackendOptions(model=str(model)), catalog))
+        try:
+            for task in catalog.all_tasks():
+                if task.key in tasks:
+                    assert opened.runner.run_task(task).status == "ok"
+        finally:
+            store.release_session(opened.runner.session_id)
+            opened.backend.close()
+    store.close()
+
+    app = ScreenApp(db, lambda: BattleScreen("mini", rater="ann", seed=1,
+                                             missing="generate"))
+    async with app.run_test(size=(80, 24)) as pilot:
+        await until(pilot, lambda: "0 votes this time" in screen_text(app), "a battle")
+        assert "Task A" in screen_text(app)  # both answered it: it comes first
+        await pilot.press("t")
+        await until(pilot, lambda: "saved: a tie" in screen_text(app), "the vote")
+        await pilot.press("space")
+        await until(pilot, lambda: "1 vote this time" in screen_text(app),
+                    "the battle on task b, its missing answer generated")
+        assert "Task B" in screen_text(app)
+        await pilot.press("1")
+        await until(pilot, lambda: "saved: left is better" in screen_text(app), "the vote")
+        votes = [(v["task_key"], v["verdict"]) for v in app.store.vote_rows()]
+    assert votes == [("a", "tie"), ("b", "left")]
+    con = duckdb.connect(str(db), read_only=True)
+    try:
+        made = con.execute("SELECT m.quantization, g.task_key, g.status FROM generations g "
+                           "JOIN sessions s ON s.id = g.session_id JOIN models m ON "
+                           "m.id = s.model_id WHERE m.quantization = 'Q8_0' "
+                           "ORDER BY g.started_at").fetchall()
+    finally:
+        con.close()
+    assert made == [("Q8_0", "warm", "ok"), ("Q8_0", "a", "ok"), ("Q8_0", "b", "ok")]

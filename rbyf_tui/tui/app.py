@@ -71,7 +71,8 @@ class RbyfApp(App[int]):
             from rbyf_tui.tui.screens.battle import BattleScreen
 
             return BattleScreen(config.battle.catalog, config.rater, config.battle.models,
-                                repeat=config.battle.repeat)
+                                repeat=config.battle.repeat,
+                                missing=config.battle.missing)
         if config.blind is not None:
             from rbyf_tui.tui.screens.blind import BlindScreen
 

@@ -16,6 +16,7 @@ class BattleStart:
     catalog: str
     models: list[str] | None = None
     repeat: bool = False
+    missing: str = "skip"  # a task a model has not answered: skip it, or generate it
 
 
 @dataclass

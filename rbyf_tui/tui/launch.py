@@ -50,7 +50,8 @@ def battle_start(db_path: Path, args: argparse.Namespace) -> BattleStart:
             raise UsageError(f"only one model answered catalog {catalog!r}: a battle needs "
                              "two; generate another with rbyf run --model B.gguf --catalog "
                              f"{catalog}")
-    return BattleStart(catalog, models, bool(getattr(args, "repeat", False)))
+    return BattleStart(catalog, models, bool(getattr(args, "repeat", False)),
+                       getattr(args, "missing", None) or "skip")
 
 
 def blind_start(db_path: Path, args: argparse.Namespace) -> str:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import random
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import ClassVar
 
 from rich.text import Text
@@ -17,6 +17,7 @@ from textual.widgets import Footer, Markdown, Static
 
 from rbyf_tui import battles
 from rbyf_tui.answers import Answer
+from rbyf_tui.backends import BackendOptions
 from rbyf_tui.battles import Battle
 from rbyf_tui.store.writes import default_rater
 from rbyf_tui.tui.screens.board.base import BoardScreen
@@ -100,17 +101,20 @@ class BattleScreen(BoardScreen):
                 tooltip="Unfold or fold the thinking"),
         Binding("r", "toggle_repeat", "Repeats", show=False,
                 tooltip="Allow pairs and tasks you voted on already, or not"),
+        Binding("g", "toggle_missing", "Generate missing", show=False,
+                tooltip="Generate answers a model lacks (loads it), or skip those tasks"),
     ]
 
     FAILED = "Cannot choose a battle"
 
     def __init__(self, catalog: str, rater: str | None = None,
                  models: Sequence[str] | None = None, seed: int | None = None,
-                 *, repeat: bool = False) -> None:
+                 *, repeat: bool = False, missing: str = "skip") -> None:
         super().__init__(catalog, rater)
         self.models = list(models) if models else None
         self.rng = random.Random(seed)
         self.repeat = repeat
+        self.missing = missing  # skip | generate: a task a model has not answered
         self.shown: Shown | None = None
         self.voted: Voted | None = None
         self.remark = ""
@@ -144,13 +148,30 @@ class BattleScreen(BoardScreen):
     def choose(self) -> Shown:
         assert self.catalog is not None
         battle = battles.next_battle(self.store, self.catalog, self.rater, self.models,
-                                     self.rng, repeat=self.repeat)
-        if battle is None or battle.left.generation_id is None \
-                or battle.right.generation_id is None:
+                                     self.rng, repeat=self.repeat, missing=self.missing)
+        if battle is None:
             return Shown(None, catalog=self.catalog)
+        if battle.left.generation_id is None or battle.right.generation_id is None:
+            battle = self.generate_missing(battle)
         left = Answer.from_row(self.store.answer(battle.left.generation_id))
         right = Answer.from_row(self.store.answer(battle.right.generation_id))
         return Shown(battle, left, right, self.catalog)
+
+    def generate_missing(self, battle: Battle) -> Battle:
+        """In the worker: load the model that lacks an answer and generate it (without
+        naming it: that would give the side away)."""
+        from rbyf_tui.opening import Opening
+
+        self.app.call_from_thread(
+            self.query_one("#battle-title", Static).update,
+            f"Battle · {self.catalog} · one side has no answer to this task yet: generating "
+            "it (its model loads)…")
+        config = getattr(self.app, "config", None)
+        opening = Opening(self.store, "tui", rater=self.rater,
+                          max_tokens=getattr(config, "max_tokens", None),
+                          **({"backend_factory": config.backend_factory} if config else {}))
+        options = config.options if config is not None else BackendOptions()
+        return battles.answer_missing(opening, replace(options, model=None), battle)
 
     @work(thread=True, exclusive=True, group="battle", exit_on_error=False)
     def record(self, battle: Battle, verdict: str, remark: str) -> Voted:
@@ -249,6 +270,14 @@ class BattleScreen(BoardScreen):
         self.repeat = not self.repeat
         self.notify("Battles you voted on before may come again." if self.repeat
                     else "Only battles you have not voted on.")
+        if self.voted is not None or self.shown is None or self.shown.battle is None:
+            self.action_skip()
+
+    def action_toggle_missing(self) -> None:
+        self.missing = "skip" if self.missing == "generate" else "generate"
+        self.notify("Tasks a model has not answered: its answer is generated (the model "
+                    "loads)." if self.missing == "generate"
+                    else "Tasks a model has not answered are skipped.")
         if self.voted is not None or self.shown is None or self.shown.battle is None:
             self.action_skip()
 
