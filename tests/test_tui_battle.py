@@ -123,7 +123,7 @@ async def test_the_battle_ranking_orders_models_by_their_votes(tmp_path: Path) -
         await settle(pilot)
         text = await until(pilot, "Battles · mini · 6 votes, 3 models")
         ranked = [line.split()[1] for line in text.splitlines()
-                  if line.strip()[:1].isdigit() and "alpha" in line or "beta" in line]
+                  if line.strip()[:1].isdigit() and ("alpha" in line or "beta" in line)]
         assert ranked[:3] == ["alpha-1b-q4", "alpha-1b-q8", "beta-2b-q4"]
         assert "the left answer won 50% of decided votes" in text
         assert "100%" in text  # the winner won every vote
