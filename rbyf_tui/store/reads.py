@@ -384,7 +384,8 @@ def raters(con: duckdb.DuckDBPyConnection) -> list[str]:
 def recent_models(con: duckdb.DuckDBPyConnection, limit: int) -> list[RecentModel]:
     """Model files used before (in-process backend), most recently used first."""
     rows = con.execute(
-        "SELECT name, path, last_used FROM models WHERE backend = 'llama.cpp' "
+        "SELECT name, path, last_used, quantization, size_bytes FROM models "
+        "WHERE backend = 'llama.cpp' "
         "AND path IS NOT NULL ORDER BY last_used DESC, name LIMIT ?", [limit]).fetchall()
     return [RecentModel(*row) for row in rows]
 

@@ -137,6 +137,8 @@ class RecentModel:
     name: str
     path: str
     last_used: datetime
+    quantization: str | None = None
+    size_bytes: int | None = None
 
 
 @dataclass(frozen=True)

@@ -18,6 +18,7 @@ from textual.widgets.option_list import Option
 from textual.worker import Worker, WorkerState
 
 from rbyf_tui import catalog as catalogs
+from rbyf_tui.comparison import model_label
 from rbyf_tui.errors import RbyfError
 from rbyf_tui.load_failures import full_path
 from rbyf_tui.opening import NewSession, ResumeSession
@@ -177,8 +178,8 @@ class HomeScreen(Screen[None]):
                 continue
             seen.add(row.path)
             missing = "" if Path(row.path).exists() else " (missing)"
-            models.append(ModelChoice(row.name, "llama", row.path,
-                                      f"{_when(row.last_used)}{missing}"))
+            models.append(ModelChoice(model_label(row.name, row.quantization, row.size_bytes),
+                                      "llama", row.path, f"{_when(row.last_used)}{missing}"))
         for path, row in self.failures.items():
             # a file that failed to load may load after an upgrade; a typo is not offered
             if row.backend == "llama.cpp" and path not in seen and Path(path).is_file():
@@ -246,7 +247,8 @@ class HomeScreen(Screen[None]):
         options = []
         for r in rows:
             busy = " · open elsewhere" if r.running else ""
-            text = Text(f"{short.get(r.id, r.id)}  {r.model[:24]}\n", style="bold")
+            quant = f" {r.quantization}" if r.quantization else ""
+            text = Text(f"{short.get(r.id, r.id)}  {r.model[:24]}{quant}\n", style="bold")
             text.append(f"  {r.catalog[:12]} · {r.rated}/{r.tasks} rated · "
                         f"{_when(r.created_at)[5:]}{busy}", style="")
             if r.id in self.failed_sessions:
