@@ -110,6 +110,15 @@ def test_two_models_generate_into_linked_sessions_with_one_seed(
     assert listing[head + 2].startswith("  " + second["id"][:8])
     assert "gemma-3-270m-it-Q8_0 (Q8_0, " in listing[head + 2]
 
+    for session, score in ((first, "3"), (second, "4")):
+        rated = run_cli("rate", "--db", str(db), "--session", session["id"], "--task", "a",
+                        "--score", score, home=tmp_path)
+        assert rated.returncode == 0, rated.stderr
+    board = run_cli("leaderboard", "--db", str(db), home=tmp_path).stdout
+    size = q8_model.stat().st_size
+    assert f"gemma-3-270m-it-Q8_0 (Q8_0, {size / 1e6:.0f} MB)" in board
+    assert "gemma-3-270m-q4_k_m (Q4_K_M, " in board
+
     again = run_cli("run", "--db", str(db), "--resume", comparison_id[:10], home=tmp_path)
     assert again.returncode == 0, again.stderr
     assert again.stdout.count("every task already answered") == 2

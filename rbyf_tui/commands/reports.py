@@ -148,7 +148,8 @@ def leaderboard(args: argparse.Namespace) -> int:
     print(table(
         ["rank", "model", "catalog", "rated", "total", "mean", "95% CI", "checks", "TTFT",
          "prompt t/s", "decode t/s", *(["thinking"] if thinks else [])],
-        [[s.rank, s.model, s.catalog, f"{s.n_rated}/{s.n_tasks}",
+        [[s.rank, comparing.model_label(s.model, s.quantization, s.size_bytes), s.catalog,
+          f"{s.n_rated}/{s.n_tasks}",
           f"{s.total}/{5 * s.n_rated}", fmt(s.mean, "", 2),
           f"{s.ci_low:.2f}–{s.ci_high:.2f}",
           "–" if s.check_pass_rate is None else f"{s.check_pass_rate:.0%}",
