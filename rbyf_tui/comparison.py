@@ -211,16 +211,16 @@ class ModelFailed:
 Event = ModelStarting | TaskDone | ModelDone | ModelFailed
 
 
-def find_member_spec(comparison: ComparisonRow, member: ComparisonMember) -> ModelSpec:
+def member_spec(comparison: ComparisonRow, member: ComparisonMember) -> ModelSpec:
     return ModelSpec.from_dict(comparison.settings["models"][member.position])
 
 
-def _generated(store: Store, runner_catalog: Catalog, session_id: str) -> bool:
+def _generated(store: Store, catalog: Catalog, session_id: str) -> bool:
     """Whether every task (the warm-up too) has a whole answer or a rating (Runner's rule)."""
     states = store.task_states(session_id)
     return all(
         (s := states.get(t.key)) is not None and (s.status == "ok" or s.score is not None)
-        for t in runner_catalog.all_tasks())
+        for t in catalog.all_tasks())
 
 
 def run_comparison(store: Store, comparison_id: str, *, on_event: Callable[[Event], None],
@@ -239,7 +239,7 @@ def run_comparison(store: Store, comparison_id: str, *, on_event: Callable[[Even
     failed = 0
     count = len(comparison.members)
     for member in comparison.members:
-        spec = find_member_spec(comparison, member)
+        spec = member_spec(comparison, member)
         options = replace(spec.options, seed=comparison.seed, verbose=verbose)
         if member.session_id and _generated(store, catalog, member.session_id):
             on_event(ModelDone(member.position, member.label, member.session_id, 0, 0,
