@@ -23,6 +23,7 @@ from rbyf_tui.comparison import (
 from rbyf_tui.errors import ModelError, NotFoundError, UsageError
 from rbyf_tui.store import Store
 
+from conftest import run_cli
 from fakes import ScriptedBackend
 from helpers import mini_catalog
 
@@ -127,3 +128,16 @@ def test_an_unknown_comparison_is_one_line(tmp_path: Path) -> None:
     assert store.find_comparison("abc") is None
     with pytest.raises(NotFoundError, match=r"^no comparison 'abc' in "):
         store.comparison("abc")
+
+
+def test_a_comparison_not_started_is_listed_with_its_models_waiting(tmp_path: Path) -> None:
+    db = tmp_path / "cmp.duckdb"
+    store = Store(db)
+    cid = plan_comparison(store, mini_catalog(), [served("a"), served("b")], seed=1)
+    store.close()
+    lines = run_cli("sessions", "--db", str(db), home=tmp_path).stdout.splitlines()
+    assert lines[2].split()[:5] == [cid[:8], "comparison", "of", "2", "models"]
+    assert "unfinished" in lines[2]
+    assert lines[3].split()[:4] == ["-", "a", "at", URL]
+    assert lines[4].split()[:4] == ["-", "b", "at", URL]
+    assert "waiting" in lines[3] and "waiting" in lines[4]

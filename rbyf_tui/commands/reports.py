@@ -39,12 +39,13 @@ def sessions(args: argparse.Namespace) -> int:
         print_json([{**asdict(r), "created_at": stamp(r.created_at),
                      "updated_at": stamp(r.updated_at)} for r in rows])
         return 0
-    if not rows:
+    comparisons = store.comparisons() if store.path.exists() else []
+    if not rows and not comparisons:
         print("no sessions yet: start one with `rbyf` or `rbyf run`")
     else:
         print(table(
             ["id", "model", "catalog", "status", "tasks", "generated", "rated", "created"],
-            session_lines(rows, store.comparisons()), right=[4, 5, 6]))
+            session_lines(rows, comparisons), right=[4, 5, 6]))
     unsolved = [f for f in store.load_failures() if not f.loaded_since]
     if unsolved:
         latest = unsolved[0]
