@@ -10,6 +10,7 @@ comparison_position (the model's place in the list).
 from __future__ import annotations
 
 import contextlib
+import threading
 import tomllib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, fields, replace
@@ -226,19 +227,22 @@ def _generated(store: Store, catalog: Catalog, session_id: str) -> bool:
 def run_comparison(store: Store, comparison_id: str, *, on_event: Callable[[Event], None],
                    max_tokens: int | None = None, rater: str | None = None,
                    origin: str = "run", backend_factory: BackendFactory = make_backend,
-                   verbose: bool = False) -> int:
+                   verbose: bool = False, cancel: threading.Event | None = None) -> int:
     """Generate what the comparison's models have not answered yet, one model after the
-    other; returns how many models failed (would not load). A stop (KeyboardInterrupt)
-    ends it after the answer in progress is stored."""
+    other; returns how many models failed (would not load). A stop (KeyboardInterrupt, or
+    `cancel` set: the app's way) ends it after the answer in progress is stored."""
+    cancel = cancel or threading.Event()
     comparison = store.comparison(comparison_id)
     catalog = store.comparison_catalog(comparison)
     if max_tokens is None:
         max_tokens = comparison.settings.get("max_tokens")
     opening = Opening(store, origin, rater=rater, max_tokens=max_tokens,
-                      backend_factory=backend_factory)
+                      backend_factory=backend_factory, stopping=cancel.is_set)
     failed = 0
     count = len(comparison.members)
     for member in comparison.members:
+        if cancel.is_set():
+            break
         spec = member_spec(comparison, member)
         options = replace(spec.options, seed=comparison.seed, verbose=verbose)
         if member.session_id and _generated(store, catalog, member.session_id):
@@ -255,15 +259,19 @@ def run_comparison(store: Store, comparison_id: str, *, on_event: Callable[[Even
                 _check_planned_file(comparison, member, options)
             opened = open_session(opening, start)
         except RbyfError as exc:
+            if cancel.is_set():  # stopped while the model loaded: not a failure
+                break
             failed += 1
             on_event(ModelFailed(member.position, member.label, str(exc)))
             continue
         try:
-            made, errors = _generate(opened.runner, member.position, on_event)
+            made, errors = _generate(opened.runner, member.position, on_event, cancel)
         finally:
             with contextlib.suppress(Exception):
                 store.release_session(opened.runner.session_id)
             opened.backend.close()
+        if cancel.is_set():
+            break
         on_event(ModelDone(member.position, member.label, opened.runner.session_id, made,
                            errors))
     return failed
@@ -281,15 +289,17 @@ def _check_planned_file(comparison: ComparisonRow, member: ComparisonMember,
                          f"planned with (sha256 {planned[:12]}…): put that file back there")
 
 
-def _generate(runner: Runner, position: int,
-              on_event: Callable[[Event], None]) -> tuple[int, int]:
+def _generate(runner: Runner, position: int, on_event: Callable[[Event], None],
+              cancel: threading.Event) -> tuple[int, int]:
     tasks = runner.catalog.all_tasks()
     todo = {t.key for t in runner.pending_tasks()}
     made = errors = 0
     for index, task in enumerate(tasks, start=1):
         if task.key not in todo:
             continue
-        outcome = runner.run_task(task)
+        if cancel.is_set():
+            break
+        outcome = runner.run_task(task, cancel)
         made += 1
         errors += outcome.status == "error"
         on_event(TaskDone(position, index, len(tasks), outcome))

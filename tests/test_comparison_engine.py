@@ -4,6 +4,7 @@ unfinished. The real models' runs are in test_comparison.py."""
 
 from __future__ import annotations
 
+import threading
 from pathlib import Path
 
 import pytest
@@ -141,3 +142,29 @@ def test_a_comparison_not_started_is_listed_with_its_models_waiting(tmp_path: Pa
     assert lines[3].split()[:4] == ["-", "a", "at", URL]
     assert lines[4].split()[:4] == ["-", "b", "at", URL]
     assert "waiting" in lines[3] and "waiting" in lines[4]
+
+
+def test_cancel_stops_after_the_answer_in_progress_and_a_run_goes_on(tmp_path: Path) -> None:
+    store = Store(tmp_path / "cmp.duckdb")
+    cid = plan_comparison(store, mini_catalog(), [served("a"), served("b")], seed=2)
+    cancel = threading.Event()
+    events: list[Event] = []
+
+    def stop_after_the_first(event: Event) -> None:
+        events.append(event)
+        if isinstance(event, TaskDone):
+            cancel.set()  # as the app's stop key does
+
+    made: list[ScriptedBackend] = []
+    assert run_comparison(store, cid, on_event=stop_after_the_first, cancel=cancel,
+                          backend_factory=factory(set(), made)) == 0
+    assert [type(e).__name__ for e in events] == ["ModelStarting", "TaskDone"]
+    first, second = store.comparison(cid).members
+    assert (first.answered, second.status) == (0, "waiting")  # the warm-up only
+    assert len(made) == 1
+
+    events.clear()
+    assert run_comparison(store, cid, on_event=events.append,
+                          backend_factory=factory(set(), made)) == 0
+    assert [e.index for e in events if isinstance(e, TaskDone)] == [2, 3, 1, 2, 3]
+    assert store.comparison(cid).generated
