@@ -212,38 +212,37 @@ class ModelFailed:
 Event = ModelStarting | TaskDone | ModelDone | ModelFailed
 
 
-def member_spec(comparison: ComparisonRow, member: ComparisonMember) -> ModelSpec:
+def find_member_spec(comparison: ComparisonRow, member: ComparisonMember) -> ModelSpec:
     return ModelSpec.from_dict(comparison.settings["models"][member.position])
 
 
-def _generated(store: Store, catalog: Catalog, session_id: str) -> bool:
+def _generated(store: Store, runner_catalog: Catalog, session_id: str) -> bool:
     """Whether every task (the warm-up too) has a whole answer or a rating (Runner's rule)."""
     states = store.task_states(session_id)
     return all(
         (s := states.get(t.key)) is not None and (s.status == "ok" or s.score is not None)
-        for t in catalog.all_tasks())
+        for t in runner_catalog.all_tasks())
 
 
 def run_comparison(store: Store, comparison_id: str, *, on_event: Callable[[Event], None],
                    max_tokens: int | None = None, rater: str | None = None,
                    origin: str = "run", backend_factory: BackendFactory = make_backend,
-                   verbose: bool = False, cancel: threading.Event | None = None) -> int:
+                   verbose: bool = False, stop: threading.Event | None = None) -> int:
     """Generate what the comparison's models have not answered yet, one model after the
     other; returns how many models failed (would not load). A stop (KeyboardInterrupt, or
-    `cancel` set: the app's way) ends it after the answer in progress is stored."""
-    cancel = cancel or threading.Event()
+    `stop` set: the app) ends it once the answer in progress is stored, as cancelled."""
     comparison = store.comparison(comparison_id)
     catalog = store.comparison_catalog(comparison)
     if max_tokens is None:
         max_tokens = comparison.settings.get("max_tokens")
     opening = Opening(store, origin, rater=rater, max_tokens=max_tokens,
-                      backend_factory=backend_factory, stopping=cancel.is_set)
+                      backend_factory=backend_factory)
     failed = 0
     count = len(comparison.members)
     for member in comparison.members:
-        if cancel.is_set():
+        if stop is not None and stop.is_set():
             break
-        spec = member_spec(comparison, member)
+        spec = find_member_spec(comparison, member)
         options = replace(spec.options, seed=comparison.seed, verbose=verbose)
         if member.session_id and _generated(store, catalog, member.session_id):
             on_event(ModelDone(member.position, member.label, member.session_id, 0, 0,
@@ -259,19 +258,15 @@ def run_comparison(store: Store, comparison_id: str, *, on_event: Callable[[Even
                 _check_planned_file(comparison, member, options)
             opened = open_session(opening, start)
         except RbyfError as exc:
-            if cancel.is_set():  # stopped while the model loaded: not a failure
-                break
             failed += 1
             on_event(ModelFailed(member.position, member.label, str(exc)))
             continue
         try:
-            made, errors = _generate(opened.runner, member.position, on_event, cancel)
+            made, errors = _generate(opened.runner, member.position, on_event, stop)
         finally:
             with contextlib.suppress(Exception):
                 store.release_session(opened.runner.session_id)
             opened.backend.close()
-        if cancel.is_set():
-            break
         on_event(ModelDone(member.position, member.label, opened.runner.session_id, made,
                            errors))
     return failed
@@ -290,16 +285,16 @@ def _check_planned_file(comparison: ComparisonRow, member: ComparisonMember,
 
 
 def _generate(runner: Runner, position: int, on_event: Callable[[Event], None],
-              cancel: threading.Event) -> tuple[int, int]:
+              stop: threading.Event | None = None) -> tuple[int, int]:
     tasks = runner.catalog.all_tasks()
     todo = {t.key for t in runner.pending_tasks()}
     made = errors = 0
     for index, task in enumerate(tasks, start=1):
         if task.key not in todo:
             continue
-        if cancel.is_set():
+        if stop is not None and stop.is_set():
             break
-        outcome = runner.run_task(task, cancel)
+        outcome = runner.run_task(task, stop)
         made += 1
         errors += outcome.status == "error"
         on_event(TaskDone(position, index, len(tasks), outcome))

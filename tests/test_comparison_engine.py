@@ -156,9 +156,10 @@ def test_cancel_stops_after_the_answer_in_progress_and_a_run_goes_on(tmp_path: P
             cancel.set()  # as the app's stop key does
 
     made: list[ScriptedBackend] = []
-    assert run_comparison(store, cid, on_event=stop_after_the_first, cancel=cancel,
+    assert run_comparison(store, cid, on_event=stop_after_the_first, stop=cancel,
                           backend_factory=factory(set(), made)) == 0
-    assert [type(e).__name__ for e in events] == ["ModelStarting", "TaskDone"]
+    # the stopped model reports what it made; no other model starts
+    assert [type(e).__name__ for e in events] == ["ModelStarting", "TaskDone", "ModelDone"]
     first, second = store.comparison(cid).members
     assert (first.answered, second.status) == (0, "waiting")  # the warm-up only
     assert len(made) == 1
