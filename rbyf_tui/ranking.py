@@ -44,6 +44,8 @@ class Standing:
     checks_total: int = 0
     # Median seconds of thinking over the counted answers that thought; None: none did.
     median_reasoning_s: float | None = None
+    quantization: str | None = None  # of the model file, shown beside its name
+    size_bytes: int | None = None
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -133,6 +135,7 @@ def rank_rows(rows: Iterable[dict[str, Any]], level: float = LEVEL) -> list[Stan
             check_pass_rate=_pass_rate(row.get("checks_passed"), row.get("checks_total")),
             checks_total=int(row.get("checks_total") or 0),
             median_reasoning_s=row.get("median_reasoning_s"),
+            quantization=row.get("quantization"), size_bytes=row.get("size_bytes"),
         )
         for i, row in enumerate(rows)
     ]

@@ -23,6 +23,7 @@ from rbyf_tui.errors import UsageError
 from conftest import REPO, assert_one_line_error, cli_env, run_cli
 from helpers import MINI, Child, wait_checkpoint, with_story
 from made_models import requantized
+from openai_server import serving
 
 pytestmark = [pytest.mark.model, pytest.mark.timeout(900)]
 STORY_TOKENS = 300  # task b of the kill test: long enough to be streaming when killed
@@ -109,6 +110,15 @@ def test_two_models_generate_into_linked_sessions_with_one_seed(
     assert "gemma-3-270m-q4_k_m (Q4_K_M, " in listing[head + 1]
     assert listing[head + 2].startswith("  " + second["id"][:8])
     assert "gemma-3-270m-it-Q8_0 (Q8_0, " in listing[head + 2]
+
+    for session, score in ((first, "3"), (second, "4")):
+        rated = run_cli("rate", "--db", str(db), "--session", session["id"], "--task", "a",
+                        "--score", score, home=tmp_path)
+        assert rated.returncode == 0, rated.stderr
+    board = run_cli("leaderboard", "--db", str(db), home=tmp_path).stdout
+    size = q8_model.stat().st_size
+    assert f"gemma-3-270m-it-Q8_0 (Q8_0, {size / 1e6:.0f} MB)" in board
+    assert "gemma-3-270m-q4_k_m (Q4_K_M, " in board
 
     again = run_cli("run", "--db", str(db), "--resume", comparison_id[:10], home=tmp_path)
     assert again.returncode == 0, again.stderr
@@ -234,3 +244,27 @@ def test_a_bad_model_list_on_the_command_line(tmp_path: Path) -> None:
     line = assert_one_line_error(run_cli("run", "--db", str(tmp_path / "x.duckdb"),
                                          "--models", str(listed), home=tmp_path), 2)
     assert line.startswith(f"rbyf: {listed}: model 1: unknown key 'colour'")
+
+
+def test_a_served_model_takes_part_with_its_own_key(tmp_path: Path, demo_model: Path) -> None:
+    listed = tmp_path / "models.toml"
+    db = tmp_path / "cmp.duckdb"
+    with serving() as server:
+        listed.write_text(f'[[model]]\npath = "{demo_model}"\n\n[[model]]\nbase_url = '
+                          f'"{server.url}"\napi_model = "fake-model"\napi_key_env = "MY_KEY"\n',
+                          encoding="utf-8")
+        result = run_cli("run", "--db", str(db), "--models", str(listed), "--catalog",
+                         str(mini(tmp_path)), "--max-tokens", "4", "--seed", "9",
+                         home=tmp_path, MY_KEY="key-from-my-variable")
+        assert result.returncode == 0, result.stderr
+        comparison_id = result.stdout.splitlines()[-1]
+        assert f"model 2/2: fake-model at {server.url}" in result.stdout.splitlines()
+        posts = [headers for method, _, headers in server.requests if method == "POST"]
+        assert len(posts) == 3  # the warm-up and two tasks
+        assert all(h.get("Authorization") == "Bearer key-from-my-variable" for h in posts)
+        assert {body.get("seed") for body in server.bodies} == {9}
+    local, remote = linked_sessions(db, comparison_id)
+    assert local["model_id"].startswith("sha256:")
+    assert remote["model_id"] == f"openai:{server.url}#fake-model"
+    assert json.loads(remote["settings"])["seed"] == json.loads(local["settings"])["seed"] == 9
+    assert generations(db, remote["id"]) == [("warm", "ok"), ("a", "ok"), ("b", "ok")]

@@ -39,12 +39,13 @@ def sessions(args: argparse.Namespace) -> int:
         print_json([{**asdict(r), "created_at": stamp(r.created_at),
                      "updated_at": stamp(r.updated_at)} for r in rows])
         return 0
-    if not rows:
+    comparisons = store.comparisons() if store.path.exists() else []
+    if not rows and not comparisons:
         print("no sessions yet: start one with `rbyf` or `rbyf run`")
     else:
         print(table(
             ["id", "model", "catalog", "status", "tasks", "generated", "rated", "created"],
-            session_lines(rows, store.comparisons()), right=[4, 5, 6]))
+            session_lines(rows, comparisons), right=[4, 5, 6]))
     unsolved = [f for f in store.load_failures() if not f.loaded_since]
     if unsolved:
         latest = unsolved[0]
@@ -148,7 +149,8 @@ def leaderboard(args: argparse.Namespace) -> int:
     print(table(
         ["rank", "model", "catalog", "rated", "total", "mean", "95% CI", "checks", "TTFT",
          "prompt t/s", "decode t/s", *(["thinking"] if thinks else [])],
-        [[s.rank, s.model, s.catalog, f"{s.n_rated}/{s.n_tasks}",
+        [[s.rank, comparing.model_label(s.model, s.quantization, s.size_bytes), s.catalog,
+          f"{s.n_rated}/{s.n_tasks}",
           f"{s.total}/{5 * s.n_rated}", fmt(s.mean, "", 2),
           f"{s.ci_low:.2f}–{s.ci_high:.2f}",
           "–" if s.check_pass_rate is None else f"{s.check_pass_rate:.0%}",

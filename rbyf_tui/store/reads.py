@@ -255,7 +255,7 @@ def leaderboard(con: duckdb.DuckDBPyConnection, catalog: str | None = None,
                sc.median_prompt_tps, sc.median_decode_tps, sc.median_reasoning_s,
                sc.score_counts,
                sc.checks_passed::INTEGER AS checks_passed,
-               sc.checks_total::INTEGER AS checks_total
+               sc.checks_total::INTEGER AS checks_total, m.quantization, m.size_bytes
         FROM scores sc JOIN models m ON m.id = sc.model_id
         LEFT JOIN tasks t ON t.catalog_name = sc.catalog_name
         ORDER BY sc.catalog_name, sc.mean DESC, sc.total DESC, m.name, sc.model_id
