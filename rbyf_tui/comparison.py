@@ -236,7 +236,8 @@ def run_comparison(store: Store, comparison_id: str, *, on_event: Callable[[Even
     if max_tokens is None:
         max_tokens = comparison.settings.get("max_tokens")
     opening = Opening(store, origin, rater=rater, max_tokens=max_tokens,
-                      backend_factory=backend_factory)
+                      backend_factory=backend_factory,
+                      stopping=None if stop is None else stop.is_set)
     failed = 0
     count = len(comparison.members)
     for member in comparison.members:

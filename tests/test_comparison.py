@@ -22,18 +22,10 @@ from rbyf_tui.errors import UsageError
 
 from conftest import REPO, assert_one_line_error, cli_env, run_cli
 from helpers import MINI, Child, wait_checkpoint, with_story
-from made_models import requantized
 from openai_server import serving
 
 pytestmark = [pytest.mark.model, pytest.mark.timeout(900)]
 STORY_TOKENS = 300  # task b of the kill test: long enough to be streaming when killed
-
-
-@pytest.fixture(scope="session")
-def q8_model(demo_model: Path, pytestconfig: pytest.Config) -> Path:
-    """The demo model requantized to Q8_0: another real model, made once per cache."""
-    assert pytestconfig.cache is not None
-    return requantized(demo_model, pytestconfig.cache.mkdir("rbyf-models"))
 
 
 def rows(db: Path, sql: str, params: list[Any] | None = None) -> list[dict[str, Any]]:
