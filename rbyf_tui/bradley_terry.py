@@ -274,6 +274,7 @@ class _Refit:
         self.inverse = _solve(hessian[None], np.eye(m)[None])[0]
         self.into_i, self.into_j = _Segments(self.i, m), _Segments(self.j, m)
         self.i32, self.j32 = self.i.astype(np.int32), self.j.astype(np.int32)
+        self.chance = p.astype(np.float32)
 
     def __call__(self, wins: np.ndarray, games: np.ndarray) -> np.ndarray:
         # float32 for the per-pair work (half the memory traffic, faster exp); a step's
@@ -282,14 +283,17 @@ class _Refit:
         wins32, games32 = wins.astype(np.float32), games.astype(np.float32)
         s = np.repeat(self.strength[None, :], rows, axis=0)
         settled = np.zeros(rows, dtype=bool)
-        for _ in range(_QUICK):
-            s32 = s.astype(np.float32)
-            residual = s32[:, self.j32]
-            residual -= s32[:, self.i32]
-            np.exp(residual, out=residual)
-            residual += 1.0
-            np.divide(games32, residual, out=residual)  # games x i's win chance
-            np.subtract(wins32, residual, out=residual)
+        for step_number in range(_QUICK):
+            if step_number == 0:  # every round starts at the full fit: one set of chances
+                residual = wins32 - games32 * self.chance
+            else:
+                s32 = s.astype(np.float32)
+                residual = s32[:, self.j32]
+                residual -= s32[:, self.i32]
+                np.exp(residual, out=residual)
+                residual += 1.0
+                np.divide(games32, residual, out=residual)  # games x i's win chance
+                np.subtract(wins32, residual, out=residual)
             gradient = self.into_i.sums(residual) - self.into_j.sums(residual) - RIDGE * s
             step = _centred(np.einsum("rk,kl->rl", gradient, self.inverse))
             s += step

@@ -163,6 +163,27 @@ def test_the_bootstrap_is_deterministic_and_order_free() -> None:
     assert [r.ci_low for r in other.rows] != [r.ci_low for r in first.rows]
 
 
+def test_the_quick_bootstrap_refits_equal_full_newton() -> None:
+    """Each bootstrap round is refitted by steps that reuse the full fit's curvature; the
+    result must be the round's own maximum likelihood, as full Newton finds it."""
+    from rbyf_tui import bradley_terry as bt
+
+    for models, count in ((12, 3000), (6, 150)):
+        ratings = {f"m{k}": 1000 + 40.0 * k for k in range(models)}
+        tally = bt._tally(synthetic(ratings, count, seed=models), "tie")
+        pairs, m = len(tally.i), len(tally.models)
+        strength = bt.fit(tally.i, tally.j, tally.wins_i + tally.ties / 2,
+                          tally.wins_i + tally.wins_j + tally.ties, m)
+        draw = bt.PoissonDraw(np.concatenate([tally.wins_i, tally.wins_j, tally.ties]))
+        wins_i, wins_j, ties = draw(np.random.default_rng(1), 50).reshape(
+            50, 3, pairs).transpose(1, 0, 2)
+        quick = bt._Refit(tally, strength)(wins_i + ties / 2, wins_i + wins_j + ties)
+        exact = bt.fit(tally.i, tally.j, wins_i + ties / 2, wins_i + wins_j + ties, m,
+                       start=strength)
+        assert np.abs(quick - exact).max() * SCALE < 0.1  # rating points
+        assert np.abs(quick - strength).max() * SCALE > 5  # the rounds do differ
+
+
 def test_undefeated_models_unmet_pairs_and_catalogs() -> None:
     # a won everything; c and d never met anyone but each other.
     votes = votes_from([("a", "b", "left")] * 5 + [("c", "d", "tie"), ("d", "c", "left")])
