@@ -63,6 +63,7 @@ class BTReport:
     # (a, b) -> share of the counted a-b votes a won (ties half); None: they never met.
     win_matrix: dict[tuple[str, str], float | None] = field(default_factory=dict)
     left_share: float | None = None  # share of decisive votes won by the left answer
+    decisive: int = 0  # counted votes with a winner (left or right)
     counted: int = 0  # votes in the fit (both-bad ones left out with both_bad="drop")
     names: dict[str, str] = field(default_factory=dict)  # model_id -> name
 
@@ -111,7 +112,7 @@ def bt_ranking(votes: Sequence[Vote], *, rounds: int = 1000, seed: int = 0,
             for k in order]
     return BTReport(rows=rows, win_matrix=_win_matrix(tally),
                     left_share=tally.left_wins / tally.decisive if tally.decisive else None,
-                    counted=int(played.sum() // 2), names=names)
+                    decisive=tally.decisive, counted=int(played.sum() // 2), names=names)
 
 
 _OUTCOME = {"left": 0, "right": 1, "tie": 2, "both_bad": 3}

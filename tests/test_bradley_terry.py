@@ -53,7 +53,7 @@ def test_three_wins_to_one_is_400_log10_3_apart() -> None:
     assert a.ci_low < a.rating < a.ci_high and b.ci_low < b.rating < b.ci_high
     assert (a.rank, b.rank) == (1, 1)  # four votes cannot tell them apart
     assert report.win_matrix == {("a", "b"): 0.75, ("b", "a"): 0.25}
-    assert report.left_share == 0.75 and report.counted == 4  # left won 3 of 4
+    assert (report.left_share, report.decisive, report.counted) == (0.75, 4, 4)  # 3 of 4 left
 
 
 def test_ties_count_half_and_both_bad_is_a_tie_or_left_out() -> None:
@@ -69,7 +69,7 @@ def test_ties_count_half_and_both_bad_is_a_tie_or_left_out() -> None:
     assert dropped.counted == 2 and dropped.rows[0].votes == 2
     assert dropped.rows[0].rating - dropped.rows[1].rating == pytest.approx(
         400 * math.log10(3), abs=0.5)
-    assert dropped.left_share == 1.0  # the one decisive vote went left
+    assert (dropped.left_share, dropped.decisive) == (1.0, 1)  # the one decisive vote: left
     with pytest.raises(ValueError, match="both_bad"):
         bt_ranking(votes, both_bad="ignore")
 
@@ -289,7 +289,7 @@ def test_cli_bt_leaderboard(tmp_path: Path) -> None:
                                 "win", "rate"]
     assert lines[2].split()[1:3] == ["alpha", "mini"]
     # left won: 6 + 2 + 5 of the alpha-beta and beta-gamma votes, none of the 4 right wins
-    assert "the left answer won 76% of decisive votes" in table.stdout  # 13 of 17
+    assert "the left answer won 76% of 17 decisive votes" in table.stdout  # 13 of 17
     assert "Kendall's tau +1.00 over 3 models" in table.stdout  # scores 5 > 3 > 1, same order
     assert "win rate of the row's model" in table.stdout
 

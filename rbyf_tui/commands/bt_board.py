@@ -77,8 +77,8 @@ def print_bias(report: BTReport) -> None:
     if report.left_share is None:
         print("position bias: no decisive vote yet")
     else:
-        print(f"position bias: the left answer won {report.left_share:.0%} of decisive votes "
-              "(50% is none)")
+        print(f"position bias: the left answer won {report.left_share:.0%} of "
+              f"{report.decisive} decisive votes (50% is none)")
 
 
 def print_tau(report: BTReport, scores: list[str]) -> None:
