@@ -33,6 +33,8 @@ BASE = 1000.0
 RIDGE = 1e-3
 BOTH_BAD = ("tie", "drop")
 _CHUNK = 100  # bootstrap rounds fitted together: their arrays stay in the CPU's cache
+_CHUNK_CELLS = 500_000  # ... fewer rounds at a time when there are very many pairs
+_OWN_SOLVE_MAX = 256  # models up to which _solve eliminates in numpy, not LAPACK
 _QUICK = 12  # quick steps (shared curvature) before a round falls back to full Newton
 _QUICK_TOL = 3e-4  # strength units; after a step this small ~0.05 rating points are left
 _BINS = 1024  # guide table bins per count (fast Poisson draws)
@@ -190,6 +192,8 @@ def _solve(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """a[r]^-1 b[r] for symmetric positive definite a[r], by Gauss-Jordan elimination in
     plain numpy: LAPACK's threads stall for ~100x the work on a busy 2-core machine."""
     m = a.shape[1]
+    if m > _OWN_SOLVE_MAX:  # there LAPACK's speed is worth its threads
+        return np.linalg.solve(a, b)
     x = np.concatenate([a, b], axis=2)
     for k in range(m):
         x[:, k] /= x[:, k, k, None]
@@ -246,8 +250,9 @@ def _bootstrap(tally: _Tally, strength: np.ndarray, rounds: int, seed: int,
     draw = PoissonDraw(np.concatenate([tally.wins_i, tally.wins_j, tally.ties]))
     refit = _Refit(tally, strength)
     samples = np.empty((rounds, m))
-    for first in range(0, rounds, _CHUNK):
-        size = min(_CHUNK, rounds - first)
+    chunk = int(np.clip(_CHUNK_CELLS // pairs, 1, _CHUNK))
+    for first in range(0, rounds, chunk):
+        size = min(chunk, rounds - first)
         wins_i, wins_j, ties = draw(rng, size).reshape(size, 3, pairs).transpose(1, 0, 2)
         ties *= 0.5
         wins = wins_i + ties
