@@ -36,8 +36,10 @@ _CHUNK = 100  # bootstrap rounds fitted together: their arrays stay in the CPU's
 _CHUNK_CELLS = 500_000  # ... fewer rounds at a time when there are very many pairs
 _OWN_SOLVE_MAX = 256  # models up to which _solve eliminates in numpy, not LAPACK
 _QUICK = 12  # quick steps (shared curvature) before a round falls back to full Newton
-_QUICK_TOL = 3e-4  # strength units; after a step this small ~0.05 rating points are left
-_BINS = 1024  # guide table bins per count (fast Poisson draws)
+_QUICK_TOL = 3e-4  # strength units left to go when a round stops: 0.05 rating points
+_BINS = 1024  # guide table bins per count (fast Poisson draws) ...
+_BIN_SHIFT = 21  # ... picked by the top 10 of a draw's 31 bits
+_DRAWS = 1 << 31
 _TOL = 1e-9
 _MAX_STEP = 2.0  # cap on one Newton step (strength units): keeps far-off starts stable
 
@@ -286,9 +288,11 @@ class _Refit:
         # float32 for the per-pair work (half the memory traffic, faster exp); a step's
         # round-off (~1e-8) is far below _QUICK_TOL.
         rows, m = len(wins), len(self.strength)
-        wins32, games32 = wins.astype(np.float32), games.astype(np.float32)
+        wins32 = wins.astype(np.float32, copy=False)
+        games32 = games.astype(np.float32, copy=False)
         s = np.repeat(self.strength[None, :], rows, axis=0)
         settled = np.zeros(rows, dtype=bool)
+        previous = np.zeros(rows)
         for step_number in range(_QUICK):
             if step_number == 0:  # every round starts at the full fit: one set of chances
                 residual = wins32 - games32 * self.chance
@@ -303,7 +307,11 @@ class _Refit:
             gradient = self.into_i.sums(residual) - self.into_j.sums(residual) - RIDGE * s
             step = _centred(np.einsum("rk,kl->rl", gradient, self.inverse))
             s += step
-            settled = np.abs(step).max(axis=1) < _QUICK_TOL
+            # The steps shrink by a steady ratio; what is left is about step x r / (1 - r).
+            biggest = np.abs(step).max(axis=1)
+            ratio = np.minimum(biggest / np.maximum(previous, 1e-300), 0.9)
+            settled = biggest * ratio / (1.0 - ratio) < _QUICK_TOL
+            previous = biggest
             if settled.all():
                 break
         if not settled.all():
@@ -333,40 +341,50 @@ class _Segments:
 
 
 class PoissonDraw:
-    """Draws Poisson(c) for each count c, many rounds at a time, by table lookup: one
-    uniform per value, a guide table to land next to the answer, a step or two to reach it.
-    About 20x faster than numpy's Poisson for the small counts votes give."""
+    """Draws Poisson(c) for each count c, many rounds at a time, by table lookup: 31
+    random bits per value, whose top 10 pick a bin of a guide table; most bins hold one
+    value only, which is the answer; in the rest a step or two along the value's
+    cumulative distribution finds it. ~20x faster than numpy's Poisson for vote counts."""
 
     def __init__(self, counts: np.ndarray) -> None:
         self.counts = np.asarray(counts, dtype=np.int64)
         distinct, group = np.unique(self.counts, return_inverse=True)
-        values, cdfs, guides = [], [], []
+        values, limits, guides = [], [], []
         offset = 0
+        edges = np.arange(_BINS, dtype=np.int64) << _BIN_SHIFT  # each bin's first draw
         for c in distinct:
             spread = 12.0 * math.sqrt(c) + 12.0
             k = np.arange(max(0, int(c - spread)), int(c + spread) + 1) if c else np.zeros(1)
             log_pmf = (k * math.log(c) - c - _log_factorials(k)) if c else np.zeros(1)
             cdf = np.cumsum(np.exp(log_pmf - log_pmf.max()))
-            cdf /= cdf[-1]
-            cdf[-1] = np.inf  # every uniform stops by the last value
+            # A draw r (0 <= r < 2^31) is value k when limit[k-1] <= r < limit[k].
+            limit = np.ceil(cdf / cdf[-1] * _DRAWS).astype(np.int64)
+            limit[-1] = _DRAWS
+            first = np.searchsorted(limit, edges, "right")  # the first value a bin can be
+            alone = limit[first] >= edges + (1 << _BIN_SHIFT)
+            guides.append(np.where(alone, k[first], -(offset + first) - 1))
             values.append(k)
-            cdfs.append(cdf)
-            guides.append(offset + np.searchsorted(cdf, np.arange(_BINS) / _BINS, "right"))
+            limits.append(limit)
             offset += len(k)
-        self.values = np.concatenate(values).astype(np.float32)
-        self.cdf = np.concatenate(cdfs).astype(np.float32)
+        self.values = np.concatenate(values).astype(np.int32)
+        self.limits = np.concatenate(limits).astype(np.uint32)
         self.guide = np.concatenate(guides).astype(np.int32)
-        self.base = (group * _BINS).astype(np.int32)
+        self.base = (group * _BINS).astype(np.uint32)
 
     def __call__(self, rng: np.random.Generator, rounds: int) -> np.ndarray:
-        uniform = rng.random((rounds, len(self.counts)), dtype=np.float32)
-        position = self.guide[self.base + (uniform * _BINS).astype(np.int32)]
-        todo = np.flatnonzero(uniform >= self.cdf[position])
-        flat_u, flat_pos = uniform.reshape(-1), position.reshape(-1)
+        size = rounds * len(self.counts)
+        bits = rng.bit_generator.random_raw((size + 1) // 2).view(np.uint32)[:size]
+        draws = bits.reshape(rounds, -1) >> np.uint32(1)
+        found = self.guide[self.base + (draws >> np.uint32(_BIN_SHIFT))]
+        shared = np.flatnonzero(found < 0)  # bins two or more values share
+        position = -found.reshape(-1)[shared] - 1
+        wanted = draws.reshape(-1)[shared]
+        todo = np.flatnonzero(wanted >= self.limits[position])
         while len(todo):
-            flat_pos[todo] += 1
-            todo = todo[flat_u[todo] >= self.cdf[flat_pos[todo]]]
-        return self.values[position]
+            position[todo] += 1
+            todo = todo[wanted[todo] >= self.limits[position[todo]]]
+        found.reshape(-1)[shared] = self.values[position]
+        return found.astype(np.float32)
 
 
 def _log_factorials(k: np.ndarray) -> np.ndarray:
