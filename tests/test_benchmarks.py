@@ -92,3 +92,4 @@ def test_the_bt_scale_benchmark_runs_on_tiny_sizes() -> None:
     assert "5 models, 500 votes (500 counted), 50 bootstrap rounds" in result.stdout
     assert "bt_ranking: median" in result.stdout and "of the 1 s target" in result.stdout
     assert "true ratings inside their 95% interval" in result.stdout
+    assert "numpy multinomial resampling of the counts alone" in result.stdout
