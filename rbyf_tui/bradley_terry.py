@@ -141,14 +141,14 @@ def _tally(votes: Sequence[Vote], both_bad: str) -> _Tally:
     low, high = np.minimum(left, right), np.maximum(left, right)
     outcome = np.where(decisive, outcome ^ flipped, 2)
     m = len(models)
-    counts = np.bincount((low * m + high) * 3 + outcome, minlength=m * m * 3).reshape(-1, 3)
-    met = np.flatnonzero(counts.sum(axis=1))
+    met, cell = np.unique(low * m + high, return_inverse=True)  # pairs in (low, high) order
+    counts = np.bincount(cell * 3 + outcome, minlength=len(met) * 3).reshape(-1, 3)
     # Models whose every vote was left out drop out of the ranking.
     present = np.unique(np.concatenate([met // m, met % m]))
     renumber = np.full(m, -1)
     renumber[present] = np.arange(len(present))
     return _Tally([models[k] for k in present], renumber[met // m], renumber[met % m],
-                  counts[met, 0], counts[met, 1], counts[met, 2], left_wins,
+                  counts[:, 0], counts[:, 1], counts[:, 2], left_wins,
                   int(np.count_nonzero(decisive)))
 
 
