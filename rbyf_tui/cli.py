@@ -176,7 +176,8 @@ def build_parser() -> Parser:
                        help="also each rater's mean per model, and how raters agree (mean "
                             "absolute difference and quadratic-weighted kappa)")
     board.add_argument("--catalog", metavar="NAME", help="only this catalog")
-    board.add_argument("--rater", metavar="NAME", help="only this rater's ratings")
+    board.add_argument("--rater", metavar="NAME",
+                       help="only this rater's ratings (votes, with --method bt)")
     board.add_argument("--format", choices=("table", "csv", "json"), default="table")
     board.add_argument("--method", choices=("score", "bt"), default="score",
                        help="score: mean 0-5 rating per model (default); bt: Bradley-Terry "

@@ -298,7 +298,11 @@ def test_cli_bt_leaderboard(tmp_path: Path) -> None:
     parsed = list(csv.DictReader(io.StringIO(dropped.stdout)))
     assert [r["votes"] for r in parsed] == ["12", "15", "11"]  # alpha lost 2 both-bad votes
 
-    empty = run_cli("leaderboard", "--db", str(db), "--method", "bt", "--catalog", "other")
-    assert empty.returncode == 0 and "no battle votes yet" in empty.stdout
+    for args in (["--catalog", "other"], ["--rater", "nobody"]):
+        empty = run_cli("leaderboard", "--db", str(db), "--method", "bt", *args)
+        assert empty.returncode == 0 and "no battle votes yet" in empty.stdout, args
+    mine = run_cli("leaderboard", "--db", str(db), "--method", "bt", "--rater", "tester",
+                   "--format", "json")
+    assert json.loads(mine.stdout) == rows
     assert_one_line_error(run_cli("leaderboard", "--db", str(db), "--method", "bt",
                                   "--by-rater"), code=2)
