@@ -6,8 +6,9 @@ Beside it, once: numpy's multinomial resampling of the same per-pair counts for 
 rounds (the textbook bootstrap draw, which rbyf replaces by Poisson draws; see
 rbyf_tui/bradley_terry.py), the draw alone, no fitting.
 
-Votes are drawn from known strengths (Elo-like spread 150, pairs uniform, 10% ties, 5%
-both bad); the script also prints how far the fitted ratings are from the true ones.
+Votes are drawn from known strengths (Elo-like spread 150, pairs uniform, ~9% ties or both
+bad, likelier between close models); the script also prints how far the fitted ratings are
+from the true ones and how many true ratings their intervals hold.
 
     python benchmarks/bt_scale.py                         # 100 models, 100,000 votes
     python benchmarks/bt_scale.py --models 5 --votes 500 --repeat 1
@@ -42,12 +43,14 @@ def synthetic_votes(models: int, count: int, seed: int = 0,
     left = rng.integers(0, models, count)
     right = (left + rng.integers(1, models, count)) % models
     p_left = 1.0 / (1.0 + np.exp((ratings[right] - ratings[left]) / SCALE))
-    # 15% ties or both bad (each half a win), the rest decided so that the expected
-    # points still follow the model: (1 - 0.15) * p_decided + 0.15 / 2 = p_left.
-    p_decided = np.clip((p_left - 0.075) / 0.85, 0.0, 1.0)
-    kind = rng.random(count)
-    verdicts = np.where(rng.random(count) < p_decided, "left", "right")
-    verdicts = np.where(kind < 0.10, "tie", np.where(kind < 0.15, "both_bad", verdicts))
+    # Ties (a third of them "both bad") are likelier between close models; each is half a
+    # win, so the left side's expected points stay p_left, as the model says.
+    p_tie = 0.3 * np.minimum(p_left, 1.0 - p_left)
+    draw = rng.random(count)
+    left_won = draw < p_left - p_tie / 2
+    tied = ~left_won & (draw < p_left + p_tie / 2)
+    verdicts = np.where(left_won, "left", "right")
+    verdicts = np.where(tied, np.where(rng.random(count) < 1 / 3, "both_bad", "tie"), verdicts)
     now = datetime.now()
     votes = [Vote(f"v{n}", "bench", f"t{n % 100}", f"g{n}l", f"g{n}r", ids[a], ids[b],
                   str(v), None, None, now)
