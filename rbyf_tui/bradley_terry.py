@@ -33,9 +33,13 @@ BASE = 1000.0
 RIDGE = 1e-3
 BOTH_BAD = ("tie", "drop")
 _CHUNK = 100  # bootstrap rounds fitted together: their arrays stay in the CPU's cache
+_CHUNK_CELLS = 500_000  # ... fewer rounds at a time when there are very many pairs
+_OWN_SOLVE_MAX = 256  # models up to which _solve eliminates in numpy, not LAPACK
 _QUICK = 12  # quick steps (shared curvature) before a round falls back to full Newton
-_QUICK_TOL = 3e-4  # strength units; after a step this small ~0.05 rating points are left
-_BINS = 1024  # guide table bins per count (fast Poisson draws)
+_QUICK_TOL = 3e-4  # strength units left to go when a round stops: 0.05 rating points
+_BINS = 1024  # guide table bins per count (fast Poisson draws) ...
+_BIN_SHIFT = 21  # ... picked by the top 10 of a draw's 31 bits
+_DRAWS = 1 << 31
 _TOL = 1e-9
 _MAX_STEP = 2.0  # cap on one Newton step (strength units): keeps far-off starts stable
 
@@ -63,6 +67,7 @@ class BTReport:
     # (a, b) -> share of the counted a-b votes a won (ties half); None: they never met.
     win_matrix: dict[tuple[str, str], float | None] = field(default_factory=dict)
     left_share: float | None = None  # share of decisive votes won by the left answer
+    decisive: int = 0  # counted votes with a winner (left or right)
     counted: int = 0  # votes in the fit (both-bad ones left out with both_bad="drop")
     names: dict[str, str] = field(default_factory=dict)  # model_id -> name
 
@@ -111,7 +116,7 @@ def bt_ranking(votes: Sequence[Vote], *, rounds: int = 1000, seed: int = 0,
             for k in order]
     return BTReport(rows=rows, win_matrix=_win_matrix(tally),
                     left_share=tally.left_wins / tally.decisive if tally.decisive else None,
-                    counted=int(played.sum() // 2), names=names)
+                    decisive=tally.decisive, counted=int(played.sum() // 2), names=names)
 
 
 _OUTCOME = {"left": 0, "right": 1, "tie": 2, "both_bad": 3}
@@ -136,14 +141,14 @@ def _tally(votes: Sequence[Vote], both_bad: str) -> _Tally:
     low, high = np.minimum(left, right), np.maximum(left, right)
     outcome = np.where(decisive, outcome ^ flipped, 2)
     m = len(models)
-    counts = np.bincount((low * m + high) * 3 + outcome, minlength=m * m * 3).reshape(-1, 3)
-    met = np.flatnonzero(counts.sum(axis=1))
+    met, cell = np.unique(low * m + high, return_inverse=True)  # pairs in (low, high) order
+    counts = np.bincount(cell * 3 + outcome, minlength=len(met) * 3).reshape(-1, 3)
     # Models whose every vote was left out drop out of the ranking.
     present = np.unique(np.concatenate([met // m, met % m]))
     renumber = np.full(m, -1)
     renumber[present] = np.arange(len(present))
     return _Tally([models[k] for k in present], renumber[met // m], renumber[met % m],
-                  counts[met, 0], counts[met, 1], counts[met, 2], left_wins,
+                  counts[:, 0], counts[:, 1], counts[:, 2], left_wins,
                   int(np.count_nonzero(decisive)))
 
 
@@ -189,6 +194,8 @@ def _solve(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """a[r]^-1 b[r] for symmetric positive definite a[r], by Gauss-Jordan elimination in
     plain numpy: LAPACK's threads stall for ~100x the work on a busy 2-core machine."""
     m = a.shape[1]
+    if m > _OWN_SOLVE_MAX:  # there LAPACK's speed is worth its threads
+        return np.linalg.solve(a, b)
     x = np.concatenate([a, b], axis=2)
     for k in range(m):
         x[:, k] /= x[:, k, k, None]
@@ -245,8 +252,9 @@ def _bootstrap(tally: _Tally, strength: np.ndarray, rounds: int, seed: int,
     draw = PoissonDraw(np.concatenate([tally.wins_i, tally.wins_j, tally.ties]))
     refit = _Refit(tally, strength)
     samples = np.empty((rounds, m))
-    for first in range(0, rounds, _CHUNK):
-        size = min(_CHUNK, rounds - first)
+    chunk = int(np.clip(_CHUNK_CELLS // pairs, 1, _CHUNK))
+    for first in range(0, rounds, chunk):
+        size = min(chunk, rounds - first)
         wins_i, wins_j, ties = draw(rng, size).reshape(size, 3, pairs).transpose(1, 0, 2)
         ties *= 0.5
         wins = wins_i + ties
@@ -280,9 +288,11 @@ class _Refit:
         # float32 for the per-pair work (half the memory traffic, faster exp); a step's
         # round-off (~1e-8) is far below _QUICK_TOL.
         rows, m = len(wins), len(self.strength)
-        wins32, games32 = wins.astype(np.float32), games.astype(np.float32)
+        wins32 = wins.astype(np.float32, copy=False)
+        games32 = games.astype(np.float32, copy=False)
         s = np.repeat(self.strength[None, :], rows, axis=0)
         settled = np.zeros(rows, dtype=bool)
+        previous = np.zeros(rows)
         for step_number in range(_QUICK):
             if step_number == 0:  # every round starts at the full fit: one set of chances
                 residual = wins32 - games32 * self.chance
@@ -297,7 +307,11 @@ class _Refit:
             gradient = self.into_i.sums(residual) - self.into_j.sums(residual) - RIDGE * s
             step = _centred(np.einsum("rk,kl->rl", gradient, self.inverse))
             s += step
-            settled = np.abs(step).max(axis=1) < _QUICK_TOL
+            # The steps shrink by a steady ratio; what is left is about step x r / (1 - r).
+            biggest = np.abs(step).max(axis=1)
+            ratio = np.minimum(biggest / np.maximum(previous, 1e-300), 0.9)
+            settled = biggest * ratio / (1.0 - ratio) < _QUICK_TOL
+            previous = biggest
             if settled.all():
                 break
         if not settled.all():
@@ -327,40 +341,50 @@ class _Segments:
 
 
 class PoissonDraw:
-    """Draws Poisson(c) for each count c, many rounds at a time, by table lookup: one
-    uniform per value, a guide table to land next to the answer, a step or two to reach it.
-    About 20x faster than numpy's Poisson for the small counts votes give."""
+    """Draws Poisson(c) for each count c, many rounds at a time, by table lookup: 31
+    random bits per value, whose top 10 pick a bin of a guide table; most bins hold one
+    value only, which is the answer; in the rest a step or two along the value's
+    cumulative distribution finds it. ~20x faster than numpy's Poisson for vote counts."""
 
     def __init__(self, counts: np.ndarray) -> None:
         self.counts = np.asarray(counts, dtype=np.int64)
         distinct, group = np.unique(self.counts, return_inverse=True)
-        values, cdfs, guides = [], [], []
+        values, limits, guides = [], [], []
         offset = 0
+        edges = np.arange(_BINS, dtype=np.int64) << _BIN_SHIFT  # each bin's first draw
         for c in distinct:
             spread = 12.0 * math.sqrt(c) + 12.0
             k = np.arange(max(0, int(c - spread)), int(c + spread) + 1) if c else np.zeros(1)
             log_pmf = (k * math.log(c) - c - _log_factorials(k)) if c else np.zeros(1)
             cdf = np.cumsum(np.exp(log_pmf - log_pmf.max()))
-            cdf /= cdf[-1]
-            cdf[-1] = np.inf  # every uniform stops by the last value
+            # A draw r (0 <= r < 2^31) is value k when limit[k-1] <= r < limit[k].
+            limit = np.ceil(cdf / cdf[-1] * _DRAWS).astype(np.int64)
+            limit[-1] = _DRAWS
+            first = np.searchsorted(limit, edges, "right")  # the first value a bin can be
+            alone = limit[first] >= edges + (1 << _BIN_SHIFT)
+            guides.append(np.where(alone, k[first], -(offset + first) - 1))
             values.append(k)
-            cdfs.append(cdf)
-            guides.append(offset + np.searchsorted(cdf, np.arange(_BINS) / _BINS, "right"))
+            limits.append(limit)
             offset += len(k)
-        self.values = np.concatenate(values).astype(np.float32)
-        self.cdf = np.concatenate(cdfs).astype(np.float32)
+        self.values = np.concatenate(values).astype(np.int32)
+        self.limits = np.concatenate(limits).astype(np.uint32)
         self.guide = np.concatenate(guides).astype(np.int32)
-        self.base = (group * _BINS).astype(np.int32)
+        self.base = (group * _BINS).astype(np.uint32)
 
     def __call__(self, rng: np.random.Generator, rounds: int) -> np.ndarray:
-        uniform = rng.random((rounds, len(self.counts)), dtype=np.float32)
-        position = self.guide[self.base + (uniform * _BINS).astype(np.int32)]
-        todo = np.flatnonzero(uniform >= self.cdf[position])
-        flat_u, flat_pos = uniform.reshape(-1), position.reshape(-1)
+        size = rounds * len(self.counts)
+        bits = rng.bit_generator.random_raw((size + 1) // 2).view(np.uint32)[:size]
+        draws = bits.reshape(rounds, -1) >> np.uint32(1)
+        found = self.guide[self.base + (draws >> np.uint32(_BIN_SHIFT))]
+        shared = np.flatnonzero(found < 0)  # bins two or more values share
+        position = -found.reshape(-1)[shared] - 1
+        wanted = draws.reshape(-1)[shared]
+        todo = np.flatnonzero(wanted >= self.limits[position])
         while len(todo):
-            flat_pos[todo] += 1
-            todo = todo[flat_u[todo] >= self.cdf[flat_pos[todo]]]
-        return self.values[position]
+            position[todo] += 1
+            todo = todo[wanted[todo] >= self.limits[position[todo]]]
+        found.reshape(-1)[shared] = self.values[position]
+        return found.astype(np.float32)
 
 
 def _log_factorials(k: np.ndarray) -> np.ndarray:

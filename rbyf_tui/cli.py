@@ -236,8 +236,15 @@ def build_parser() -> Parser:
                        help="also each rater's mean per model, and how raters agree (mean "
                             "absolute difference and quadratic-weighted kappa)")
     board.add_argument("--catalog", metavar="NAME", help="only this catalog")
-    board.add_argument("--rater", metavar="NAME", help="only this rater's ratings")
+    board.add_argument("--rater", metavar="NAME",
+                       help="only this rater's ratings (votes, with --method bt)")
     board.add_argument("--format", choices=("table", "csv", "json"), default="table")
+    board.add_argument("--method", choices=("score", "bt"), default="score",
+                       help="score: mean 0-5 rating per model (default); bt: Bradley-Terry "
+                            "ratings from pairwise battle votes, Elo-like scale")
+    board.add_argument("--both-bad", choices=("tie", "drop"), default="tie",
+                       help="with --method bt: count a 'both bad' vote as a tie (default) "
+                            "or leave it out")
 
     export = sub.add_parser("export", help="write sessions as csv, seed-csv, jsonl, parquet, md")
     _common(export)

@@ -93,3 +93,15 @@ def test_the_stream_overhead_benchmark_runs(demo_model: Path) -> None:
         assert arm in result.stdout
     assert "repaints a second while the answer streamed" in result.stdout
     assert "decode t/s over llama.cpp's own counter" in result.stdout
+
+
+def test_the_bt_scale_benchmark_runs_on_tiny_sizes() -> None:
+    result = subprocess.run(
+        [sys.executable, "benchmarks/bt_scale.py", "--models", "5", "--votes", "500",
+         "--rounds", "50", "--repeat", "1"],
+        capture_output=True, text=True, cwd=REPO, timeout=600)
+    assert result.returncode == 0, result.stderr
+    assert "5 models, 500 votes (500 counted), 50 bootstrap rounds" in result.stdout
+    assert "bt_ranking: median" in result.stdout and "of the 1 s target" in result.stdout
+    assert "true ratings inside their 95% interval" in result.stdout
+    assert "numpy multinomial resampling of the counts alone" in result.stdout

@@ -122,6 +122,10 @@ def leaderboard(args: argparse.Namespace) -> int:
     from rbyf_tui import ranking
 
     store = board_store(args)
+    if opt(args, "method") == "bt":
+        from rbyf_tui.commands import bt_board
+
+        return bt_board.leaderboard(args, store)
     standings = ranking.leaderboard(store, args.catalog, args.rater)
     rows = [{key: getattr(s, key) for key in BOARD_KEYS} for s in standings]
     raters = store.per_rater_scores(args.catalog) if args.by_rater else []

@@ -283,6 +283,10 @@ class Store:
         """Each rater's latest score per model and task (agreement between raters)."""
         return self.db.read(reads.per_rater_scores, catalog)
 
+    def votes(self, catalog: str | None = None, rater: str | None = None) -> list[Vote]:
+        """Pairwise battle votes, of one catalog (and rater) if given, oldest first."""
+        return self.db.read(reads.votes, catalog, rater)
+
     def latest_catalog(self, name: str) -> Catalog | None:
         """The newest stored version of a catalog, as sessions used it."""
         from rbyf_tui.catalog import parse

@@ -20,6 +20,7 @@ from rbyf_tui.store.records import (
     SessionRef,
     SessionRow,
     TaskState,
+    Vote,
 )
 
 # The rating that counts for each (session, task): the latest one, whichever attempt it rates.
@@ -519,3 +520,22 @@ def copy_votes(con: duckdb.DuckDBPyConnection, session_ids: Sequence[str] | None
     quoted = target.replace("'", "''")
     con.execute(f"COPY ({sql}) TO '{quoted}' (FORMAT {fmt})", params)
     return int(count[0])
+
+
+VOTE_COLUMNS = ("id", "catalog_name", "task_key", "left_generation_id", "right_generation_id",
+                "left_model_id", "right_model_id", "verdict", "remarks", "rater", "created_at")
+
+
+def votes(con: duckdb.DuckDBPyConnection, catalog: str | None = None,
+          rater: str | None = None) -> list[Vote]:
+    """Every vote, of one catalog and rater if given, oldest first."""
+    where, params = [], []
+    if catalog:
+        where.append("catalog_name = ?")
+        params.append(catalog)
+    if rater:
+        where.append("rater = ?")
+        params.append(rater)
+    sql = (f"SELECT {', '.join(VOTE_COLUMNS)} FROM votes "
+           f"{'WHERE ' + ' AND '.join(where) if where else ''} ORDER BY created_at, id")
+    return [Vote(*row) for row in con.execute(sql, params).fetchall()]

@@ -1,0 +1,103 @@
+"""`rbyf leaderboard --method bt`: Bradley–Terry ratings from pairwise battle votes."""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import io
+import sys
+from typing import Any
+
+from rbyf_tui import ranking
+from rbyf_tui.bradley_terry import BTReport, bt_ranking, kendall_tau
+from rbyf_tui.commands.common import print_json, table
+from rbyf_tui.errors import UsageError
+from rbyf_tui.store import Store
+
+BT_KEYS = ("model", "catalog", "rating", "ci_low", "ci_high", "rank", "votes", "win_rate")
+MATRIX_MAX = 10  # the win-rate matrix is printed for at most this many models
+
+
+def reports(store: Store, catalog: str | None, rater: str | None,
+            both_bad: str = "tie") -> dict[str, BTReport]:
+    """One report per catalog with votes, by catalog name."""
+    by_catalog: dict[str, list[Any]] = {}
+    for vote in store.votes(catalog, rater):
+        by_catalog.setdefault(vote.catalog_name, []).append(vote)
+    ids = sorted({m for votes in by_catalog.values()
+                  for v in votes for m in (v.left_model_id, v.right_model_id)})
+    names = dict(store.models_named(ids)) if ids else {}
+    return {name: bt_ranking(votes, both_bad=both_bad, names=names)
+            for name, votes in sorted(by_catalog.items())}
+
+
+def score_order(store: Store, catalog: str, rater: str | None) -> list[str]:
+    """Model ids of the score leaderboard of one catalog, best mean first."""
+    return [s.model_id for s in ranking.leaderboard(store, catalog, rater)]
+
+
+def leaderboard(args: argparse.Namespace, store: Store) -> int:
+    if args.by_rater:
+        raise UsageError("--by-rater goes with --method score: battle votes are ranked "
+                         "over every rater together (pick one with --rater NAME)")
+    boards = reports(store, args.catalog, args.rater, args.both_bad)
+    rows = [{"catalog": catalog, **{k: getattr(r, k) for k in BT_KEYS if k != "catalog"}}
+            for catalog, report in boards.items() for r in report.rows]
+    rows = [{k: row[k] for k in BT_KEYS} for row in rows]
+    if args.format == "json":
+        print_json(rows)
+        return 0
+    if args.format == "csv":
+        buffer = io.StringIO()
+        writer = csv.DictWriter(buffer, fieldnames=list(BT_KEYS))
+        writer.writeheader()
+        writer.writerows(rows)
+        sys.stdout.write(buffer.getvalue())
+        return 0
+    if not rows:
+        print("no battle votes yet: vote in the app's battle screen or with `rbyf vote`")
+        return 0
+    print(table(
+        ["rank", "model", "catalog", "rating", "95% CI", "votes", "win rate"],
+        [[r.rank, r.model, catalog, f"{r.rating:.0f}", f"{r.ci_low:.0f}–{r.ci_high:.0f}",
+          r.votes, f"{r.win_rate:.0%}"]
+         for catalog, report in boards.items() for r in report.rows],
+        right=[0, 3, 4, 5, 6]))
+    for catalog, report in boards.items():
+        print(f"\n{catalog}: {report.counted} votes counted"
+              f"{' (both bad left out)' if args.both_bad == 'drop' else ''}")
+        print_bias(report)
+        print_tau(report, score_order(store, catalog, args.rater))
+        if len(report.rows) <= MATRIX_MAX:
+            print_matrix(report)
+    return 0
+
+
+def print_bias(report: BTReport) -> None:
+    if report.left_share is None:
+        print("position bias: no decisive vote yet")
+    else:
+        print(f"position bias: the left answer won {report.left_share:.0%} of "
+              f"{report.decisive} decisive votes (50% is none)")
+
+
+def print_tau(report: BTReport, scores: list[str]) -> None:
+    tau = kendall_tau([r.model_id for r in report.rows], scores)
+    common = len({r.model_id for r in report.rows} & set(scores))
+    if tau is None:
+        print("battles vs scores: needs 2 models with both votes and ratings")
+    else:
+        print(f"battles vs scores: Kendall's tau {tau:+.2f} over {common} models "
+              "(+1: the same order)")
+
+
+def print_matrix(report: BTReport) -> None:
+    ids = [r.model_id for r in report.rows]
+    print("win rate of the row's model against the column's (ties count half)")
+    print(table(
+        ["", "model", *(str(n) for n in range(1, len(ids) + 1))],
+        [[n, report.names[a],
+          *("·" if a == b or report.win_matrix.get((a, b)) is None
+            else f"{report.win_matrix[(a, b)]:.0%}" for b in ids)]
+         for n, a in enumerate(ids, 1)],
+        right=[0, *range(2, len(ids) + 2)]))
