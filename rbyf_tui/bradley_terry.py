@@ -21,12 +21,15 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from rbyf_tui.ranking import LEVEL, ranks
+from rbyf_tui.ranking import LEVEL, leaderboard, ranks
 from rbyf_tui.store.records import Vote
+
+if TYPE_CHECKING:
+    from rbyf_tui.store import Store
 
 SCALE = 400.0 / math.log(10.0)  # natural-log strength to Elo-like points
 BASE = 1000.0
@@ -406,3 +409,23 @@ def kendall_tau(a: Sequence[str], b: Sequence[str]) -> float | None:
     score = sum(1 if second[x] < second[y] else -1
                 for x in range(n) for y in range(x + 1, n))
     return score / (n * (n - 1) / 2)
+
+
+# --- from the store: `rbyf leaderboard --method bt` and the app's votes tab --------------
+
+def bt_reports(store: Store, catalog: str | None, rater: str | None,
+               both_bad: str = "tie") -> dict[str, BTReport]:
+    """One report per catalog with votes, by catalog name."""
+    by_catalog: dict[str, list[Any]] = {}
+    for vote in store.votes(catalog, rater):
+        by_catalog.setdefault(vote.catalog_name, []).append(vote)
+    ids = sorted({m for votes in by_catalog.values()
+                  for v in votes for m in (v.left_model_id, v.right_model_id)})
+    names = dict(store.models_named(ids)) if ids else {}
+    return {name: bt_ranking(votes, both_bad=both_bad, names=names)
+            for name, votes in sorted(by_catalog.items())}
+
+
+def score_order(store: Store, catalog: str, rater: str | None) -> list[str]:
+    """Model ids of the score leaderboard of one catalog, best mean first."""
+    return [s.model_id for s in leaderboard(store, catalog, rater)]

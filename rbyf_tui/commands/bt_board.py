@@ -6,10 +6,8 @@ import argparse
 import csv
 import io
 import sys
-from typing import Any
 
-from rbyf_tui import ranking
-from rbyf_tui.bradley_terry import BTReport, bt_ranking, kendall_tau
+from rbyf_tui.bradley_terry import BTReport, bt_reports, kendall_tau, score_order
 from rbyf_tui.commands.common import print_json, table
 from rbyf_tui.errors import UsageError
 from rbyf_tui.store import Store
@@ -18,29 +16,11 @@ BT_KEYS = ("model", "catalog", "rating", "ci_low", "ci_high", "rank", "votes", "
 MATRIX_MAX = 10  # the win-rate matrix is printed for at most this many models
 
 
-def reports(store: Store, catalog: str | None, rater: str | None,
-            both_bad: str = "tie") -> dict[str, BTReport]:
-    """One report per catalog with votes, by catalog name."""
-    by_catalog: dict[str, list[Any]] = {}
-    for vote in store.votes(catalog, rater):
-        by_catalog.setdefault(vote.catalog_name, []).append(vote)
-    ids = sorted({m for votes in by_catalog.values()
-                  for v in votes for m in (v.left_model_id, v.right_model_id)})
-    names = dict(store.models_named(ids)) if ids else {}
-    return {name: bt_ranking(votes, both_bad=both_bad, names=names)
-            for name, votes in sorted(by_catalog.items())}
-
-
-def score_order(store: Store, catalog: str, rater: str | None) -> list[str]:
-    """Model ids of the score leaderboard of one catalog, best mean first."""
-    return [s.model_id for s in ranking.leaderboard(store, catalog, rater)]
-
-
 def leaderboard(args: argparse.Namespace, store: Store) -> int:
     if args.by_rater:
         raise UsageError("--by-rater goes with --method score: battle votes are ranked "
                          "over every rater together (pick one with --rater NAME)")
-    boards = reports(store, args.catalog, args.rater, args.both_bad)
+    boards = bt_reports(store, args.catalog, args.rater, args.both_bad)
     rows = [{"catalog": catalog, **{k: getattr(r, k) for k in BT_KEYS if k != "catalog"}}
             for catalog, report in boards.items() for r in report.rows]
     rows = [{k: row[k] for k in BT_KEYS} for row in rows]

@@ -15,8 +15,9 @@ from textual.binding import Binding, BindingType
 from textual.containers import VerticalScroll
 from textual.widgets import Footer, Static
 
-from rbyf_tui import bradley_terry, ranking
+from rbyf_tui import bradley_terry
 from rbyf_tui.bradley_terry import BTReport
+from rbyf_tui.store import Store
 from rbyf_tui.tui.screens.board.base import BoardScreen
 from rbyf_tui.tui.screens.board.styles import shorten
 
@@ -29,17 +30,13 @@ class BattleBoard:
     in_both: int
 
 
-def load_battle_board(store: object, catalog: str, rater: str | None) -> BattleBoard:
-    votes = [v for v in store.votes(catalog)  # type: ignore[attr-defined]
-             if rater is None or v.rater == rater]
-    names = dict(store.models_named(sorted({m for v in votes  # type: ignore[attr-defined]
-                                            for m in (v.left_model_id, v.right_model_id)})))
-    report = bradley_terry.bt_ranking(votes, names=names)
-    by_score = [s.model_id for s in ranking.leaderboard(store, catalog, rater)]  # type: ignore[arg-type]
+def load_battle_board(store: Store, catalog: str, rater: str | None) -> BattleBoard:
+    report = bradley_terry.bt_reports(store, catalog, rater).get(catalog)
+    report = report or bradley_terry.BTReport(rows=[])
+    by_score = bradley_terry.score_order(store, catalog, rater)
     by_battle = [row.model_id for row in report.rows]
-    common = [m for m in by_score if m in set(by_battle)]
-    tau = bradley_terry.kendall_tau(common, [m for m in by_battle if m in set(common)])
-    return BattleBoard(catalog, report, tau, len(common))
+    in_both = len(set(by_score) & set(by_battle))
+    return BattleBoard(catalog, report, bradley_terry.kendall_tau(by_battle, by_score), in_both)
 
 
 def ranking_table(report: BTReport, width: int) -> Table:
@@ -80,6 +77,10 @@ class BattleBoardScreen(BoardScreen):
     ]
 
     FAILED = "Cannot rank the battles"
+    DEFAULT_CSS = """
+    BattleBoardScreen #bt-body { padding: 0 1; }
+    BattleBoardScreen #bt-notes { margin: 1 0; }
+    """
 
     def compose(self) -> ComposeResult:
         yield Static("Battles · loading…", id="bt-title", classes="board-title")
