@@ -79,14 +79,14 @@ class BattleBoardScreen(BoardScreen):
     FAILED = "Cannot rank the battles"
     DEFAULT_CSS = """
     BattleBoardScreen #bt-body { padding: 0 1; }
-    BattleBoardScreen #bt-notes { margin: 1 0; }
+    BattleBoardScreen #bt-notes { margin: 1 0; color: $text-muted; }
     """
 
     def compose(self) -> ComposeResult:
         yield Static("Battles · loading…", id="bt-title", classes="board-title")
         with VerticalScroll(id="bt-body"):
             yield Static("", id="bt-table")
-            yield Static("", id="bt-notes", classes="board-legend")
+            yield Static("", id="bt-notes")
             yield Static("", id="bt-matrix")
         yield Footer()
 
