@@ -12,6 +12,7 @@ state (Store.battle_state) and `next_battle` glues the two.
 from __future__ import annotations
 
 import random
+import threading
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -46,11 +47,22 @@ class Battle:
     left: Side
     right: Side
 
+    @property
+    def key(self) -> BattleKey:
+        """(catalog, task, model a, model b), the models in sorted order."""
+        a, b = sorted((self.left.model_id, self.right.model_id))
+        return (self.catalog, self.task_key, a, b)
+
+
+BattleKey = tuple[str, str, str, str]
+
 
 def choose_battle(answers: Sequence[BattleAnswer], votes: Sequence[PairVotes],
                   rater: str | None, rng: random.Random, *, repeat: bool = False,
-                  missing: str = "skip") -> Battle | None:
+                  missing: str = "skip",
+                  passed: frozenset[BattleKey] = frozenset()) -> Battle | None:
     """The next battle for `rater`, or None when there is none left to vote on.
+    `passed`: battles skipped (or that failed) in this sitting, left out like voted ones.
     missing="skip": only tasks both models answered; "generate": a side may lack its
     answer (one that has both is still preferred among equally voted ones)."""
     if missing not in MISSING:
@@ -90,6 +102,8 @@ def choose_battle(answers: Sequence[BattleAnswer], votes: Sequence[PairVotes],
                     continue
                 if not repeat and (catalog, task, a, b) in seen:
                     continue
+                if (catalog, task, a, b) in passed:
+                    continue
                 key = (task_pair_votes[(catalog, task, a, b)], task_votes[(catalog, task)],
                        gaps)
                 if best is None or key < best:
@@ -108,15 +122,21 @@ def choose_battle(answers: Sequence[BattleAnswer], votes: Sequence[PairVotes],
 
 def next_battle(store: Store, catalog: str, rater: str | None,
                 model_ids: Sequence[str] | None = None, rng: random.Random | None = None,
-                *, repeat: bool = False, missing: str = "skip") -> Battle | None:
+                *, repeat: bool = False, missing: str = "skip",
+                passed: frozenset[BattleKey] = frozenset()) -> Battle | None:
     """The next battle in the catalog (among `model_ids`, else every model with a session
-    of it), read from the store."""
+    of it), read from the store; skipped ones come again only when nothing else is left."""
     answers, votes = store.battle_state(catalog, model_ids)
-    return choose_battle(answers, votes, rater, rng or random.Random(), repeat=repeat,
-                         missing=missing)
+    rng = rng or random.Random()
+    battle = choose_battle(answers, votes, rater, rng, repeat=repeat, missing=missing,
+                           passed=passed)
+    if battle is None and passed:
+        battle = choose_battle(answers, votes, rater, rng, repeat=repeat, missing=missing)
+    return battle
 
 
-def answer_missing(opening: Opening, options: BackendOptions, battle: Battle) -> Battle:
+def answer_missing(opening: Opening, options: BackendOptions, battle: Battle,
+                   stop: threading.Event | None = None) -> Battle:
     """Generate the answers a battle lacks (missing="generate"): each such model's latest
     session of the catalog is reopened (its model loaded, checked by sha256), the one task
     answered and stored, the model freed. The battle with both answers' ids."""
@@ -124,8 +144,10 @@ def answer_missing(opening: Opening, options: BackendOptions, battle: Battle) ->
     sides = []
     for side in (battle.left, battle.right):
         if side.generation_id is None:
+            # Not one another process (or this app) generates into, nor an imported one.
             sessions = [s for s in store.sessions()
-                        if s.model_id == side.model_id and s.catalog == battle.catalog]
+                        if s.model_id == side.model_id and s.catalog == battle.catalog
+                        and not s.running and s.origin != "import"]
             if not sessions:
                 raise NotFoundError(f"no session of this model on {battle.catalog} to "
                                     "answer in: skip this battle (s)")
@@ -137,7 +159,7 @@ def answer_missing(opening: Opening, options: BackendOptions, battle: Battle) ->
                 if task is None:
                     raise NotFoundError(f"task {battle.task_key} is not in this model's "
                                         f"version of {battle.catalog}: skip it (s)")
-                outcome = runner.run_task(task)
+                outcome = runner.run_task(task, stop)
             finally:
                 store.release_session(opened.runner.session_id)
                 opened.backend.close()

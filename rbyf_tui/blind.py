@@ -74,6 +74,11 @@ def load_round(store: Store, comparison_id: str, rater: str) -> BlindRound:
     comparison = store.find_comparison(comparison_id)
     if comparison is None:
         raise NotFoundError(f"no comparison {comparison_id}; list them with: rbyf sessions")
+    waiting = [m for m in comparison.members if m.session_id is None]
+    if waiting:  # its letters would come later, last: refuse rather than give it away
+        raise UsageError(f"comparison {comparison.id[:8]}: {waiting[0].label} has not "
+                         f"started yet: generate it first (rbyf run --resume "
+                         f"{comparison.id[:8]}, or enter on the comparison at home)")
     members = {m.session_id: m for m in comparison.members if m.session_id is not None}
     if len(members) < 2:
         raise UsageError(f"comparison {comparison.id[:8]} has {len(members)} model with "

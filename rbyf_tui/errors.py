@@ -31,3 +31,7 @@ class StoreError(RbyfError):
 
 class NotFoundError(RbyfError):
     """An unknown session id, task key, catalog or model."""
+
+
+class SessionBusyError(RbyfError):
+    """Another live process generates into the session."""

@@ -106,12 +106,17 @@ def _resume(opening: Opening, start: ResumeSession) -> Opened:
         attempt.session_id = store.find_session(start.session_id).id
         plan = resume.plan(store, start.session_id, start.options, opening.max_tokens)
         attempt.options, attempt.catalog_name = plan.options, plan.catalog.name
+        store.check_session_free(plan.session.id)  # before a model loads for nothing
         backend, model = _load(opening, plan.options, plan.n_ctx, plan.seed)
         if plan.options.backend == "openai":
             resume.check_served_model(plan.session, model)
     runner = Runner(store, backend, plan.catalog, plan.session.id, seed=plan.seed,
                     max_tokens=plan.max_tokens)
-    store.claim_session(runner.session_id)
+    try:
+        store.claim_session(runner.session_id)  # another process may have taken it meanwhile
+    except BaseException:
+        backend.close()
+        raise
     rater = opening.rater or plan.session.rater or default_rater()
     return Opened(runner, model, rater, resumed=True)
 

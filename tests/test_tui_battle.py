@@ -8,10 +8,10 @@ from pathlib import Path
 import pytest
 
 from rbyf_tui.store import Store
-from rbyf_tui.tui.screens.battle import BattleScreen, Contender
+from rbyf_tui.tui.screens.battle import BattleScreen
 from rbyf_tui.tui.screens.board.battle_board import BattleBoardScreen
 
-from board_app import screen_text, settle, until
+from board_app import settle, until
 from comparison_db import MODELS, ScreenApp, comparison_db
 
 pytestmark = pytest.mark.anyio
@@ -89,8 +89,12 @@ async def test_skip_moves_on_without_a_vote_and_r_allows_repeats(tmp_path: Path)
     async with app.run_test(size=(120, 40)) as pilot:
         await settle(pilot)
         await until(pilot, "0 votes this time")
+        screen = app.screen
+        assert isinstance(screen, BattleScreen) and screen.shown and screen.shown.battle
+        skipped = screen.shown.battle.key
         await pilot.press("s")
         await settle(pilot)
+        assert screen.shown.battle is not None and screen.shown.battle.key != skipped
         assert votes(app) == []
         for _ in range(6):
             await pilot.press("1")
@@ -99,12 +103,13 @@ async def test_skip_moves_on_without_a_vote_and_r_allows_repeats(tmp_path: Path)
             await pilot.press("space")
             await settle(pilot)
         await until(pilot, "no battle left")
+        assert screen.shown.battle is None
         await pilot.press("r")  # repeats allowed: battles come again
         await settle(pilot)
-        await until(pilot, "6 votes this time")
-        assert isinstance(app.screen, BattleScreen)
-        assert all(c.display for c in app.screen.query(Contender))
-        assert "prompt:" in screen_text(app)
+        text = await until(pilot, "6 votes this time")
+        assert screen.shown.battle is not None and "no battle left" not in text
+        assert screen.query_one("#battle-columns").display and "prompt:" in text
+        assert len(votes(app)) == 6  # the skipped battle was voted on later, once
 
 
 async def test_the_battle_ranking_orders_models_by_their_votes(tmp_path: Path) -> None:
@@ -127,3 +132,19 @@ async def test_the_battle_ranking_orders_models_by_their_votes(tmp_path: Path) -
         assert ranked[:3] == ["alpha-1b-q4", "alpha-1b-q8", "beta-2b-q4"]
         assert "the left answer won 50% of decided votes" in text
         assert "100%" in text  # the winner won every vote
+
+
+async def test_escape_from_rbyf_battle_goes_home(tmp_path: Path) -> None:
+    from rbyf_tui.tui.app import RbyfApp
+    from rbyf_tui.tui.config import AppConfig, BattleStart
+    from rbyf_tui.tui.screens.home import HomeScreen
+
+    db = comparison_db(tmp_path / "rbyf.duckdb")
+    app = RbyfApp(AppConfig(db_path=db, battle=BattleStart("mini"), handle_signals=False))
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        await until(pilot, "0 votes this time")
+        await pilot.press("escape")
+        await settle(pilot)
+        assert isinstance(app.screen, HomeScreen)  # not an empty screen
+        await until(pilot, "rbyf · rate local LLMs")

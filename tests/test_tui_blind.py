@@ -75,6 +75,9 @@ async def test_names_and_speed_show_only_once_every_answer_of_the_task_is_rated(
         assert all(name in text for name in NAMES)
         assert "decode" in text  # figures too, now
         assert f"Answer A · {order['A']}" in text
+        await pilot.press("1")  # C again, the names in view: no longer blind
+        await settle(pilot)
+        await until(pilot, " 1  of 5")
 
         await pilot.press("n")  # the next task is blind again
         text = await until(pilot, "task 2/2: Task B · 0/3 rated, names hidden")
@@ -83,7 +86,7 @@ async def test_names_and_speed_show_only_once_every_answer_of_the_task_is_rated(
     given = ratings(db)
     assert sorted((m, s, r, b) for m, s, r, b, _ in given) == sorted([
         (order["A"], 4, "", True), (order["B"], 2, "too short", True),
-        (order["C"], 5, "", True)])
+        (order["C"], 5, "", True), (order["C"], 1, "", False)])
     assert {task for *_, task in given} == {"a"}
 
 

@@ -56,7 +56,8 @@ async def test_compare_two_real_models_then_rate_them_blind_and_battle(
         await until(pilot, lambda: not run.running, "both models generated")
         text = screen_text(app)
         assert "gemma-3-270m-it-Q8_0 (Q8_0," in text and "(Q4_K_M," in text
-        assert text.count("ok") >= 6  # warm-up and two tasks, on each model
+        assert sum(line.endswith(" ok") for line in text.splitlines()) == 6  # 3 tasks each
+        assert "t/s" not in text and "tok" not in text  # nothing that tells answers apart
         assert "done · b rates the answers blind" in text
 
         await pilot.press("b")
@@ -149,3 +150,43 @@ async def test_a_battle_generates_the_answer_a_model_lacks_when_asked(
     finally:
         con.close()
     assert made == [("Q8_0", "warm", "ok"), ("Q8_0", "a", "ok"), ("Q8_0", "b", "ok")]
+
+
+async def test_quit_while_a_comparison_generates_keeps_what_is_done(
+        tmp_path: Path, rbyf_home: Path) -> None:
+    """ctrl+q on the run screen: the answer in progress ends as cancelled, the model not
+    started stays waiting, the app exits; nothing scripted replaces the store or the app."""
+    from rbyf_tui.backends import BackendOptions
+    from rbyf_tui.comparison import ModelSpec, plan_comparison
+    from rbyf_tui.store import Store
+
+    from fakes import ScriptedBackend
+    from helpers import mini_catalog
+
+    db = tmp_path / "rbyf.duckdb"
+    with Store(db) as store:
+        specs = [ModelSpec(BackendOptions(backend="openai", base_url="http://x.test/v1",
+                                          api_model=name)) for name in ("a", "b")]
+        cid = plan_comparison(store, mini_catalog(), specs, seed=3,
+                              settings={"max_tokens": 400})
+
+    def make(options: BackendOptions, n_ctx: int, seed: int) -> ScriptedBackend:
+        return ScriptedBackend(["word " * 400], delay_s=0.02, model=options.api_model)
+
+    app = RbyfApp(AppConfig(db_path=db, backend_factory=make, handle_signals=False))
+    async with app.run_test(size=(80, 24)) as pilot:
+        await until(pilot, lambda: "comparison of 2 models" in screen_text(app), "home")
+        app.screen.query_one("#sessions").focus()
+        await pilot.press("enter")
+        await until(pilot, lambda: isinstance(app.screen, ComparisonRunScreen), "the run")
+        await until(pilot, lambda: "[1/3]" in screen_text(app), "the warm-up answered",
+                    timeout=60)
+        await pilot.press("ctrl+q")
+        await until(pilot, lambda: not app.is_running, "the app to exit", timeout=60)
+    with Store(db) as store:
+        row = store.comparison(cid)
+        [first] = [m for m in row.members if m.session_id is not None]
+        states = store.task_states(first.session_id)
+    assert [m.status for m in row.members][1] == "waiting"
+    assert states["warm"].status == "ok" and states["a"].status == "cancelled"
+    assert "b" not in states

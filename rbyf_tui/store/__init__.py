@@ -126,6 +126,10 @@ class Store:
         """Mark this process as the one generating into the session."""
         self.db.write(writes.claim_session, session_id)
 
+    def check_session_free(self, session_id: str) -> None:
+        """SessionBusyError when another live process generates into the session."""
+        self.db.read(writes.check_session_free, session_id)
+
     def release_session(self, session_id: str) -> None:
         self.db.write(writes.release_session, session_id)
 

@@ -14,8 +14,9 @@ from rbyf_tui.store.reads import GENERATION_COLUMNS, _dicts
 
 def comparison_answers(con: duckdb.DuckDBPyConnection, comparison_id: str,
                        rater: str) -> list[dict[str, Any]]:
-    """Per session of the comparison and task: its latest finished answer (never the
-    warm-up), with `rater`'s latest rating of it, if any. Columns as reads.answer()."""
+    """Per session of the comparison and task: its latest whole answer (never the warm-up,
+    nor one cut short), with `rater`'s latest rating of it, if any. Columns as
+    reads.answer()."""
     cols = ", ".join(f"g.{c}" for c in GENERATION_COLUMNS)
     return _dicts(con.execute(f"""
         WITH latest AS (
@@ -23,8 +24,7 @@ def comparison_answers(con: duckdb.DuckDBPyConnection, comparison_id: str,
                 SELECT g.*, row_number() OVER (PARTITION BY g.session_id, g.task_key
                                                ORDER BY g.attempt DESC, g.started_at DESC) AS rn
                 FROM generations g JOIN sessions s ON s.id = g.session_id
-                WHERE s.comparison_id = ? AND NOT g.is_warmup
-                      AND g.status IN ('ok', 'cancelled')
+                WHERE s.comparison_id = ? AND NOT g.is_warmup AND g.status = 'ok'
             ) WHERE rn = 1
         ), rating AS (
             SELECT * FROM (

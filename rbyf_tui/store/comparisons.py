@@ -12,7 +12,7 @@ from rbyf_tui.store.records import ComparisonMember, ComparisonRow
 MEMBERS = """
     WITH gen AS (
         SELECT session_id, count(DISTINCT task_key) AS answered FROM generations
-        WHERE NOT is_warmup AND status IN ('ok', 'cancelled')
+        WHERE NOT is_warmup AND status = 'ok'  -- one cut short is generated again
           AND session_id IN (SELECT id FROM sessions WHERE comparison_id = ?)
         GROUP BY session_id
     )

@@ -19,7 +19,7 @@ from rbyf_tui.backends.base import ChatRequest, ModelInfo
 from rbyf_tui.catalog import Catalog, Task
 from rbyf_tui.checks import CheckResult
 from rbyf_tui.checks import to_json as checks_to_json
-from rbyf_tui.errors import NotFoundError, UsageError
+from rbyf_tui.errors import NotFoundError, SessionBusyError, UsageError
 from rbyf_tui.metrics import Figures
 from rbyf_tui.store.reads import alive
 from rbyf_tui.store.records import FINISHED, VERDICTS, ImportedSession
@@ -78,7 +78,19 @@ def create_comparison(con: duckdb.DuckDBPyConnection, comparison_id: str, catalo
                  json.dumps(settings), origin, now()])
 
 
+def check_session_free(con: duckdb.DuckDBPyConnection, session_id: str) -> None:
+    """Refuse a session that another live process of this host generates into (two
+    raters on one machine must not write attempts into one session at once)."""
+    row = con.execute("SELECT pid, host FROM sessions WHERE id = ?", [session_id]).fetchone()
+    if row and row[0] and row[0] != os.getpid() and row[1] == socket.gethostname() \
+            and alive(row[0]):
+        raise SessionBusyError(f"session {session_id[:8]} is open in process {row[0]} on "
+                               "this machine: go on there, or once it ends")
+
+
 def claim_session(con: duckdb.DuckDBPyConnection, session_id: str) -> None:
+    """Mark this process as the one generating into the session, unless another is."""
+    check_session_free(con, session_id)
     con.execute("UPDATE sessions SET pid = ?, host = ?, updated_at = ? WHERE id = ?",
                 [os.getpid(), socket.gethostname(), now(), session_id])
 

@@ -101,11 +101,12 @@ class RbyfApp(App[int]):
 
     def _sessions(self) -> list[Any]:
         """Screens that generate: a stop waits for them to store what is in flight."""
+        from rbyf_tui.tui.screens.battle import BattleScreen
         from rbyf_tui.tui.screens.comparison_run import ComparisonRunScreen
         from rbyf_tui.tui.screens.session import SessionScreen
 
         return [s for s in self.screen_stack
-                if isinstance(s, SessionScreen | ComparisonRunScreen)]
+                if isinstance(s, SessionScreen | ComparisonRunScreen | BattleScreen)]
 
     @property
     def stopping(self) -> bool:
@@ -138,6 +139,9 @@ class RbyfApp(App[int]):
         if isinstance(self.screen, SessionScreen):
             self.screen.action_quit()
             return
+        for screen in self._sessions():  # a comparison or a battle generating: stop it
+            if not isinstance(screen, SessionScreen):
+                screen.stop_now()
         self.check_stop(quit_now=True)
 
     def close_sessions(self) -> None:

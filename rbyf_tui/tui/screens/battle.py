@@ -4,6 +4,7 @@ random); the rater says which is better; the names show after the vote, then the
 from __future__ import annotations
 
 import random
+import threading
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from typing import ClassVar
@@ -18,11 +19,11 @@ from textual.widgets import Footer, Markdown, Static
 from rbyf_tui import battles
 from rbyf_tui.answers import Answer
 from rbyf_tui.backends import BackendOptions
-from rbyf_tui.battles import Battle
+from rbyf_tui.battles import Battle, BattleKey
 from rbyf_tui.store.writes import default_rater
 from rbyf_tui.tui.screens.board.base import BoardScreen
-from rbyf_tui.tui.screens.board.styles import figures_line
-from rbyf_tui.tui.screens.dialogs import TextPrompt
+from rbyf_tui.tui.screens.board.styles import figures_line, prompt_line
+from rbyf_tui.tui.screens.dialogs import TextPrompt, TextView
 from rbyf_tui.tui.widgets.stats import checks_text
 from rbyf_tui.tui.widgets.thinking import ThinkingBox
 
@@ -97,6 +98,7 @@ class BattleScreen(BoardScreen):
         Binding("e", "remark", "Remark", tooltip="A remark, saved with the vote"),
         Binding("space,n,enter", "next", "Next", show=False, priority=True,
                 tooltip="The next battle (after a vote)"),
+        Binding("t", "prompt", "Prompt", show=False, tooltip="The task's whole prompt"),
         Binding("k", "toggle_thinking", "Thinking", show=False,
                 tooltip="Unfold or fold the thinking"),
         Binding("r", "toggle_repeat", "Repeats", show=False,
@@ -118,7 +120,11 @@ class BattleScreen(BoardScreen):
         self.shown: Shown | None = None
         self.voted: Voted | None = None
         self.remark = ""
-        self.busy = False
+        self.remark_sent = ""  # the remark the vote being recorded carries
+        self.busy = False  # choosing (maybe generating) or recording: keys wait
+        self.generating = False  # a model is loaded to answer a task
+        self.stop = threading.Event()  # ends a generation (escape, quit, stop signals)
+        self.passed: set[BattleKey] = set()  # skipped in this sitting
         self.votes_given = 0
 
     def compose(self) -> ComposeResult:
@@ -133,6 +139,7 @@ class BattleScreen(BoardScreen):
     def on_mount(self) -> None:
         self.rater = self.rater or default_rater()
         self.size_columns()
+        self.busy = True
         self.choose()
 
     def on_resize(self) -> None:
@@ -148,11 +155,18 @@ class BattleScreen(BoardScreen):
     def choose(self) -> Shown:
         assert self.catalog is not None
         battle = battles.next_battle(self.store, self.catalog, self.rater, self.models,
-                                     self.rng, repeat=self.repeat, missing=self.missing)
+                                     self.rng, repeat=self.repeat, missing=self.missing,
+                                     passed=frozenset(self.passed))
         if battle is None:
             return Shown(None, catalog=self.catalog)
         if battle.left.generation_id is None or battle.right.generation_id is None:
-            battle = self.generate_missing(battle)
+            self.passed.add(battle.key)  # if it fails, s moves on to another
+            self.generating = True
+            try:
+                battle = self.generate_missing(battle)
+            finally:
+                self.generating = False
+            self.passed.discard(battle.key)
         left = Answer.from_row(self.store.answer(battle.left.generation_id))
         right = Answer.from_row(self.store.answer(battle.right.generation_id))
         return Shown(battle, left, right, self.catalog)
@@ -171,7 +185,8 @@ class BattleScreen(BoardScreen):
                           max_tokens=getattr(config, "max_tokens", None),
                           **({"backend_factory": config.backend_factory} if config else {}))
         options = config.options if config is not None else BackendOptions()
-        return battles.answer_missing(opening, replace(options, model=None), battle)
+        return battles.answer_missing(opening, replace(options, model=None), battle,
+                                      self.stop)
 
     @work(thread=True, exclusive=True, group="battle", exit_on_error=False)
     def record(self, battle: Battle, verdict: str, remark: str) -> Voted:
@@ -186,14 +201,33 @@ class BattleScreen(BoardScreen):
         if isinstance(result, Voted):
             self.voted = result
             self.votes_given += 1
-            self.remark = ""
+            if self.remark == self.remark_sent:  # not one typed while the vote was saved
+                self.remark = ""
         else:
             self.shown, self.voted, self.remark = result, None, ""
         await self.draw()
+        self.stopped()
 
     def show_message(self, text: str) -> None:
         self.busy = False
-        self.query_one("#battle-title", Static).update(text)
+        self.query_one("#battle-title", Static).update(
+            text + (" · s another battle, g skips missing answers"
+                    if self.missing == "generate" else ""))
+        self.stopped()
+
+    def stopped(self) -> None:
+        """A quit or stop signal waits for the worker; tell the app it has ended."""
+        check = getattr(self.app, "check_stop", None)
+        if check is not None:
+            check()
+
+    # --- the app's stop protocol (as the session screen's) ------------------------------
+
+    def stop_now(self) -> None:
+        self.stop.set()
+
+    def close_session(self) -> None:
+        self.stop.set()
 
     async def draw(self) -> None:
         shown = self.shown
@@ -215,11 +249,8 @@ class BattleScreen(BoardScreen):
         left, right = shown.left, shown.right
         title.update(f"Battle · {shown.catalog} · {left.task_title} · "
                      f"{plural(self.votes_given, 'vote')} this time")
-        prompt = " ".join(left.prompt.split())
-        room = 2 * (self.size.width - 2) - 12
-        if len(prompt) > room:
-            prompt = prompt[:room].rsplit(" ", 1)[0] + " …"
-        self.query_one("#battle-prompt", Static).update(f"prompt: {prompt or '–'}")
+        self.query_one("#battle-prompt", Static).update(
+            prompt_line(left.prompt, self.size.width, " (t: all of it)"))
         voted = self.voted
         for column, answer, side in zip(self.query(Contender), (left, right),
                                         ("left", "right"), strict=True):
@@ -240,6 +271,7 @@ class BattleScreen(BoardScreen):
         if self.busy or self.voted is not None or shown is None or shown.battle is None:
             return
         self.busy = True
+        self.remark_sent = self.remark
         self.record(shown.battle, verdict, self.remark)
 
     def action_next(self) -> None:
@@ -250,9 +282,19 @@ class BattleScreen(BoardScreen):
         self.choose()
 
     def action_skip(self) -> None:
-        if not self.busy:
-            self.busy = True
-            self.choose()
+        if self.busy:
+            return
+        if self.voted is None and self.shown is not None and self.shown.battle is not None:
+            self.passed.add(self.shown.battle.key)
+        self.busy = True
+        self.choose()
+
+    def action_close(self) -> None:
+        if self.generating:
+            self.stop.set()  # the answer being generated ends, kept as cancelled
+            self.notify("Stopping the answer being generated…")
+            return
+        super().action_close()
 
     def action_remark(self) -> None:
         if self.voted is not None or self.shown is None or self.shown.battle is None:
@@ -280,6 +322,11 @@ class BattleScreen(BoardScreen):
                     else "Tasks a model has not answered are skipped.")
         if self.voted is not None or self.shown is None or self.shown.battle is None:
             self.action_skip()
+
+    def action_prompt(self) -> None:
+        prompt = self.shown.left.prompt if self.shown and self.shown.left else None
+        if prompt:
+            self.app.push_screen(TextView("The task's prompt", prompt))
 
     def action_toggle_thinking(self) -> None:
         for box in self.query(ThinkingBox):

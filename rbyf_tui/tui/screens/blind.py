@@ -3,6 +3,7 @@ names and speed hidden until this rater has rated every answer of the task."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import ClassVar
 
 from rich.text import Text
@@ -11,14 +12,15 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, VerticalScroll
 from textual.widgets import Footer, Markdown, Static
+from textual.worker import Worker, WorkerState
 
 from rbyf_tui import blind
 from rbyf_tui.blind import Blinded, BlindRound, BlindTask
 from rbyf_tui.comparison import member_description
 from rbyf_tui.store.writes import default_rater
 from rbyf_tui.tui.screens.board.base import BoardScreen
-from rbyf_tui.tui.screens.board.styles import figures_line, score_text
-from rbyf_tui.tui.screens.dialogs import TextPrompt
+from rbyf_tui.tui.screens.board.styles import figures_line, prompt_line, score_text
+from rbyf_tui.tui.screens.dialogs import TextPrompt, TextView
 from rbyf_tui.tui.widgets.stats import checks_text
 from rbyf_tui.tui.widgets.thinking import ThinkingBox
 
@@ -49,6 +51,14 @@ def head_text(item: Blinded, revealed: bool, remark: str | None) -> Text:
     return text
 
 
+@dataclass(frozen=True)
+class Saved:
+    """A rating stored: the round read again, and where the rater was when they scored."""
+
+    round: BlindRound
+    at: tuple[int, int]  # (task index, answer index)
+
+
 class BlindColumn(VerticalScroll):
     """One answer of the task (its letter; its model once revealed)."""
 
@@ -64,10 +74,10 @@ class BlindColumn(VerticalScroll):
         figures = self.query_one(".compare-figures", Static)
         figures.update(figures_line(answer.figures) if revealed and answer else "")
         figures.display = revealed and answer is not None
-        # The thought's length in tokens stays; its seconds would tell the speed.
+        # Its length and seconds would tell the model (and its speed) apart: after.
         self.query_one(ThinkingBox).show(
             answer.reasoning if answer else None,
-            answer.figures.get("reasoning_tokens") if answer else None,
+            answer.figures.get("reasoning_tokens") if answer and revealed else None,
             answer.figures.get("reasoning_s") if answer and revealed else None)
         await self.query_one(Markdown).update(
             (answer.response or "*(no answer text)*") if answer else "")
@@ -90,6 +100,7 @@ class BlindScreen(BoardScreen):
         Binding("n,right", "step(1)", "Next task", priority=True, tooltip="The next task"),
         Binding("p,left", "step(-1)", "Previous", show=False, priority=True,
                 tooltip="The previous task"),
+        Binding("t", "prompt", "Prompt", show=False, tooltip="The task's whole prompt"),
         Binding("k", "toggle_thinking", "Thinking", show=False,
                 tooltip="Unfold or fold the thinking"),
     ]
@@ -103,7 +114,7 @@ class BlindScreen(BoardScreen):
         self.index = 0  # the task
         self.current = 0  # the answer the score keys rate
         self.remarks: dict[str, str] = {}  # generation id -> remark not saved yet
-        self.saving = False
+        self.saving: tuple[str, str] | None = None  # (generation id, remark) being saved
 
     def compose(self) -> ComposeResult:
         yield Static("Blind rating · loading…", id="blind-title", classes="board-title")
@@ -122,32 +133,45 @@ class BlindScreen(BoardScreen):
         return blind.load_round(self.store, self.comparison_id, self.rater)
 
     @work(thread=True, exclusive=True, group="blind-save", exit_on_error=False)
-    def save(self, generation_id: str, score: int, remark: str) -> BlindRound:
+    def save(self, generation_id: str, score: int, remark: str, blind_given: bool,
+             at: tuple[int, int]) -> Saved:
         assert self.rater is not None
-        self.store.rate(generation_id, score, remark, self.rater, blind=True)
-        return blind.load_round(self.store, self.comparison_id, self.rater)
+        self.store.rate(generation_id, score, remark, self.rater, blind=blind_given)
+        return Saved(blind.load_round(self.store, self.comparison_id, self.rater), at)
 
-    async def show(self, result: BlindRound) -> None:
+    async def show(self, result: BlindRound | Saved) -> None:
         first = self.round is None
-        self.saving = False
+        if isinstance(result, Saved):
+            self.saving = None
+            # On to the next answer to rate, unless the rater moved on meanwhile.
+            advance = result.at == (self.index, self.current)
+            result = result.round
+        else:
+            advance = False
         self.round = result
         if not result.tasks:
             self.show_message(f"Blind rating · {result.catalog}: no answers yet; generate "
-                              f"them with rbyf run --resume {result.comparison_id}")
+                              f"them with rbyf run --resume {result.comparison_id[:8]}")
             return
+        self.index = min(self.index, len(result.tasks) - 1)
         if first:
             self.index = result.first_open()
             self.current = self.next_unrated(-1)
-            await self.build_columns()
-        else:
-            task = self.task
-            if task is not None and not task.revealed:
-                self.current = self.next_unrated(self.current)
+        elif advance and self.task is not None and not self.task.revealed:
+            self.current = self.next_unrated(self.current)
         await self.show_task()
 
     def show_message(self, text: str) -> None:
-        self.saving = False
         self.query_one("#blind-title", Static).update(text)
+
+    async def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        if event.worker.group == "blind-save" and event.state == WorkerState.ERROR:
+            if self.saving is not None:  # the remark is not lost
+                self.remarks.setdefault(*self.saving)
+            self.saving = None
+            self.notify(f"The rating was not saved: {event.worker.error}", severity="error")
+            return
+        await super().on_worker_state_changed(event)
 
     @property
     def task(self) -> BlindTask | None:
@@ -171,15 +195,16 @@ class BlindScreen(BoardScreen):
 
     @property
     def side_by_side(self) -> bool:
-        count = len(self.round.members) if self.round else 1
+        count = len(self.task.answers) if self.task else 1
         return self.size.width >= count * MIN_COLUMN
 
     async def build_columns(self) -> None:
         assert self.round is not None
         columns = self.query_one("#blind-columns", Horizontal)
         await columns.remove_children()
+        task = self.task
         await columns.mount_all([BlindColumn(classes="compare-column")
-                                 for _ in self.round.members])
+                                 for _ in (task.answers if task else ())])
         self.size_columns()
 
     def size_columns(self) -> None:
@@ -199,17 +224,17 @@ class BlindScreen(BoardScreen):
         task, rnd = self.task, self.round
         if task is None or rnd is None:
             return
+        if len(self.query(BlindColumn)) != len(task.answers):  # first, or a model added
+            await self.build_columns()
+        self.current = min(self.current, len(task.answers) - 1)
         letter = task.answers[self.current].letter
         state = ("names shown" if task.revealed
                  else f"{task.rated}/{task.to_rate} rated, names hidden")
         self.query_one("#blind-title", Static).update(
             f"Blind · {rnd.catalog} · task {self.index + 1}/{len(rnd.tasks)}: {task.title}"
             f" · {state}")
-        prompt = " ".join(task.prompt.split())
-        room = 2 * (self.size.width - 2) - 12
-        if len(prompt) > room:
-            prompt = prompt[:room].rsplit(" ", 1)[0] + " …"
-        self.query_one("#blind-prompt", Static).update(f"prompt: {prompt or '–'}")
+        self.query_one("#blind-prompt", Static).update(
+            prompt_line(task.prompt, self.size.width, " (t: all of it)"))
         for column, item in zip(self.query(BlindColumn), task.answers, strict=True):
             remark = self.remarks.get(item.answer.generation_id) if item.answer else None
             await column.show(item, task.revealed, remark)
@@ -259,8 +284,10 @@ class BlindScreen(BoardScreen):
         remark = self.remarks.pop(item.answer.generation_id, None)
         if remark is None:
             remark = item.answer.remarks or "" if item.answer.score is not None else ""
-        self.saving = True
-        self.save(item.answer.generation_id, score, remark)
+        self.saving = (item.answer.generation_id, remark)
+        # Once the names show, a new score is no longer given blind.
+        self.save(item.answer.generation_id, score, remark, not task.revealed,
+                  (self.index, self.current))
 
     def action_remark(self) -> None:
         task = self.task
@@ -276,14 +303,20 @@ class BlindScreen(BoardScreen):
             if text is None:
                 return
             if answer.score is not None:  # rated: save the remark with that score now
-                self.saving = True
-                self.save(answer.generation_id, answer.score, text)
+                self.saving = (answer.generation_id, text)
+                self.save(answer.generation_id, answer.score, text, not task.revealed,
+                          (self.index, self.current))
             else:
                 self.remarks[answer.generation_id] = text
                 self.call_after_refresh(self.show_task)
 
         self.app.push_screen(TextPrompt(f"Remark on answer {item.letter} (saved with its "
                                         "score; enter keeps it, escape drops it)", start), keep)
+
+    def action_prompt(self) -> None:
+        prompt = self.task.prompt if self.task else None
+        if prompt:
+            self.app.push_screen(TextView("The task's prompt", prompt))
 
     def action_toggle_thinking(self) -> None:
         for box in self.query(ThinkingBox):

@@ -15,7 +15,6 @@ from textual.worker import Worker, WorkerState
 
 from rbyf_tui import comparison
 from rbyf_tui.comparison import Event, ModelDone, ModelFailed, ModelStarting, TaskDone
-from rbyf_tui.metrics import fmt
 
 if TYPE_CHECKING:
     from rbyf_tui.tui.app import RbyfApp
@@ -34,12 +33,11 @@ def event_line(event: Event, described: dict[int, str] | None = None) -> str:
             return f"model {event.position + 1} {event.label}: answered every task before"
         errors = f", {event.errors} with errors" if event.errors else ""
         return f"model {event.position + 1} {event.label}: {event.generated} answers{errors}"
-    outcome, f = event.outcome, event.outcome.figures
-    head = f"  [{event.index}/{event.count}] {outcome.task.title[:30]:<30} {outcome.status:<9}"
-    if outcome.status == "error":
-        return f"{head} {outcome.error}"
-    return (f"{head} TTFT {fmt(f.ttft_s, 's', 2)} decode {fmt(f.decode_tps, ' t/s')} "
-            f"{f.completion_tokens or 0} tok")
+    # No speed or length per answer: blind rating and battles follow, and those would
+    # tell the models' answers apart (`rbyf run` prints them; the leaderboard has them).
+    outcome = event.outcome
+    head = f"  [{event.index}/{event.count}] {outcome.task.title[:40]:<40} {outcome.status}"
+    return f"{head}  {outcome.error}" if outcome.status == "error" else head
 
 
 class ComparisonRunScreen(Screen[None]):
@@ -59,6 +57,7 @@ class ComparisonRunScreen(Screen[None]):
         self.stop = threading.Event()
         self.running = False
         self.catalog = ""
+        self.model_ids: list[str] = []  # the comparison's models, once generated
         self.described: dict[int, str] = {}
 
     @property
@@ -91,10 +90,13 @@ class ComparisonRunScreen(Screen[None]):
         self.app.call_from_thread(self.query_one("#run-title", Static).update,
                                   f"Comparison {self.comparison_id[:8]} · {row.catalog_name}"
                                   f" · {len(row.members)} models · seed {row.seed}")
-        return comparison.run_comparison(
+        failed = comparison.run_comparison(
             store, self.comparison_id, on_event=self.post_event, max_tokens=config.max_tokens,
             rater=config.rater, origin="tui", backend_factory=config.backend_factory,
             stop=self.stop)
+        self.model_ids = [m.model_id for m in store.comparison(self.comparison_id).members
+                          if m.model_id is not None]
+        return failed
 
     def post_event(self, event: Event) -> None:
         """From the generation thread: one line on the log."""
@@ -143,7 +145,8 @@ class ComparisonRunScreen(Screen[None]):
             return
         from rbyf_tui.tui.screens.blind import BlindScreen
 
-        self.app.push_screen(BlindScreen(self.comparison_id, self.rbyf.config.rater))
+        # In place of this screen: its log says which model answered what.
+        self.app.switch_screen(BlindScreen(self.comparison_id, self.rbyf.config.rater))
 
     def action_battle(self) -> None:
         if self.running:
@@ -151,4 +154,8 @@ class ComparisonRunScreen(Screen[None]):
             return
         from rbyf_tui.tui.screens.battle import BattleScreen
 
-        self.app.push_screen(BattleScreen(self.catalog, self.rbyf.config.rater))
+        if len(self.model_ids) < 2:
+            self.notify("Fewer than two models answered: no battles here.", severity="warning")
+            return
+        self.app.switch_screen(BattleScreen(self.catalog, self.rbyf.config.rater,
+                                            self.model_ids))

@@ -6,7 +6,7 @@ from typing import ClassVar
 
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
-from textual.containers import Vertical
+from textual.containers import Vertical, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Input, SelectionList, Static
 
@@ -111,4 +111,31 @@ class PickMany(ModalScreen[list[int] | None]):
         self.dismiss(picked)
 
     def action_cancel(self) -> None:
+        self.dismiss(None)
+
+
+class TextView(ModalScreen[None]):
+    """A long text (a task's whole prompt) to read and scroll; escape closes it."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape,t,q", "close", "close"),
+    ]
+    DEFAULT_CSS = "TextView VerticalScroll { height: auto; max-height: 20; }"
+
+    def __init__(self, title: str, text: str) -> None:
+        super().__init__()
+        self.title_text = title
+        self.text = text
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="dialog"):
+            yield Static(self.title_text, classes="hint")
+            with VerticalScroll():
+                yield Static(self.text, markup=False)
+            yield Static("escape closes", classes="hint")
+
+    def on_mount(self) -> None:
+        self.query_one(VerticalScroll).focus()
+
+    def action_close(self) -> None:
         self.dismiss(None)

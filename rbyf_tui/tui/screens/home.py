@@ -18,6 +18,7 @@ from textual.widgets.option_list import Option
 from textual.worker import Worker, WorkerState
 
 from rbyf_tui import catalog as catalogs
+from rbyf_tui import comparison
 from rbyf_tui.comparison import model_label
 from rbyf_tui.errors import RbyfError
 from rbyf_tui.load_failures import full_path
@@ -91,6 +92,7 @@ class HomeScreen(Screen[None]):
         self.session_ids: list[str] = []  # the list's entries: sessions, then comparisons
         self.comparison_ids: list[str] = []
         self.answered: dict[str, int] = {}
+        self.opening = False  # a comparison is being read or planned
         self.failures: dict[str, LoadFailure] = {}  # by model path: loads that failed
         self.failed_sessions: dict[str, LoadFailure] = {}  # by session id
         self.model = 0
@@ -260,6 +262,8 @@ class HomeScreen(Screen[None]):
             state = (f"{done}/{len(c.members)} generated" if not c.generated
                      else "enter rates blind")
             text.append(f"  {c.catalog_name[:12]} · {state} · {_when(c.created_at)[5:]}")
+            names = ", ".join(comparison.member_description(m) for m in c.members)
+            text.append(f"\n  {names[:34]}{'…' if len(names) > 34 else ''}", style="dim")
             options.append(Option(text))
         out.set_options(options)
         if options:
@@ -325,7 +329,8 @@ class HomeScreen(Screen[None]):
             self.rbyf.start_session(ResumeSession(self.session_ids[index], options))
             return
         index -= len(self.session_ids)
-        if index < len(self.comparison_ids):
+        if index < len(self.comparison_ids) and not self.opening:
+            self.opening = True  # a second enter meanwhile opens nothing more
             self.open_comparison(self.comparison_ids[index])
 
     @work(thread=True, exclusive=True, group="home-open", exit_on_error=False)
@@ -333,6 +338,15 @@ class HomeScreen(Screen[None]):
         """Generate what is missing, else rate blind."""
         generated = self.rbyf.store.comparison(comparison_id).generated
         self.app.call_from_thread(self._open_comparison, comparison_id, generated)
+
+    @on(Worker.StateChanged)
+    def _opened(self, event: Worker.StateChanged) -> None:
+        if event.worker.group not in ("home-open", "home-compare") \
+                or not event.worker.is_finished:
+            return
+        self.opening = False
+        if event.state == WorkerState.ERROR:
+            self.notify(str(event.worker.error), severity="error")
 
     def _open_comparison(self, comparison_id: str, generated: bool) -> None:
         from rbyf_tui.tui.screens.blind import BlindScreen
@@ -382,24 +396,23 @@ class HomeScreen(Screen[None]):
             choices), lambda picked: self._compare(picked, catalog))
 
     def _compare(self, picked: list[int] | None, catalog: catalogs.Catalog) -> None:
-        if not picked:
-            return
+        if picked and not self.opening:
+            self.opening = True
+            self.plan_comparison([self.models[i].path for i in picked], catalog)
+
+    @work(thread=True, exclusive=True, group="home-compare", exit_on_error=False)
+    def plan_comparison(self, paths: list[str | None], catalog: catalogs.Catalog) -> None:
+        """Hash the files and store the comparison (seconds for a big file not hashed
+        before), off the UI thread; then its run screen."""
         from rbyf_tui import comparison, model_files
 
         options = self.rbyf.config.options
-        try:
-            specs = [comparison.spec_for_file(
-                self.models[i].path or str(model_files.demo_model_path()), options)
-                for i in picked]
-            comparison_id = comparison.plan_comparison(
-                self.rbyf.store, catalog, specs, seed=options.seed, origin="tui",
-                settings={"max_tokens": self.rbyf.config.max_tokens})
-        except RbyfError as exc:
-            self.notify(str(exc), severity="error")
-            return
-        from rbyf_tui.tui.screens.comparison_run import ComparisonRunScreen
-
-        self.app.push_screen(ComparisonRunScreen(comparison_id))
+        specs = [comparison.spec_for_file(path or str(model_files.demo_model_path()), options)
+                 for path in paths]
+        comparison_id = comparison.plan_comparison(
+            self.rbyf.store, catalog, specs, seed=options.seed, origin="tui",
+            settings={"max_tokens": self.rbyf.config.max_tokens})
+        self.app.call_from_thread(self._open_comparison, comparison_id, False)
 
     def action_battle(self) -> None:
         """Battles on the chosen catalog, if two models answered it; else the catalog most

@@ -18,7 +18,12 @@ from rbyf_tui import answers
 from rbyf_tui.answers import Answer, Comparison
 from rbyf_tui.tui.screens.board.base import CSS_PATH, EMPTY_HELP, BoardScreen
 from rbyf_tui.tui.screens.board.data import BoardData, filter_label
-from rbyf_tui.tui.screens.board.styles import append_remarks, figures_line, score_text
+from rbyf_tui.tui.screens.board.styles import (
+    append_remarks,
+    figures_line,
+    prompt_line,
+    score_text,
+)
 from rbyf_tui.tui.widgets.thinking import ThinkingBox
 
 Picked = tuple[str, list[str]]  # catalog, model ids
@@ -237,11 +242,8 @@ class CompareScreen(BoardScreen):
         self.query_one("#compare-title", Static).update(
             f"Compare · {filter_label(comparison.catalog, comparison.rater)} · task "
             f"{self.index + 1}/{len(comparison.rows)}: {row.task_title}")
-        prompt = " ".join(next((a.prompt for a in row.answers if a is not None), "").split())
-        room = 2 * (self.size.width - 2) - 12  # two lines, less what wrapping may waste
-        if len(prompt) > room:
-            prompt = prompt[:room].rsplit(" ", 1)[0] + " …"
-        self.query_one("#compare-prompt", Static).update(f"prompt: {prompt or '–'}")
+        prompt = next((a.prompt for a in row.answers if a is not None), "")
+        self.query_one("#compare-prompt", Static).update(prompt_line(prompt, self.size.width))
         for column, answer in zip(self.query(AnswerColumn), row.answers, strict=True):
             await column.show(answer)
 

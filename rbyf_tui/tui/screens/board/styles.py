@@ -86,3 +86,12 @@ def figures_line(figures: dict[str, object]) -> str:
     if prompt is not None or answer is not None:
         parts.append(f"tokens {fmt(prompt, '', 0)} in, {fmt(answer, '', 0)} out")
     return " · ".join(parts) or "no figures recorded"
+
+
+def prompt_line(prompt: str, width: int, more: str = "") -> str:
+    """A prompt on at most two lines of `width`, cut at a word ("…" and `more` after it)."""
+    prompt = " ".join(prompt.split())
+    room = 2 * (width - 2) - 12 - len(more)  # less what wrapping may waste
+    if len(prompt) > room:
+        prompt = prompt[:room].rsplit(" ", 1)[0] + " …" + more
+    return f"prompt: {prompt or '–'}"
