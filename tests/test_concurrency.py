@@ -314,3 +314,43 @@ def test_any_text_round_trips_through_the_store_and_every_export(tmp_path: Path)
 
     md = export("md").read_bytes().decode("utf-8")
     assert answer in md and remarks in md
+
+
+def test_a_session_another_live_process_generates_into_is_refused(tmp_path: Path) -> None:
+    """Two raters on one machine: the second to resume a session gets one line naming the
+    process that holds it, before any model loads; once that process is gone, it goes on."""
+    from rbyf_tui.backends import BackendOptions
+    from rbyf_tui.errors import SessionBusyError
+    from rbyf_tui.opening import Opening, ResumeSession, open_session
+
+    from fakes import ScriptedBackend
+
+    db_path = tmp_path / "rbyf.duckdb"
+    runner = new_runner(db_path)
+    session_id = runner.session_id
+    other = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    try:
+        runner.store.db.write(lambda con: con.execute(
+            "UPDATE sessions SET pid = ? WHERE id = ?", [other.pid, session_id]))
+        loads: list[str] = []
+
+        def make(options: BackendOptions, n_ctx: int, seed: int) -> ScriptedBackend:
+            loads.append(options.api_model or "")
+            return ScriptedBackend()
+
+        opening = Opening(Store(db_path), "run", backend_factory=make)
+        start = ResumeSession(session_id, BackendOptions())
+        with pytest.raises(SessionBusyError) as refused:
+            open_session(opening, start)
+        assert str(refused.value) == (f"session {session_id[:8]} is open in process "
+                                      f"{other.pid} on this machine: go on there, or once "
+                                      "it ends")
+        assert loads == []  # refused before a model loaded
+        with pytest.raises(SessionBusyError):
+            Store(db_path).claim_session(session_id)
+    finally:
+        other.kill()
+        other.wait()
+    opened = open_session(opening, start)  # its holder is gone: the session goes on
+    assert opened.runner.session_id == session_id and len(loads) == 1
+    opened.backend.close()
