@@ -169,7 +169,9 @@ def _compare(store: Store, args: argparse.Namespace, comparison_id: str) -> int:
         say(comparison.id)
         raise RbyfError(f"{len(failed)} of {count} models failed ({', '.join(failed)}): fix "
                         f"them, then go on with rbyf run --resume {comparison.id}")
-    say(f"done: comparison {comparison.id}; rate the answers in the app (rbyf)")
+    say(f"done: comparison {comparison.id}; rate the answers blind (rbyf blind "
+        f"{comparison.id[:8]}) or vote on pairs (rbyf battle --catalog "
+        f"{comparison.catalog_name})")
     say(comparison.id)
     return 0
 

@@ -98,7 +98,7 @@ class BattleScreen(BoardScreen):
         Binding("e", "remark", "Remark", tooltip="A remark, saved with the vote"),
         Binding("space,n,enter", "next", "Next", show=False, priority=True,
                 tooltip="The next battle (after a vote)"),
-        Binding("t", "prompt", "Prompt", show=False, tooltip="The task's whole prompt"),
+        Binding("w", "prompt", "Prompt", show=False, tooltip="The task's whole prompt"),
         Binding("k", "toggle_thinking", "Thinking", show=False,
                 tooltip="Unfold or fold the thinking"),
         Binding("r", "toggle_repeat", "Repeats", show=False,
@@ -250,7 +250,7 @@ class BattleScreen(BoardScreen):
         title.update(f"Battle · {shown.catalog} · {left.task_title} · "
                      f"{plural(self.votes_given, 'vote')} this time")
         self.query_one("#battle-prompt", Static).update(
-            prompt_line(left.prompt, self.size.width, " (t: all of it)"))
+            prompt_line(left.prompt, self.size.width, " (w: all of it)"))
         voted = self.voted
         for column, answer, side in zip(self.query(Contender), (left, right),
                                         ("left", "right"), strict=True):

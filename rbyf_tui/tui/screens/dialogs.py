@@ -118,7 +118,7 @@ class TextView(ModalScreen[None]):
     """A long text (a task's whole prompt) to read and scroll; escape closes it."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("escape,t,q", "close", "close"),
+        Binding("escape,t,w,q", "close", "close"),
     ]
     DEFAULT_CSS = "TextView VerticalScroll { height: auto; max-height: 20; }"
 
