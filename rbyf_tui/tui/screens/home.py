@@ -124,6 +124,11 @@ class HomeScreen(Screen[None]):
         self.refresh_lists()
         self.query_one("#models").focus()
 
+    def on_screen_resume(self) -> None:
+        """Back from another screen (a comparison, blind rating, battles): read again."""
+        if not self.reading:
+            self.refresh_lists()
+
     def refresh_lists(self) -> None:
         """Read the lists again, in a worker; they show when it ends."""
         self.reading = True
