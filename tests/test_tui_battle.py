@@ -148,3 +148,28 @@ async def test_escape_from_rbyf_battle_goes_home(tmp_path: Path) -> None:
         await settle(pilot)
         assert isinstance(app.screen, HomeScreen)  # not an empty screen
         await until(pilot, "rbyf · rate local LLMs")
+
+
+@pytest.mark.anyio
+async def test_rbyf_battle_and_blind_refuse_bad_input_in_one_line(tmp_path: Path) -> None:
+    from conftest import assert_one_line_error, run_cli
+
+    db = str(comparison_db(tmp_path / "rbyf.duckdb"))
+    empty = str(tmp_path / "empty.duckdb")
+    cases = [
+        (("battle", "--db", db, "--catalog", "nope"), 1,
+         "rbyf: no answers on catalog 'nope'; catalogs with answers: mini"),
+        (("battle", "--db", db, "--models", "alpha-1b-q4"), 2,
+         "rbyf: a battle needs two models or more with answers on 'mini'; of those named, "
+         "1 answered it"),
+        (("battle", "--db", db, "--models", "zzz", "alpha-1b-q4"), 1,
+         "rbyf: no model named 'zzz'; see rbyf leaderboard for the names"),
+        (("battle", "--db", empty), 1, "rbyf: no answers to battle over: generate some "
+         "first, e.g. rbyf run --model A.gguf --model B.gguf"),
+        (("blind", "nope", "--db", db), 1,
+         "rbyf: no comparison nope; list them with: rbyf sessions"),
+        (("blind", "--db", empty), 1, "rbyf: no comparison yet: start one with rbyf run "
+         "--model A.gguf --model B.gguf"),
+    ]
+    for args, code, line in cases:
+        assert assert_one_line_error(run_cli(*args, home=tmp_path), code) == line, args

@@ -43,9 +43,11 @@ def battle_start(db_path: Path, args: argparse.Namespace) -> BattleStart:
                 raise NotFoundError(f"no model named {missing[0]!r}; see rbyf leaderboard "
                                     "for the names")
             models = sorted({model_id for model_id, _ in found})
-            if len(models) < 2:
-                raise UsageError("a battle needs two models or more: name another with "
-                                 "--models")
+            answers, _ = store.battle_state(catalog, models)
+            answering = {a.model_id for a in answers if a.generation_id is not None}
+            if len(answering) < 2:
+                raise UsageError(f"a battle needs two models or more with answers on "
+                                 f"{catalog!r}; of those named, {len(answering)} answered it")
         elif answered[catalog] < 2:
             raise UsageError(f"only one model answered catalog {catalog!r}: a battle needs "
                              "two; generate another with rbyf run --model B.gguf --catalog "
