@@ -10,6 +10,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.widgets import Footer, Static
 
+from rbyf_tui.comparison import model_label
 from rbyf_tui.metrics import fmt
 from rbyf_tui.ranking import Standing
 from rbyf_tui.tui.screens.battle import BattleScreen
@@ -41,7 +42,8 @@ def standing_cells(s: Standing) -> list[str]:
 
 def standing_detail(s: Standing) -> str:
     of = f" of {s.n_tasks}" if s.n_tasks else ""
-    return (f"{s.model}: rank {s.rank}, mean {s.mean:.2f} (95% CI {s.ci_low:.2f}–"
+    name = model_label(s.model, s.quantization, s.size_bytes)
+    return (f"{name}: rank {s.rank}, mean {s.mean:.2f} (95% CI {s.ci_low:.2f}–"
             f"{s.ci_high:.2f}), {s.n_rated}{of} tasks rated, total {s.total}/{5 * s.n_rated}\n"
             f"median TTFT {fmt(s.median_ttft_s, ' s', 2)} · prompt "
             f"{fmt(s.median_prompt_tps, ' t/s')} · decode {fmt(s.median_decode_tps, ' t/s')}"
