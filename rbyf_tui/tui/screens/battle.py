@@ -78,8 +78,10 @@ class Contender(VerticalScroll):
         figures = self.query_one(".compare-figures", Static)
         figures.update(figures_line(answer.figures) if revealed else "")
         figures.display = revealed
-        self.query_one(ThinkingBox).show(answer.reasoning, answer.figures.get("reasoning_tokens"),
-                                         answer.figures.get("reasoning_s") if revealed else None)
+        # Its length and seconds would tell the model (and its speed) apart: after the vote.
+        self.query_one(ThinkingBox).show(
+            answer.reasoning, answer.figures.get("reasoning_tokens") if revealed else None,
+            answer.figures.get("reasoning_s") if revealed else None)
         await self.query_one(Markdown).update(answer.response or "*(no answer text)*")
 
 

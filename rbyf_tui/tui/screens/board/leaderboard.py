@@ -30,7 +30,8 @@ COLUMNS: tuple[tuple[str, int, bool], ...] = (
 LEGEND = ("TTFT: median seconds to the first token · prompt, decode: median tokens/s · "
           "total: sum of the scores, of 5 per task rated")
 PLAIN = Style()
-NEEDS_RATINGS = ("next_catalog", "next_rater", "matrix", "chart", "compare")
+NEEDS_RATINGS = ("next_catalog", "next_rater", "matrix", "chart", "compare", "battle_board",
+                 "battle")
 
 
 def standing_cells(s: Standing) -> list[str]:
