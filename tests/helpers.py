@@ -222,3 +222,14 @@ def wait_checkpoint(db: Path, timeout: float = 120) -> dict[str, Any]:
         return dict(zip(("id", "task_key", "response"), row, strict=True)) if row else None
 
     return poll(checkpointed, "a checkpoint of the running answer", timeout)
+
+
+def rows(db: Path, sql: str, params: list[Any] | None = None) -> list[dict[str, Any]]:
+    """A query's rows as dicts, read-only (the file must not be held by this process)."""
+    con = duckdb.connect(str(db), read_only=True)
+    try:
+        cur = con.execute(sql, params or [])
+        names = [d[0] for d in cur.description]
+        return [dict(zip(names, r, strict=True)) for r in cur.fetchall()]
+    finally:
+        con.close()

@@ -12,11 +12,11 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import duckdb
 import pytest
 
 from conftest import LEGACY, assert_one_line_error, run_cli
 from gguf_file import CUT_SHORT_ERROR, Entry, cut_short, rewrite, string_value
+from helpers import rows
 from openai_server import FakeServer, Handler, serving
 
 RUBRIC = '\n[rubric]\n0 = "0"\n1 = "1"\n2 = "2"\n3 = "3"\n4 = "4"\n5 = "5"\n'
@@ -32,16 +32,6 @@ def catalog_file(folder: Path, name: str, tasks: dict[str, str], extra: str = ""
     path = folder / f"{name}.toml"
     path.write_text(text, encoding="utf-8")
     return path
-
-
-def rows(db: Path, sql: str, params: list[Any] | None = None) -> list[dict[str, Any]]:
-    con = duckdb.connect(str(db), read_only=True)
-    try:
-        cur = con.execute(sql, params or [])
-        names = [d[0] for d in cur.description]
-        return [dict(zip(names, r, strict=True)) for r in cur.fetchall()]
-    finally:
-        con.close()
 
 
 def ok_run(*args: str, home: Path, **env: str) -> str:

@@ -12,7 +12,6 @@ import sys
 from pathlib import Path
 from typing import Any
 
-import duckdb
 import pytest
 
 from rbyf_tui import model_files
@@ -21,21 +20,11 @@ from rbyf_tui.comparison import load_model_list
 from rbyf_tui.errors import UsageError
 
 from conftest import REPO, assert_one_line_error, cli_env, run_cli
-from helpers import MINI, Child, wait_checkpoint, with_story
+from helpers import MINI, Child, rows, wait_checkpoint, with_story
 from openai_server import serving
 
 pytestmark = [pytest.mark.model, pytest.mark.timeout(900)]
 STORY_TOKENS = 300  # task b of the kill test: long enough to be streaming when killed
-
-
-def rows(db: Path, sql: str, params: list[Any] | None = None) -> list[dict[str, Any]]:
-    con = duckdb.connect(str(db), read_only=True)
-    try:
-        cur = con.execute(sql, params or [])
-        names = [d[0] for d in cur.description]
-        return [dict(zip(names, r, strict=True)) for r in cur.fetchall()]
-    finally:
-        con.close()
 
 
 def mini(tmp_path: Path, text: str = MINI) -> Path:

@@ -8,13 +8,12 @@ import signal
 import subprocess
 import sys
 from pathlib import Path
-from typing import Any
 
 import duckdb
 import pytest
 
 from conftest import REPO, assert_one_line_error, cli_env, run_cli
-from helpers import STORY, Child, wait_checkpoint
+from helpers import STORY, Child, rows, wait_checkpoint
 
 pytestmark = pytest.mark.model
 
@@ -46,16 +45,6 @@ key = "last"
 prompt = "Name three colours."
 max_tokens = 8
 '''
-
-
-def rows(db: Path, sql: str, params: list[Any] | None = None) -> list[dict[str, Any]]:
-    con = duckdb.connect(str(db), read_only=True)
-    try:
-        cur = con.execute(sql, params or [])
-        names = [d[0] for d in cur.description]
-        return [dict(zip(names, r, strict=True)) for r in cur.fetchall()]
-    finally:
-        con.close()
 
 
 def start_run(home: Path, db: Path, *args: str) -> Child:

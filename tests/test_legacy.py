@@ -21,6 +21,7 @@ from rbyf_tui.metrics import tiktoken_count
 from rbyf_tui.store import Store
 
 from conftest import LEGACY
+from helpers import rows
 
 QWEN = "Qwen2.5-1.5B-it_CPP_YWDAB"
 GEMMA = "gemma-2-2b-it_CPP_8DYBB"
@@ -33,16 +34,6 @@ EXPECTED = {  # model -> (rated, total), as the issue states them
     "Llama-3.2-1B-Instruct-Q8_0": (13, 44),
 }
 TABLES = ("models", "catalogs", "sessions", "generations", "ratings")
-
-
-def rows(db: Path, sql: str, params: list[Any] | None = None) -> list[dict[str, Any]]:
-    con = duckdb.connect(str(db), read_only=True)
-    try:
-        cur = con.execute(sql, params or [])
-        names = [d[0] for d in cur.description]
-        return [dict(zip(names, r, strict=True)) for r in cur.fetchall()]
-    finally:
-        con.close()
 
 
 def snapshot(db: Path) -> dict[str, list[tuple[Any, ...]]]:

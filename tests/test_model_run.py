@@ -19,23 +19,13 @@ import pytest
 from rbyf_tui import catalog as catalogs
 
 from conftest import REPO, assert_one_line_error, cli_env, run_cli
-from helpers import MINI, Child, wait_checkpoint, with_story
+from helpers import MINI, Child, rows, wait_checkpoint, with_story
 
 # The module's fixture generates the whole catalog (~30 s idle, 4 min on a busy 2-core
 # machine): whichever test comes first is charged with it.
 pytestmark = [pytest.mark.model, pytest.mark.timeout(1200)]
 MAX_TOKENS = 32
 SCORES = [4, 5, 3, 5, 2, 1, 5, 4, 0, 5, 3, 4, 2, 5]  # one per rbyf-v2 task, in order
-
-
-def rows(db: Path, sql: str, params: list[Any] | None = None) -> list[dict[str, Any]]:
-    con = duckdb.connect(str(db), read_only=True)
-    try:
-        cur = con.execute(sql, params or [])
-        names = [d[0] for d in cur.description]
-        return [dict(zip(names, r, strict=True)) for r in cur.fetchall()]
-    finally:
-        con.close()
 
 
 @pytest.fixture(scope="module")

@@ -13,7 +13,6 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import duckdb
 import pytest
 
 from rbyf_tui.backends import BackendOptions
@@ -24,6 +23,7 @@ from rbyf_tui.tui.widgets.live_stream import CPU_DRAIN_HZ
 
 from conftest import run_cli
 from gguf_file import CUT_SHORT_ERROR, cut_short
+from helpers import rows
 
 pytestmark = [pytest.mark.anyio, pytest.mark.model]
 RUBRIC = '[rubric]\n0 = "0"\n1 = "1"\n2 = "2"\n3 = "3"\n4 = "4"\n5 = "5"\n'
@@ -64,16 +64,6 @@ def shows(app: RbyfApp, selector: str) -> bool:
 
 def status(app: RbyfApp) -> str:
     return str(app.screen.query_one("#status").render()) if shows(app, "#status") else ""
-
-
-def rows(db: Path, sql: str, params: list[Any] | None = None) -> list[dict[str, Any]]:
-    con = duckdb.connect(str(db), read_only=True)
-    try:
-        cur = con.execute(sql, params or [])
-        names = [d[0] for d in cur.description]
-        return [dict(zip(names, r, strict=True)) for r in cur.fetchall()]
-    finally:
-        con.close()
 
 
 async def test_home_to_a_rated_answer_on_the_demo_model(tmp_path: Path, demo_model: Path,

@@ -3,12 +3,9 @@
 from __future__ import annotations
 
 import argparse
-import csv
-import io
-import sys
 
 from rbyf_tui.bradley_terry import BTReport, bt_reports, kendall_tau, score_order
-from rbyf_tui.commands.common import print_json, table
+from rbyf_tui.commands.common import print_csv, print_json, table
 from rbyf_tui.errors import UsageError
 from rbyf_tui.store import Store
 
@@ -21,18 +18,13 @@ def leaderboard(args: argparse.Namespace, store: Store) -> int:
         raise UsageError("--by-rater goes with --method score: battle votes are ranked "
                          "over every rater together (pick one with --rater NAME)")
     boards = bt_reports(store, args.catalog, args.rater, args.both_bad)
-    rows = [{"catalog": catalog, **{k: getattr(r, k) for k in BT_KEYS if k != "catalog"}}
+    rows = [{k: catalog if k == "catalog" else getattr(r, k) for k in BT_KEYS}
             for catalog, report in boards.items() for r in report.rows]
-    rows = [{k: row[k] for k in BT_KEYS} for row in rows]
     if args.format == "json":
         print_json(rows)
         return 0
     if args.format == "csv":
-        buffer = io.StringIO()
-        writer = csv.DictWriter(buffer, fieldnames=list(BT_KEYS))
-        writer.writeheader()
-        writer.writerows(rows)
-        sys.stdout.write(buffer.getvalue())
+        print_csv(rows, BT_KEYS)
         return 0
     if not rows:
         print("no battle votes yet: vote in the app's battle screen or with `rbyf vote`")

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import argparse
+import csv
+import io
 import json
 import sys
 import unicodedata
@@ -77,3 +79,12 @@ def table(headers: Sequence[str], rows: Sequence[Sequence[Any]],
 def print_json(value: Any) -> None:
     json.dump(value, sys.stdout, ensure_ascii=False, indent=2, default=str)
     sys.stdout.write("\n")
+
+
+def print_csv(rows: Sequence[dict[str, Any]], keys: Sequence[str]) -> None:
+    """Rows as CSV with a header of `keys`, written at once (a closed pipe fails whole)."""
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=list(keys))
+    writer.writeheader()
+    writer.writerows(rows)
+    sys.stdout.write(buffer.getvalue())

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import csv
-import io
 import sys
 from dataclasses import asdict
 from pathlib import Path
@@ -15,7 +13,7 @@ from rbyf_tui import agreement, locations
 from rbyf_tui import comparison as comparing
 from rbyf_tui import export as exporter
 from rbyf_tui.catalog import Catalog
-from rbyf_tui.commands.common import open_store, opt, print_json, stamp, table
+from rbyf_tui.commands.common import open_store, opt, print_csv, print_json, stamp, table
 from rbyf_tui.errors import StoreError, UsageError
 from rbyf_tui.metrics import fmt
 from rbyf_tui.store import ComparisonRow, SessionRow, Store
@@ -138,11 +136,7 @@ def leaderboard(args: argparse.Namespace) -> int:
             print_json(rows)
         return 0
     if args.format == "csv":
-        buffer = io.StringIO()
-        writer = csv.DictWriter(buffer, fieldnames=list(BOARD_KEYS))
-        writer.writeheader()
-        writer.writerows(rows)
-        sys.stdout.write(buffer.getvalue())
+        print_csv(rows, BOARD_KEYS)
         return 0
     if not rows:
         print("no rated models yet: rate a session in `rbyf` or with `rbyf rate`, or bring in "
