@@ -26,6 +26,11 @@ def spawn(home: Path, *args: str) -> pexpect.spawn:
                          timeout=120)
 
 
+# Most checks open the DB, which asks the app to let go of it; more often than this starves
+# the app's writes and, on a busy machine, llama.cpp's threads (measured: 1 token/s at 5 Hz).
+CHECK_EVERY_S = 1.0
+
+
 def wait_for(child: pexpect.spawn, check: Callable[[], object], timeout: float = 120) -> None:
     """Keep the terminal drained until check() holds; fail naming the check at the deadline."""
     end = time.monotonic() + timeout
@@ -34,12 +39,37 @@ def wait_for(child: pexpect.spawn, check: Callable[[], object], timeout: float =
             raise AssertionError(f"timed out after {timeout:.0f} s (the app is "
                                  f"{'running' if child.isalive() else 'gone'}) waiting for: "
                                  f"{described(check)}")
+        drain_for(child, CHECK_EVERY_S)
+
+
+def drain_for(child: pexpect.spawn, seconds: float) -> None:
+    """Read what the app writes for `seconds` (a full terminal would block it)."""
+    until = time.monotonic() + seconds
+    while (left := until - time.monotonic()) > 0:
         try:
-            child.read_nonblocking(65536, timeout=0.2)
+            child.read_nonblocking(65536, timeout=min(left, 0.2))
+        except pexpect.TIMEOUT:
+            pass
+        except pexpect.EOF:
+            time.sleep(min(left, 0.05))
+
+
+def quit_app(child: pexpect.spawn, timeout: float = 60) -> None:
+    """q, and wait for the app to end. The last answer is stored a moment before the screen
+    hears of it; a q in that moment asks first (a generation is running), so say yes."""
+    child.send("q")
+    end = time.monotonic() + timeout
+    while child.isalive():
+        if time.monotonic() > end:
+            raise AssertionError(f"the app still runs {timeout:.0f} s after q")
+        try:
+            child.expect(r"Quit rbyf\?", timeout=0.5)
+            child.send("y")
         except pexpect.TIMEOUT:
             pass
         except pexpect.EOF:
             time.sleep(0.05)
+    child.close()
 
 
 def generations(db: Path) -> list[tuple[str, int, str, str]]:

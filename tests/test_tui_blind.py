@@ -4,6 +4,7 @@ back; the ratings are ordinary ones that say they were given blind."""
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import duckdb
@@ -117,6 +118,29 @@ async def test_the_letters_stay_with_their_answers_when_the_rater_comes_back(
         assert app.screen.current == 1  # the next answer still to rate
     assert letters_of(db, "a") == first["a"]
     assert [(m, s) for m, s, *_ in ratings(db)] == [(first["a"]["A"], 3)]
+
+
+async def test_scores_typed_ahead_of_the_screen_land_in_order(tmp_path: Path) -> None:
+    # Over SSH a rater types 3 4 5 before the first score is saved: none may be lost.
+    db = comparison_db(tmp_path / "rbyf.duckdb")
+    order = letters_of(db, "a")
+    app = ScreenApp(db, lambda: BlindScreen(COMPARISON, rater="ann"))
+    async with app.run_test(size=(140, 30)) as pilot:
+        await settle(pilot)
+        await until(pilot, "0/3 rated, names hidden")
+        rate = app.store.rate
+
+        def slow_rate(*args: object, **kwargs: object) -> None:  # a slow link or disk
+            time.sleep(0.5)
+            rate(*args, **kwargs)  # type: ignore[arg-type]
+
+        app.store.rate = slow_rate  # type: ignore[method-assign]
+        await pilot.press("3", "4", "5")
+        assert app.screen.typed_ahead == [4, 5]  # the screen is still saving the first
+        await settle(pilot)
+        await until(pilot, "names shown")
+    assert sorted((m, s, b) for m, s, _, b, _ in ratings(db)) == sorted([
+        (order["A"], 3, True), (order["B"], 4, True), (order["C"], 5, True)])
 
 
 async def test_at_80_columns_one_answer_shows_and_a_switches(tmp_path: Path) -> None:

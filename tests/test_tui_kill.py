@@ -15,7 +15,7 @@ import pytest
 
 from conftest import run_cli
 from helpers import MINI, with_story
-from pty_harness import generations, rated, spawn, start, wait_for
+from pty_harness import generations, quit_app, rated, spawn, start, wait_for
 
 pytestmark = pytest.mark.model
 
@@ -45,7 +45,7 @@ def rate_a(child: object, db: Path, score: int) -> None:
 
 
 def test_kill9_right_after_a_rating_keeps_it(tmp_path: Path, demo_model: Path) -> None:
-    child, home, db = start(tmp_path, demo_model, 200)
+    child, home, db = start(tmp_path, demo_model, None, with_story(MINI, "b", 1500))
     rate_a(child, db, 4)
     wait_for(child, lambda: rated(db) == [("a", 4)])
     kill9(child)  # b is starting or streaming: it becomes interrupted
@@ -86,9 +86,7 @@ def test_kill9_mid_stream_keeps_the_checkpointed_partial_answer(tmp_path: Path,
     child = spawn(home, "--resume", str(row["id"]), "--max-tokens", "8")
     wait_for(child, lambda: any(g[0] == "b" and g[1] == 2 and g[2] == "ok"
                                 for g in generations(db)), timeout=300)
-    child.send("q")
-    wait_for(child, lambda: not child.isalive(), timeout=30)
-    child.close()
+    quit_app(child)
     rows = {(k, a): (s, r) for k, a, s, r in generations(db)}
     assert rows[("b", 1)] == (status, text)  # the interrupted attempt is kept as it was
     assert not any(k == "a" and a > 1 for k, a in rows)
@@ -101,9 +99,7 @@ def test_kill9_while_the_model_loads_on_resume(tmp_path: Path, demo_model: Path)
     wait_for(child, lambda: rated(db) == [("a", 5)])
     wait_for(child, lambda: any(g[0] == "b" and g[2] == "ok" for g in generations(db)),
              timeout=300)
-    child.send("q")
-    wait_for(child, lambda: not child.isalive(), timeout=30)
-    child.close()
+    quit_app(child)
     before = generations(db)
     [row] = sessions(home)
 

@@ -15,6 +15,7 @@ from helpers import MINI, with_story
 from pty_harness import (
     LLAMA_WORDS,
     generations,
+    quit_app,
     rated,
     spawn,
     start,
@@ -36,10 +37,7 @@ def test_keys_in_a_terminal_rate_and_llama_stays_off_the_screen(
     child.send("\r")
     wait_for(child, lambda: rated(db) == [("a", 4)])
     wait_for(child, lambda: any(g[0] == "b" and g[2] == "ok" for g in generations(db)))
-    time.sleep(1.0)  # the screen hears of the stored answer a moment later (see below)
-    child.send("q")
-    wait_for(child, lambda: not child.isalive(), timeout=30)
-    child.close()
+    quit_app(child)
     assert child.exitstatus == 0
     screen = (tmp_path / "screen.txt").read_text(encoding="utf-8")
     assert "Task A" in screen
@@ -89,12 +87,7 @@ def test_a_stop_signal_mid_stream_keeps_everything(tmp_path: Path, demo_model: P
     child.logfile_read = (tmp_path / "screen2.txt").open("w", encoding="utf-8")
     wait_for(child, lambda: any(g[0] == "b" and g[1] == 2 and g[2] == "ok"
                                 for g in generations(db)))
-    # The answer is stored a moment before the screen hears of it; a q in between would
-    # ask first (quit while an answer is being written?), so let the screen catch up.
-    time.sleep(1.0)
-    child.send("q")
-    wait_for(child, lambda: not child.isalive(), timeout=30)
-    child.close()
+    quit_app(child)
     assert rated(db) == [("a", 3)]
     assert not any(k == "a" and a > 1 for k, a, _, _ in generations(db))
 
@@ -119,9 +112,7 @@ def test_resume_in_a_terminal_shows_the_unrated_answer(tmp_path: Path,
     child.send("5")
     child.send("\r")
     wait_for(child, lambda: rated(db) == [("a", 5)])
-    child.send("q")
-    wait_for(child, lambda: not child.isalive(), timeout=30)
-    child.close()
+    quit_app(child)
     assert generations(db) == before  # nothing generated again
 
 

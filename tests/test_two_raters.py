@@ -4,7 +4,6 @@ the letters agree, and nobody sees an error."""
 
 from __future__ import annotations
 
-import contextlib
 import time
 from pathlib import Path
 
@@ -14,7 +13,7 @@ from rbyf_tui.errors import StoreError
 from rbyf_tui.store import Store
 
 from comparison_db import COMPARISON, comparison_db
-from pty_harness import spawn, wait_for
+from pty_harness import drain_for, spawn, wait_for
 
 
 def shown(log: Path, text: str, after: int = 0) -> bool:
@@ -50,17 +49,9 @@ def vote_left(child: pexpect.spawn, db: Path, rater: str, count: int) -> None:
     while votes_by(db, rater) != count:
         assert time.monotonic() < end, f"{rater}'s vote {count} never landed"
         child.send(" ")
-        drain(child, 0.2)
+        drain_for(child, 0.2)
         child.send("1")
-        drain(child, 1.0)
-
-
-def drain(child: pexpect.spawn, seconds: float) -> None:
-    """Read what the app writes for `seconds` (a full terminal would block it)."""
-    end = time.monotonic() + seconds
-    while time.monotonic() < end:
-        with contextlib.suppress(pexpect.TIMEOUT, pexpect.EOF):
-            child.read_nonblocking(65536, timeout=0.1)
+        drain_for(child, 1.0)
 
 
 def leave(child: pexpect.spawn) -> None:

@@ -62,8 +62,9 @@ class Store:
         self.db.ensure_ready()
 
     def close(self) -> None:
-        """Let go of a held connection now (it is also let go at exit)."""
-        self.db.release()
+        """Let go of the held connection once the operations using it end (it is also let
+        go at exit)."""
+        self.db.close()
 
     def __enter__(self) -> Store:
         return self

@@ -48,6 +48,7 @@ REQUEST_SUFFIX = ".wait"  # touched by a process waiting for the file (see above
 REQUEST_FRESH_S = 1.0     # a request this recent is live; waiters touch it every <= 0.25 s
 KEEPER_POLL_S = 0.05      # how often a holder looks for a request while idle
 IDLE_RELEASE_S = 60.0     # a holder lets go after this long without an operation
+CLOSE_WAIT_S = 10.0       # close waits this long for operations still using the file
 
 # Databases holding a connection now: released at exit, and when this process opens the
 # same file with another configuration (DuckDB refuses that while the file is open here).
@@ -298,6 +299,15 @@ class Database:
                 _holding.discard(self)
             held.close()  # the last connection here: DuckDB checkpoints and unlocks the file
         return True
+
+    def close(self, wait_s: float = CLOSE_WAIT_S) -> None:
+        """Stop holding the file: wait (bounded) for operations using the held connection,
+        then let go. Later operations open and close their own connection, so the file is
+        free as soon as the caller is done with it."""
+        self.keep_open = False
+        deadline = time.monotonic() + wait_s
+        while not self.release() and time.monotonic() < deadline:
+            time.sleep(0.01)
 
     @property
     def holding(self) -> bool:

@@ -115,6 +115,7 @@ class BlindScreen(BoardScreen):
         self.current = 0  # the answer the score keys rate
         self.remarks: dict[str, str] = {}  # generation id -> remark not saved yet
         self.saving: tuple[str, str] | None = None  # (generation id, remark) being saved
+        self.typed_ahead: list[int] = []  # scores typed while one was being saved
 
     def compose(self) -> ComposeResult:
         yield Static("Blind rating · loading…", id="blind-title", classes="board-title")
@@ -160,18 +161,21 @@ class BlindScreen(BoardScreen):
         elif advance and self.task is not None and not self.task.revealed:
             self.current = self.next_unrated(self.current)
         await self.show_task()
+        if self.typed_ahead and self.saving is None:  # a fast rater's next score, in order
+            self.action_score(self.typed_ahead.pop(0))
 
     def show_message(self, text: str) -> None:
         self.query_one("#blind-title", Static).update(text)
 
     async def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        # Textual calls BoardScreen's handler after this one (it shows what loads return).
         if event.worker.group == "blind-save" and event.state == WorkerState.ERROR:
             if self.saving is not None:  # the remark is not lost
                 self.remarks.setdefault(*self.saving)
             self.saving = None
+            self.typed_ahead.clear()  # they were meant for the answers after this one
             self.notify(f"The rating was not saved: {event.worker.error}", severity="error")
-            return
-        await super().on_worker_state_changed(event)
+            event.prevent_default()  # not a load error: the base class's handler is skipped
 
     @property
     def task(self) -> BlindTask | None:
@@ -274,7 +278,10 @@ class BlindScreen(BoardScreen):
 
     def action_score(self, score: int) -> None:
         task = self.task
-        if task is None or self.saving:
+        if task is None:
+            return
+        if self.saving:  # over SSH keys run ahead of the screen: keep them in order
+            self.typed_ahead.append(score)
             return
         item = task.answers[self.current]
         if item.answer is None:
