@@ -31,6 +31,7 @@ EPILOG = """commands:
   merge        bring other raters' sessions into one DB file
   catalogs     list or validate prompt catalogs
   import       bring in the old scripts' CSV and log files
+  pull         list a Hugging Face repo's GGUF models, or download one into the HF cache
 
 Files: the DB is --db, else $RBYF_DB, else the user data dir; $RBYF_HOME moves everything."""
 
@@ -281,6 +282,20 @@ def build_parser() -> Parser:
     imp.add_argument("--tz", type=_zone, metavar="ZONE", default=argparse.SUPPRESS,
                      help="the time zone of the machine that wrote the logs, e.g. "
                           "Europe/Berlin (default: this machine's)")
+
+    pull = sub.add_parser(
+        "pull", help="list a Hugging Face repo's GGUF models, or download one",
+        description="Without FILE, list the repo's GGUF models with their sizes and "
+        "quantizations. With a file name or a quantization (e.g. q5_k_m), download it into the "
+        "Hugging Face cache ($HF_HUB_CACHE, else ~/.cache/huggingface/hub), where other tools "
+        "see it too: an interrupted download resumes, and the file is checked against the "
+        "Hub's sha256. The last line on stdout is the file's path. A gated or private repo "
+        "needs a token in $HF_TOKEN.")
+    pull.add_argument("repo", metavar="REPO", help="ORG/NAME on the Hub, e.g. "
+                      "Qwen/Qwen2.5-1.5B-Instruct-GGUF")
+    pull.add_argument("file", nargs="?", metavar="FILE|QUANT",
+                      help="a .gguf file of the repo, or its quantization (any case)")
+    pull.add_argument("--verbose", action="store_true", default=argparse.SUPPRESS)
 
     catalogs = sub.add_parser("catalogs", help="list or validate prompt catalogs")
     _common(catalogs)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from rbyf_tui.commands import catalogs, imports, rate, reports, run, vote
+from rbyf_tui.commands import catalogs, imports, pull, rate, reports, run, vote
 
 
 def dispatch(args: argparse.Namespace) -> int:
@@ -21,6 +21,7 @@ def dispatch(args: argparse.Namespace) -> int:
         "catalogs": catalogs.main,
         "merge": reports.merge,
         "import": imports.main,
+        "pull": pull.main,
     }
     return handlers[args.command](args)
 
