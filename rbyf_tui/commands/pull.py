@@ -34,7 +34,6 @@ def main(args: argparse.Namespace) -> int:
         print_listing(repo, files)
         return 0
     choice = hub.choose(files, wanted)
-    print(f"pulling {hub.describe(choice)} from {repo} into {hub.hub_cache()}", file=sys.stderr)
     path, code = _pull_in_thread(choice)
     if path is None:
         print("stopped: run the same command to resume", file=sys.stderr)
@@ -65,7 +64,8 @@ def _pull_in_thread(choice: HubFile) -> tuple[Path | None, int]:
     stays for a resume."""
     from rbyf_tui import hub
 
-    bar = Bar(choice.filename)
+    bar = Bar(choice.filename, title=f"pulling {hub.describe(choice)} from {choice.repo} into "
+              f"{hub.hub_cache()}")
     stop = threading.Event()
     outcome: dict[str, object] = {}
 
@@ -99,11 +99,12 @@ class Bar:
     """Bytes done/total, percent, speed (over the last seconds) and time left. On a terminal
     one line redrawn in place; in a log a line at each 10% step, or every LOG_EVERY seconds."""
 
-    def __init__(self, name: str, stream: TextIO | None = None, tty: bool | None = None,
-                 clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(self, name: str, title: str = "", stream: TextIO | None = None,
+                 tty: bool | None = None, clock: Callable[[], float] = time.monotonic) -> None:
         from rbyf_tui import hub
 
         self.name = name.rsplit("/", 1)[-1]
+        self.title = title  # shown with the first figures: an error before them stays alone
         self.stream = stream or sys.stderr
         self.tty = self.stream.isatty() if tty is None else tty
         self.clock = clock
@@ -115,6 +116,9 @@ class Bar:
 
     def update(self, done: int, total: int) -> None:
         with self.lock:
+            if self.title:
+                self.stream.write(self.title + "\n")
+                self.title = ""
             now = self.clock()
             self.rate.update(done, now)
             if self.tty:
