@@ -225,7 +225,7 @@ def test_a_pull_lands_in_the_hub_cache_as_other_tools_expect(fake: FakeHub, demo
     assert progress[-1].startswith("100.0%  253 MB / 253 MB")
     # the token never goes to the CDN; Xet headers were there and were not followed
     assert [r.header("Authorization") for r in fake.seen("cdn")] == [None]
-    again = run_cli("pull", REPO, FILE)
+    again = run_cli("pull", f"hf:{REPO}/{FILE}")  # the form --model takes
     assert again.returncode == 0 and last_line(again.stdout) == str(path)
     assert len(fake.seen("cdn")) == 1  # nothing fetched twice
 
@@ -255,10 +255,10 @@ def test_a_download_cut_for_good_resumes_in_the_next_run(fake: FakeHub, demo_sha
     fake.cut_at, fake.down_after_cut = 60_000_000, True
     first = run_cli("pull", REPO, "q4_k_m")
     assert first.returncode == 1 and "Traceback" not in first.stderr
-    assert last_line(first.stderr) == (
-        f"rbyf: lost the connection to {fake.endpoint} while downloading {FILE} (60.0 MB in; "
-        "Server disconnected without sending a response.): check the network, then run the "
-        "same command to resume")
+    line = last_line(first.stderr)  # the reason in the middle is httpx's
+    assert line.startswith(f"rbyf: lost the connection to {fake.endpoint} while downloading "
+                           f"{FILE} (60.0 MB in; "), line
+    assert line.endswith("): check the network, then run the same command to resume"), line
     (partial,) = partials()
     assert partial.stat().st_size == 60_000_000
     assert not (storage() / "snapshots").exists()  # nothing a model list would show
@@ -423,7 +423,7 @@ def test_a_disk_that_fills_up_during_the_download(fake: FakeHub, tmp_path: Path,
                                                   demo_sha: str) -> None:
     """Something else fills the disk mid-download: the pull says so, keeps what it has, and
     the same command finishes it once there is room."""
-    fake.rate = 20_000_000
+    fake.rate = 50_000_000  # 5 s for the file: the disk fills long before its end
     err = tmp_path / "first.err"
     script = f"""
 $RBYF pull {REPO} q4_k_m > /dev/null 2> {err} &
