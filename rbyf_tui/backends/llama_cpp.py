@@ -17,6 +17,7 @@ from rbyf_tui.backends.base import ChatRequest, ModelInfo, StreamEnd
 from rbyf_tui.backends.reasoning import Reasoning, ThoughtSplitter, template_opens_think
 from rbyf_tui.backends.streaming import split_at_stop
 from rbyf_tui.errors import BackendError, ContextOverflowError, ModelError
+from rbyf_tui.gguf_header import FILE_TYPES
 from rbyf_tui.metrics import engine_rate
 
 # Used only when the GGUF carries no chat template of its own.
@@ -155,7 +156,7 @@ class LlamaCppBackend:
             sha256=sha,
             size_bytes=path.stat().st_size,
             architecture=arch,
-            quantization=model_files.FILE_TYPES.get(int(file_type)) if file_type.isdigit()
+            quantization=FILE_TYPES.get(int(file_type)) if file_type.isdigit()
             else None,
             parameters=metadata.get("general.size_label"),
             chat_format=llm.chat_format,

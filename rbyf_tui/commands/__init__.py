@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from rbyf_tui.commands import catalogs, imports, pull, rate, reports, run, vote
+from rbyf_tui.commands import catalogs, imports, models, pull, rate, reports, run, vote
 
 
 def dispatch(args: argparse.Namespace) -> int:
@@ -19,6 +19,7 @@ def dispatch(args: argparse.Namespace) -> int:
         "leaderboard": reports.leaderboard,
         "export": reports.export,
         "catalogs": catalogs.main,
+        "models": models.main,
         "merge": reports.merge,
         "import": imports.main,
         "pull": pull.main,

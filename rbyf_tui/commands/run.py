@@ -10,7 +10,7 @@ from pathlib import Path
 
 from rbyf_tui import catalog as catalogs
 from rbyf_tui import comparison as comparing
-from rbyf_tui import locations, stop_signals
+from rbyf_tui import discovery, locations, stop_signals
 from rbyf_tui.backends import BackendOptions, llama_log
 from rbyf_tui.backends.base import ModelInfo
 from rbyf_tui.commands.common import fit, open_store, opt
@@ -65,6 +65,7 @@ def main(args: argparse.Namespace) -> int:
 def _main(args: argparse.Namespace) -> int:
     store = open_store(args)
     store.recover_interrupted()
+    _resolve_models(args, store)
     comparison_id = _comparison(store, args)
     if comparison_id:
         return _compare(store, args, comparison_id)
@@ -93,6 +94,14 @@ def _main(args: argparse.Namespace) -> int:
 def _models(args: argparse.Namespace) -> list[str]:
     given = opt(args, "model") or []
     return [given] if isinstance(given, str) else list(given)
+
+
+def _resolve_models(args: argparse.Namespace, store: Store) -> None:
+    """--model values as files: a name (Ollama's, one `rbyf models` lists, a unique
+    prefix) or hf:REPO/FILE becomes its path."""
+    models = _models(args)
+    if models and opt(args, "backend") != "openai":  # there --model is refused anyway
+        args.model = [discovery.model_argument(m, store) for m in models]
 
 
 def _one_model(args: argparse.Namespace) -> argparse.Namespace:

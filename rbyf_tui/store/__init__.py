@@ -26,6 +26,7 @@ from rbyf_tui.store.records import (
     ImportedGeneration,
     ImportedSession,
     LoadFailure,
+    ModelUsage,
     PairVotes,
     RaterScore,
     RecentModel,
@@ -38,8 +39,8 @@ from rbyf_tui.store.writes import default_rater, new_id, now
 
 __all__ = [
     "FINISHED", "BattleAnswer", "ComparisonMember", "ComparisonRow", "ImportedGeneration",
-    "ImportedSession", "LoadFailure", "PairVotes", "RaterScore", "RecentModel", "SessionRef",
-    "SessionRow", "Store", "TaskState", "Vote", "default_rater", "new_id", "now",
+    "ImportedSession", "LoadFailure", "ModelUsage", "PairVotes", "RaterScore", "RecentModel",
+    "SessionRef", "SessionRow", "Store", "TaskState", "Vote", "default_rater", "new_id", "now",
 ]
 
 
@@ -318,6 +319,13 @@ class Store:
 
     def recent_models(self, limit: int = 20) -> list[RecentModel]:
         return self.db.read(reads.recent_models, limit)
+
+    def model_usage(self) -> dict[str, ModelUsage]:
+        """Per model file (resolved path): sessions, mean score, last used; {} before the
+        first session (no file is made)."""
+        if not self.path.exists():
+            return {}
+        return self.db.read(reads.model_usage)
 
     def compare_answers(self, catalog: str, model_ids: Sequence[str],
                         rater: str | None = None) -> list[dict[str, Any]]:

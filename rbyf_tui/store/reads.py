@@ -14,6 +14,7 @@ import duckdb
 from rbyf_tui.store.records import (
     BattleAnswer,
     LoadFailure,
+    ModelUsage,
     PairVotes,
     RaterScore,
     RecentModel,
@@ -389,6 +390,24 @@ def recent_models(con: duckdb.DuckDBPyConnection, limit: int) -> list[RecentMode
         "WHERE backend = 'llama.cpp' "
         "AND path IS NOT NULL ORDER BY last_used DESC, name LIMIT ?", [limit]).fetchall()
     return [RecentModel(*row) for row in rows]
+
+
+def model_usage(con: duckdb.DuckDBPyConnection) -> dict[str, ModelUsage]:
+    """Per model file (the resolved path it was loaded from): its sessions, the mean of its
+    ratings that count (every catalog) and when it was last used. A file that changed
+    keeps one entry: its models (one per sha256) are added up."""
+    counted, params = counted_sql()
+    rows = con.execute(f"""
+        WITH s AS (SELECT model_id, count(*) AS n FROM sessions GROUP BY model_id),
+        c AS (SELECT model_id, sum(score) AS total, count(*) AS n FROM ({counted}) c
+              GROUP BY model_id)
+        SELECT m.path, arg_max(m.name, m.last_used), sum(coalesce(s.n, 0))::INTEGER,
+               sum(c.total) / nullif(sum(c.n), 0), max(m.last_used)
+        FROM models m LEFT JOIN s ON s.model_id = m.id LEFT JOIN c ON c.model_id = m.id
+        WHERE m.backend = 'llama.cpp' AND m.path IS NOT NULL
+        GROUP BY m.path
+    """, params).fetchall()
+    return {row[0]: ModelUsage(*row) for row in rows}
 
 
 def load_failures(con: duckdb.DuckDBPyConnection, limit: int | None) -> list[LoadFailure]:

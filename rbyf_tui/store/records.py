@@ -142,6 +142,17 @@ class RecentModel:
 
 
 @dataclass(frozen=True)
+class ModelUsage:
+    """What rbyf knows of one model file, by its resolved path (the models list)."""
+
+    path: str
+    name: str
+    sessions: int
+    mean_score: float | None  # over the ratings that count, every catalog
+    last_used: datetime | None
+
+
+@dataclass(frozen=True)
 class RaterScore:
     """The latest score one rater gave one model's task (agreement between raters)."""
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import dataclasses
 import sys
 from pathlib import Path
 
@@ -77,6 +78,13 @@ def blind_start(db_path: Path, args: argparse.Namespace) -> str:
 def config_from_args(args: argparse.Namespace) -> AppConfig:
     options = BackendOptions.from_args(args)
     options.check()
+    db_path = locations.db_path(getattr(args, "db", None))
+    if options.model and options.backend == "llama":  # a name or hf:REPO/FILE: its file
+        from rbyf_tui import discovery
+        from rbyf_tui.store import Store
+
+        options = dataclasses.replace(
+            options, model=discovery.model_argument(options.model, Store(db_path)))
     command = getattr(args, "command", None)
     catalog = getattr(args, "catalog", None) if command is None else None
     if catalog:
@@ -85,7 +93,6 @@ def config_from_args(args: argparse.Namespace) -> AppConfig:
     resume = getattr(args, "resume", None)
     if options.model and not resume:
         model_files.check_gguf(Path(options.model))  # missing or not GGUF: one line now
-    db_path = locations.db_path(getattr(args, "db", None))
     battle = battle_start(db_path, args) if command == "battle" else None
     blind = blind_start(db_path, args) if command == "blind" else None
     if resume:  # an unknown, ambiguous or complete session fails now, in one line
