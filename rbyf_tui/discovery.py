@@ -122,7 +122,7 @@ class _File:
 
 def _file(placed: model_places.Placed) -> _File | None:
     try:
-        real = os.path.realpath(placed.path)
+        real = placed.real or os.path.realpath(placed.path)
         return _File(placed, real, os.stat(real))
     except OSError:
         return None
@@ -140,21 +140,21 @@ def find_models(store: Store | None = None) -> list[FoundModel]:
         if found is not None and found.key not in seen:
             seen.add(found.key)
             files.append(found)
-    models = _models(files, cache)
-    demo = _demo(cache, seen)
+    models = _models(files, cache, usage)
+    demo = _demo(cache, seen, usage)
     if demo is not None:
         models.append(demo)
     for path, known in usage.items():  # rated before, found nowhere else
         found = _file(model_places.Placed(Path(path), known.name, "rated"))
         if found is not None and found.key not in seen:
             seen.add(found.key)
-            models += _models([found], cache)
+            models += _models([found], cache, usage)
     cache.save()
-    return sorted((_with_usage(m, usage) for m in models),
-                  key=lambda m: (m.name.lower(), str(m.path)))
+    return sorted(models, key=lambda m: (m.name.lower(), str(m.path)))
 
 
-def _models(files: list[_File], cache: _FactsCache) -> list[FoundModel]:
+def _models(files: list[_File], cache: _FactsCache,
+            usage: dict[str, ModelUsage]) -> list[FoundModel]:
     """The files that are models: split files joined, projectors, vocabularies, adapters
     and partial files left out."""
     singles: list[_File] = []
@@ -166,16 +166,17 @@ def _models(files: list[_File], cache: _FactsCache) -> list[FoundModel]:
             splits.setdefault(group, {})[int(cut[1])] = f
         else:
             singles.append(f)
-    models = [m for f in singles if (m := _model([f], cache)) is not None]
+    models = [m for f in singles if (m := _model([f], cache, usage)) is not None]
     for (_, _, count), shards in splits.items():
         if sorted(shards) == list(range(1, count + 1)):  # else a download in progress
-            model = _model([shards[n] for n in sorted(shards)], cache)
+            model = _model([shards[n] for n in sorted(shards)], cache, usage)
             if model is not None:
                 models.append(model)
     return models
 
 
-def _model(shards: list[_File], cache: _FactsCache) -> FoundModel | None:
+def _model(shards: list[_File], cache: _FactsCache,
+           usage: dict[str, ModelUsage]) -> FoundModel | None:
     headers = [cache.header(f.real, f.stat) for f in shards]
     first, head = shards[0], headers[0]
     if head is None or any(h is None for h in headers):
@@ -191,11 +192,13 @@ def _model(shards: list[_File], cache: _FactsCache) -> FoundModel | None:
     if len(shards) > 1 and not head.parameter_count_given:
         total = sum(h.tensor_parameters for h in headers if h is not None)
         facts = dataclasses.replace(facts, parameters=total or None)
-    return FoundModel(first.placed.path, first.placed.name, first.placed.source,
-                      sum(f.stat.st_size for f in shards), len(shards), facts)
+    return _with_usage(FoundModel(
+        first.placed.path, first.placed.name, first.placed.source,
+        sum(f.stat.st_size for f in shards), len(shards), facts), usage.get(first.real))
 
 
-def _demo(cache: _FactsCache, seen: set[tuple[int, int]]) -> FoundModel | None:
+def _demo(cache: _FactsCache, seen: set[tuple[int, int]],
+          usage: dict[str, ModelUsage]) -> FoundModel | None:
     """The demo model, assembled or not (its header is the start of its first chunk)."""
     demo = model_files.demo_files()
     if demo is None:
@@ -213,11 +216,11 @@ def _demo(cache: _FactsCache, seen: set[tuple[int, int]]) -> FoundModel | None:
     header = cache.header(found.real, found.stat)
     if header is None:
         return None
-    return FoundModel(target, found.placed.name, "demo", size, 1, header.facts)
+    return _with_usage(FoundModel(target, found.placed.name, "demo", size, 1, header.facts),
+                       usage.get(os.path.realpath(target)))
 
 
-def _with_usage(model: FoundModel, usage: dict[str, ModelUsage]) -> FoundModel:
-    known = usage.get(os.path.realpath(model.path))
+def _with_usage(model: FoundModel, known: ModelUsage | None) -> FoundModel:
     if known is None:
         return model
     used = known.last_used  # the store's times are UTC without a zone

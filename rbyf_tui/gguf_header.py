@@ -1,7 +1,8 @@
 """A GGUF file's header (v2/v3): its metadata and tensor infos, read without the weights.
 
-The header is read in growing chunks; values rbyf does not need are stepped over, long
-fixed-size arrays by seeking. The tensor data after the header is never read.
+The header is read in chunks; values rbyf does not need are stepped over, long fixed-size
+arrays by seeking. Of the tensor data after the header, at most the end of the last chunk
+is read.
 """
 
 from __future__ import annotations
@@ -32,9 +33,14 @@ STRING, ARRAY = 8, 9
 _SIZES = {kind: struct.calcsize(fmt) for kind, fmt in SCALARS.items()}
 _U32 = struct.Struct("<I").unpack_from
 _U64 = struct.Struct("<Q").unpack_from
+_SHAPES = [struct.Struct(f"<{n}Q").unpack_from for n in range(9)]
 DEFAULT_ALIGNMENT = 32
-FIRST_READ = 64 << 10  # most headers fit; a big vocabulary takes a few more reads
-MAX_READ = 4 << 20
+# Reads of this size (more for a longer value): a header ends inside the last one, so at
+# most this much past it is read; a big vocabulary takes a hundred reads, fast still.
+READ_SIZE = 64 << 10
+# A tensor info's most bytes as llama.cpp writes them (a name of at most 64 bytes, at most
+# 4 dims): reads stop there, not in the tensor data after the header.
+MAX_TENSOR_INFO = 8 + 64 + 4 + 4 * 8 + 4 + 8
 
 # The keys whose values rbyf keeps; the rest are stepped over.
 _STRINGS = ("general.architecture", "general.name", "general.type")
@@ -77,6 +83,8 @@ def read_header(path: Path) -> Header:
         raise ValueError(f"cannot read {path}: {exc.strerror or exc}") from None
     except (struct.error, UnicodeDecodeError, RecursionError) as exc:
         raise ValueError(f"{path}: a damaged GGUF header ({exc})") from None
+    except ValueError as exc:
+        raise ValueError(f"{path}: {exc}") from None
 
 
 class _Parser:
@@ -87,7 +95,7 @@ class _Parser:
         self.buf = b""
         self.pos = 0  # in buf
         self.base = 0  # the file offset of buf[0]
-        self.chunk = FIRST_READ
+        self.end = size  # reads stop here (the header's end, once it can be bounded)
 
     def tell(self) -> int:
         return self.base + self.pos
@@ -100,8 +108,7 @@ class _Parser:
         start = self.base + len(self.buf)
         if self.tell() + n > self.size:
             raise ValueError("the GGUF header ends early")
-        want = min(max(n - have, self.chunk), self.size - start)
-        self.chunk = min(self.chunk * 2, MAX_READ)
+        want = min(max(n - have, min(READ_SIZE, self.end - start)), self.size - start)
         parts = [self.buf[self.pos:]]
         while want > 0:
             block = self.fh.read(want)
@@ -177,8 +184,42 @@ class _Parser:
                 self.skip(self.u64())
                 count -= 1
 
+    def tensor_infos(self, count: int) -> tuple[int, int]:
+        """Step over `count` tensor infos: (their elements, the last data offset)."""
+        elements, last = 0, -1
+        while count:
+            buf, pos, done = self.buf, self.pos, 0
+            try:  # as in skip_strings: the buffer's end stops the loop
+                for done in range(count):  # noqa: B007 (`done` is read after the loop)
+                    at = pos + 8 + _U64(buf, pos)[0]  # after the name
+                    dims = _U32(buf, at)[0]
+                    if dims > 8:
+                        raise ValueError("a damaged GGUF header (a tensor of over 8 dims)")
+                    shape = _SHAPES[dims](buf, at + 4)
+                    at += 8 * dims + 8  # the dims, then the tensor's type
+                    offset = _U64(buf, at)[0]
+                    pos = at + 8
+                    elements += math.prod(shape)
+                    last = max(last, offset)
+                done = count
+            except struct.error:
+                pass
+            count -= done
+            self.pos = pos
+            if count:  # one info across the buffer's end
+                self.skip(self.u64())
+                dims = self.u32()
+                if dims > 8:
+                    raise ValueError("a damaged GGUF header (a tensor of over 8 dims)")
+                self.fill(8 * dims + 12)
+                elements += math.prod(_SHAPES[dims](self.buf, self.pos))
+                self.pos += 8 * dims + 4
+                last = max(last, self.u64())
+                count -= 1
+        return elements, last
+
     def header(self) -> Header:
-        self.fill(24)
+        self.fill(min(4, self.size))
         if self.buf[:4] != GGUF_MAGIC:
             raise ValueError("not a GGUF file")
         self.pos = 4
@@ -205,17 +246,8 @@ class _Parser:
                 if key == "tokenizer.chat_template" or key.startswith("tokenizer.chat_template."):
                     template = True
                 self.skip_value(kind)
-        elements, last_offset = 0, -1
-        for _ in range(tensors):
-            self.skip(self.u64())  # the tensor's name
-            dims = self.u32()
-            if dims > 8:
-                raise ValueError("a damaged GGUF header (a tensor of more than 8 dims)")
-            self.fill(8 * dims + 12)
-            shape = struct.unpack_from(f"<{dims}Q", self.buf, self.pos)
-            self.pos += 8 * dims + 4  # dims, then the tensor's type
-            elements += math.prod(shape)
-            last_offset = max(last_offset, self.u64())
+        self.end = min(self.size, self.tell() + tensors * MAX_TENSOR_INFO)
+        elements, last_offset = self.tensor_infos(tensors)
         align = numbers.get("general.alignment") or DEFAULT_ALIGNMENT
         end = self.tell()
         data_start = -(-end // align) * align

@@ -30,6 +30,7 @@ class Placed:
     path: Path  # as found (a snapshot link in the hub cache)
     name: str
     source: str  # hf | lmstudio | ollama | folder
+    real: str = ""  # its resolved path, when the walk knew it without asking the disk
 
 
 def stem(file_name: str) -> str:
@@ -40,8 +41,9 @@ def stem(file_name: str) -> str:
     return file_name[:-5] if file_name.lower().endswith(".gguf") else file_name
 
 
-def gguf_files(root: Path) -> Iterator[Path]:
-    """Every *.gguf file under root (links followed, each folder once), sorted per folder."""
+def gguf_files(root: Path) -> Iterator[tuple[Path, str]]:
+    """Every *.gguf file under root (links followed, each folder once), sorted per folder,
+    with its resolved path (found from its folder's: one lookup per folder, not per file)."""
     seen: set[tuple[int, int]] = set()
     stack = [root]
     while stack:
@@ -51,6 +53,7 @@ def gguf_files(root: Path) -> Iterator[Path]:
             if (info.st_dev, info.st_ino) in seen:
                 continue
             seen.add((info.st_dev, info.st_ino))
+            real_folder = os.path.realpath(folder)
             with os.scandir(folder) as entries:
                 found = sorted(entries, key=lambda e: e.name)
         except OSError:
@@ -62,7 +65,9 @@ def gguf_files(root: Path) -> Iterator[Path]:
                     if not entry.name.startswith("."):
                         folders.append(Path(entry.path))
                 elif entry.name.lower().endswith(".gguf") and entry.is_file():
-                    yield Path(entry.path)
+                    real = (os.path.realpath(entry.path) if entry.is_symlink()
+                            else os.path.join(real_folder, entry.name))
+                    yield Path(entry.path), real
             except OSError:
                 continue
         stack.extend(reversed(folders))
@@ -117,13 +122,13 @@ def hf_models(hub: Path) -> Iterator[Placed]:
         repo = repo_dir.name.removeprefix("models--").replace("--", "/")
         seen: set[str] = set()
         for snapshot in _snapshots(repo_dir):
-            for path in gguf_files(snapshot):
+            for path, real in gguf_files(snapshot):
                 relative = path.relative_to(snapshot).as_posix()
                 if relative not in seen:
                     seen.add(relative)
                     folder, _, name = relative.rpartition("/")
                     shown = f"{folder}/{stem(name)}" if folder else stem(name)
-                    yield Placed(path, f"{repo}/{shown}", "hf")
+                    yield Placed(path, f"{repo}/{shown}", "hf", real)
 
 
 def hf_find(hub: Path, repo: str, file: str) -> Path | None:
@@ -141,12 +146,9 @@ def _hf_link_name(blob: Path) -> str | None:
     if blob.parent.name != "blobs" or not repo_dir.name.startswith("models--"):
         return None
     for snapshot in _snapshots(repo_dir):
-        for path in gguf_files(snapshot):
-            try:
-                if path.resolve() == blob:
-                    return stem(path.name)
-            except OSError:
-                continue
+        for path, real in gguf_files(snapshot):
+            if real == str(blob):
+                return stem(path.name)
     return None
 
 
@@ -159,10 +161,10 @@ def lmstudio_dirs() -> list[Path]:
 
 def lmstudio_models(root: Path) -> Iterator[Placed]:
     """publisher/repo/file.gguf, named publisher/repo/file."""
-    for path in gguf_files(root):
+    for path, real in gguf_files(root):
         folder = path.parent.relative_to(root).as_posix()
         name = stem(path.name)
-        yield Placed(path, f"{folder}/{name}" if folder != "." else name, "lmstudio")
+        yield Placed(path, f"{folder}/{name}" if folder != "." else name, "lmstudio", real)
 
 
 # --- Ollama -------------------------------------------------------------------------------
@@ -279,8 +281,8 @@ def user_folders() -> list[Path]:
 
 
 def folder_models(root: Path) -> Iterator[Placed]:
-    for path in gguf_files(root):
-        yield Placed(path, stem(path.name), "folder")
+    for path, real in gguf_files(root):
+        yield Placed(path, stem(path.name), "folder", real)
 
 
 def everywhere() -> Iterator[Placed]:

@@ -6,8 +6,9 @@ from __future__ import annotations
 
 import shutil
 import struct
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from math import prod
 from pathlib import Path
 from typing import BinaryIO
 
@@ -138,3 +139,70 @@ def cut_short(src: Path, dst: Path, tensor_bytes: int = 4096) -> Path:
     with src.open("rb") as fin, dst.open("wb") as fout:
         fout.write(fin.read(end))
     return dst
+
+
+def header_copy(src: Path, dst: Path) -> Path:
+    """Another file with `src`'s header and size, its tensor data left as a hole (no disk
+    space, nothing written): the same facts as `src`, a different file (inode)."""
+    end = read_header(src).data_offset
+    with src.open("rb") as fin, dst.open("wb") as fout:
+        fout.write(fin.read(end))
+        fout.truncate(src.stat().st_size)
+    return dst
+
+
+# Python values -> GGUF value types (an explicit (type, value) pair picks another one).
+U16, U32, I32, F32, BOOL, U64 = 2, 4, 5, 6, 7, 10
+_PACK = {2: "<H", 3: "<h", 4: "<I", 5: "<i", 6: "<f", 7: "<?", 10: "<Q", 11: "<q", 12: "<d",
+         0: "<B", 1: "<b"}
+
+
+def _typed(value: object) -> tuple[int, object]:
+    if isinstance(value, tuple):
+        return int(value[0]), value[1]
+    if isinstance(value, bool):
+        return BOOL, value
+    if isinstance(value, int):
+        return (U32 if 0 <= value < 1 << 32 else U64), value
+    if isinstance(value, float):
+        return F32, value
+    if isinstance(value, str):
+        return STRING, value
+    if isinstance(value, list):
+        return ARRAY, value
+    raise TypeError(f"no GGUF type for {value!r}")
+
+
+def _encode(kind: int, value: object) -> bytes:
+    if kind == STRING:
+        return string_value(str(value))
+    if kind == ARRAY:
+        assert isinstance(value, list)
+        items = value
+        item = _typed(items[0])[0] if items else STRING
+        return struct.pack("<IQ", item, len(items)) + b"".join(
+            _encode(item, _typed(v)[1]) for v in items)
+    return struct.pack(_PACK[kind], value)
+
+
+def write_gguf(path: Path, metadata: dict[str, object],
+               tensors: Sequence[tuple[str, tuple[int, ...]]] = (), *,
+               tensor_bytes: int | None = None) -> int:
+    """A GGUF v3 file of `metadata` and F32 tensors of these shapes, its tensor data a hole
+    of the tensors' size (or `tensor_bytes`); returns the header's length."""
+    parts = [b"GGUF", struct.pack("<IQQ", 3, len(tensors), len(metadata))]
+    for key, value in metadata.items():
+        kind, raw = _typed(value)
+        parts += [string_value(key), struct.pack("<I", kind), _encode(kind, raw)]
+    offset = 0
+    for name, shape in tensors:
+        parts += [string_value(name), struct.pack("<I", len(shape)),
+                  struct.pack(f"<{len(shape)}Q", *shape), struct.pack("<IQ", 0, offset)]
+        size = 4 * prod(shape)
+        offset += size + (-size % DEFAULT_ALIGNMENT)
+    header = b"".join(parts)
+    header += b"\0" * (-len(header) % DEFAULT_ALIGNMENT)
+    with path.open("wb") as fh:
+        fh.write(header)
+        fh.truncate(len(header) + (offset if tensor_bytes is None else tensor_bytes))
+    return len(header)
