@@ -300,10 +300,15 @@ def resolve_model(spec: str, store: Store | None = None, *,
 
 def _by_name(text: str, store: Store | None) -> Path:
     models = find_models(store)
-    wanted = text.lower().removesuffix(".gguf")
-    exact = [m for m in models if m.name.lower() == wanted]
-    found = exact or [m for m in models if m.name.lower().startswith(wanted)
-                      or m.name.lower().rpartition("/")[2].startswith(wanted)]
+    wanted = text.lower()
+    if wanted.endswith(".gguf"):  # a file's name: that file, never a longer one
+        wanted = wanted.removesuffix(".gguf")
+        found = [m for m in models if wanted in (m.name.lower(),
+                                                 m.name.lower().rpartition("/")[2])]
+    else:
+        found = [m for m in models if m.name.lower() == wanted] or [
+            m for m in models if m.name.lower().startswith(wanted)
+            or m.name.lower().rpartition("/")[2].startswith(wanted)]
     if len(found) == 1:
         model = found[0]
         return model_files.demo_model_path() if model.source == "demo" else model.path

@@ -105,3 +105,18 @@ def test_the_bt_scale_benchmark_runs_on_tiny_sizes() -> None:
     assert "bt_ranking: median" in result.stdout and "of the 1 s target" in result.stdout
     assert "true ratings inside their 95% interval" in result.stdout
     assert "numpy multinomial resampling of the counts alone" in result.stdout
+
+
+def test_the_model_discovery_benchmark_runs(tmp_path: Path) -> None:
+    result = subprocess.run(
+        [sys.executable, "benchmarks/model_discovery.py", "--files", "12", "--vocab", "50",
+         "--tensors", "20", "--rounds", "1", "--dir", str(tmp_path)],
+        capture_output=True, text=True, cwd=REPO, timeout=600)
+    assert result.returncode == 0, result.stderr
+    assert "12 files in" in result.stdout
+    for name in ("find_models(), uncached (every header read)", "find_models(), cached",
+                 "find_models(store), cached, opened per call",
+                 "find_models(store), cached, file held"):
+        assert name in result.stdout
+    assert "uncached listing reads only headers" in result.stdout
+    assert "12 models listed from the cache" in result.stdout

@@ -365,6 +365,8 @@ def test_model_names_resolve_to_their_files(places: Places, demo_model: Path) ->
         "lmstudio-community/gemma-3-270m-it-GGUF/gemma-3-270m-it-Q4_K_M"]
     assert resolve("old-pub/old-repo/gemma-old") == files["old-pub/old-repo/gemma-old"]
     assert resolve("mi") == files["mine"]
+    assert resolve("mine.gguf") == files["mine"]  # a file's name: only that file
+    assert resolve("gemma-old.gguf") == files["old-pub/old-repo/gemma-old"]
     hub_file = "hf:google/gemma-3-270m-GGUF/gemma-3-270m-Q4_K_M.gguf"
     assert resolve(hub_file) == files["google/gemma-3-270m-GGUF/gemma-3-270m-Q4_K_M"]
 
@@ -387,6 +389,7 @@ def test_model_names_resolve_to_their_files(places: Places, demo_model: Path) ->
         == latest
     assert fetched == [("google/gemma-3-270m-GGUF", "gemma-3-270m-Q8_0.gguf")]
     for spec, why in (("nothing-like-it", "no model file or model named 'nothing-like-it'"),
+                      ("min.gguf", "model file not found: min.gguf"),
                       (str(places.folder / "gone.gguf"), "model file not found"),
                       ("hf:just-a-repo", "is not hf:REPO/FILE")):
         with pytest.raises(ModelError, match=why):
@@ -485,6 +488,16 @@ def test_rbyf_models_says_where_it_looked_when_it_finds_none(
                   places.folder, "models.toml", "RBYF_MODELS", "rbyf pull"):
         assert str(place) in line
     assert json.loads(run_cli("models", "--json").stdout) == []
+
+
+def test_a_bad_folders_file_is_one_line(places: Places, rbyf_home: Path) -> None:
+    config = rbyf_home / "models.toml"
+    for text, why in (("folders = [", "models.toml: invalid TOML"),
+                      ('folders = "~/models"', "folders must be a list of paths, e.g. "
+                                               'folders = ["~/models"]')):
+        config.write_text(text, encoding="utf-8")
+        line = assert_one_line_error(run_cli("models"), code=2)
+        assert why in line and str(config) in line
 
 
 # --- the real model, loaded by its Ollama name ----------------------------------------------
