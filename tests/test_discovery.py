@@ -471,6 +471,12 @@ def test_rbyf_models_lists_them_in_80_columns(places: Places, demo_model: Path) 
     assert sorted(m["name"] for m in words) == ["qwen2.5:1.5b", "someone/tiny:q4"]
     none = run_cli("models", "nothing-matches")
     assert none.stdout.startswith("no model matches 'nothing-matches' (8 found)")
+    not_a_db = places.home / "not.duckdb"
+    not_a_db.write_text("not a database", encoding="utf-8")
+    listed = run_cli("models", "--db", str(not_a_db), "--json")
+    assert listed.returncode == 0 and len(json.loads(listed.stdout)) == 8
+    assert listed.stderr.startswith(f"rbyf: {not_a_db}") and listed.stderr.endswith(
+        "(sessions and scores left out)\n")
 
 
 def test_rbyf_models_says_where_it_looked_when_it_finds_none(

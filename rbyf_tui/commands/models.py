@@ -5,12 +5,14 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import shutil
+import sys
 from datetime import datetime
 from typing import Any
 
 from rbyf_tui import discovery, model_places
 from rbyf_tui.commands.common import cell_width, fit, open_store, print_json
 from rbyf_tui.discovery import FoundModel
+from rbyf_tui.errors import StoreError
 
 HEADERS = ("name", "source", "arch", "params", "quant", "ctx", "tmpl", "size", "sess", "mean",
            "used")
@@ -20,7 +22,11 @@ MIN_WIDTH = 80
 
 
 def main(args: argparse.Namespace) -> int:
-    models = discovery.find_models(open_store(args, read_only=True))
+    try:
+        models = discovery.find_models(open_store(args, read_only=True))
+    except StoreError as exc:  # the files are still worth listing
+        print(f"rbyf: {exc} (sessions and scores left out)", file=sys.stderr)
+        models = discovery.find_models()
     wanted = " ".join(args.filter)
     shown = discovery.sort_models([m for m in models if discovery.matches(m, wanted)],
                                   args.sort)
