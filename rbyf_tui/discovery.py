@@ -266,13 +266,13 @@ def _path_like(spec: str) -> bool:
         "/" in spec.replace(os.sep, "/") and spec.lower().endswith(".gguf"))
 
 
-def model_argument(spec: str, store: Store | None = None) -> str:
-    """A --model value as the loader takes it: the file a name stands for; a path that
-    names no file stays as given, so the loader's own error (a failed load, recorded)
-    tells it."""
+def model_argument(spec: str, store: Store | None = None, fetch: Fetch | None = None) -> str:
+    """A --model value as the loader takes it: the file a name stands for (`fetch` gets an
+    hf:REPO/FILE not in the cache yet); a path that names no file stays as given, so the
+    loader's own error (a failed load, recorded) tells it."""
     if _path_like(spec) and not spec.startswith("hf:"):
         return spec
-    return str(resolve_model(spec, store))
+    return str(resolve_model(spec, store, fetch=fetch))
 
 
 def resolve_model(spec: str, store: Store | None = None, *,

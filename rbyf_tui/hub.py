@@ -87,16 +87,10 @@ def endpoint() -> str:
 
 
 def hub_cache() -> Path:
-    """The hub cache as huggingface_hub finds it: HF_HUB_CACHE, HUGGINGFACE_HUB_CACHE,
-    HF_HOME/hub, XDG_CACHE_HOME/huggingface/hub, ~/.cache/huggingface/hub."""
-    env = os.environ
-    path = env.get("HF_HUB_CACHE") or env.get("HUGGINGFACE_HUB_CACHE")
-    if not path:
-        home = env.get("HF_HOME") or os.path.join(
-            env.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache"),
-            "huggingface")
-        path = os.path.join(home, "hub")
-    return Path(os.path.expandvars(os.path.expanduser(path)))
+    """The hub cache as huggingface_hub finds it (discovery lists it from the same place)."""
+    from rbyf_tui.model_places import hf_hub_dir
+
+    return hf_hub_dir()
 
 
 def offline() -> bool:

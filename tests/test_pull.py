@@ -23,7 +23,7 @@ from rbyf_tui import hub
 
 from conftest import REPO as CHECKOUT
 from conftest import assert_one_line_error, cli_env, run_cli
-from helpers import MINI
+from helpers import MINI, rows
 from hub_server import (
     CORRUPT,
     FILE,
@@ -472,12 +472,18 @@ def test_the_progress_bar_on_a_terminal(fake: FakeHub) -> None:
 
 
 @pytest.mark.model
-def test_the_pulled_model_runs(fake: FakeHub, tmp_path: Path, rbyf_home: Path) -> None:
-    pulled = run_cli("pull", REPO, "q4_k_m")
-    assert pulled.returncode == 0, pulled.stderr
+def test_a_model_named_hf_repo_file_is_pulled_then_runs_under_its_file_name(
+        fake: FakeHub, tmp_path: Path, rbyf_home: Path) -> None:
     catalog = tmp_path / "mini.toml"
     catalog.write_text(MINI, encoding="utf-8")
-    result = run_cli("run", "--model", last_line(pulled.stdout), "--catalog", str(catalog),
+    result = run_cli("run", "--model", f"hf:{REPO}/{FILE}", "--catalog", str(catalog),
                      "--max-tokens", "4", home=rbyf_home)
     assert result.returncode == 0, result.stderr
+    assert "pulling" in result.stderr  # not in the cache yet: downloaded first
     assert len([line for line in result.stdout.splitlines() if line.startswith("[")]) == 3
+    [model] = rows(rbyf_home / "rbyf.duckdb", "SELECT name, path FROM models")
+    assert model["name"] == FILE.removesuffix(".gguf")  # not the blob's sha256
+    again = run_cli("run", "--model", f"hf:{REPO}/{FILE}", "--catalog", str(catalog),
+                    "--max-tokens", "4", home=rbyf_home)
+    assert again.returncode == 0, again.stderr
+    assert "pulling" not in again.stderr  # the cached file is used

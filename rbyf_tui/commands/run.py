@@ -10,7 +10,7 @@ from pathlib import Path
 
 from rbyf_tui import catalog as catalogs
 from rbyf_tui import comparison as comparing
-from rbyf_tui import discovery, locations, stop_signals
+from rbyf_tui import discovery, locations, pull_terminal, stop_signals
 from rbyf_tui.backends import BackendOptions, llama_log
 from rbyf_tui.backends.base import ModelInfo
 from rbyf_tui.commands.common import fit, open_store, opt
@@ -101,7 +101,8 @@ def _resolve_models(args: argparse.Namespace, store: Store) -> None:
     prefix) or hf:REPO/FILE becomes its path."""
     models = _models(args)
     if models and opt(args, "backend") != "openai":  # there --model is refused anyway
-        args.model = [discovery.model_argument(m, store) for m in models]
+        args.model = [discovery.model_argument(m, store, pull_terminal.fetch)
+                      for m in models]
 
 
 def _one_model(args: argparse.Namespace) -> argparse.Namespace:
