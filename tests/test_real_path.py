@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from textual.widgets import DataTable
 
 from rbyf_tui.backends import BackendOptions
 from rbyf_tui.tui.app import RbyfApp
@@ -132,7 +133,7 @@ async def test_a_broken_gguf_shows_llama_cpps_error_and_is_stored(
         assert "escape: home" in status(app)
         await pilot.press("escape")
         await until(pilot, lambda: shows(app, "#models"))  # home, the failure beside it
-        first = str(app.screen.query_one("#models").get_option_at_index(0).prompt)
+        first = "".join(str(c) for c in app.screen.query_one("#models", DataTable).get_row_at(0))
         assert "cut.gguf" in first and "load failed" in first
         await pilot.press("q")
     listed = run_cli("sessions", "--failures", "--json", "--db", str(db), home=rbyf_home)

@@ -12,7 +12,6 @@ from typing import Any
 
 import pytest
 from textual.command import CommandList, CommandPalette
-from textual.widgets import OptionList
 
 from rbyf_tui.backends import BackendOptions
 from rbyf_tui.store import Store
@@ -22,6 +21,7 @@ from rbyf_tui.tui.screens.board.leaderboard import LeaderboardScreen
 from rbyf_tui.tui.screens.dialogs import ConfirmQuit
 from rbyf_tui.tui.screens.session import SessionScreen
 from rbyf_tui.tui.screens.summary import SummaryScreen
+from rbyf_tui.tui.widgets.facts_table import FactsTable
 from rbyf_tui.tui.widgets.live_stream import CPU_DRAIN_HZ, DRAIN_HZ, CpuPacer
 from rbyf_tui.tui.widgets.stream import StreamView, wrap_starts
 
@@ -379,8 +379,8 @@ async def test_a_moved_model_is_asked_for_and_a_failed_load_is_shown(
         from rbyf_tui.tui.screens.home import HomeScreen
 
         await until(pilot, lambda: isinstance(app.screen, HomeScreen))
-        models = app.screen.query_one("#models", OptionList)
-        first = str(models.get_option_at_index(0).prompt)
+        models = app.screen.query_one("#models", FactsTable)
+        first = "".join(str(cell) for cell in models.get_row_at(0))
         assert "x.gguf" in first and "load failed" in first
         await until(pilot, lambda: "bad tensor" in str(
             app.screen.query_one("#home-help").render()))  # the highlighted model's error

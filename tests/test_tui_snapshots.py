@@ -1,4 +1,5 @@
-"""Snapshots of home, session and summary at 80x24 and 120x40, from stored, fixed figures."""
+"""Snapshots of home, models, session and summary at 80x24 and 120x40, from stored, fixed
+figures and model files in real layouts under the test's own HOME."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from rbyf_tui.backends.base import ChatRequest
+from rbyf_tui.backends.base import ChatRequest, ModelInfo
 from rbyf_tui.metrics import Figures
 from rbyf_tui.store import Store
 from rbyf_tui.tui.app import RbyfApp
@@ -17,6 +18,7 @@ from rbyf_tui.tui.screens.summary import SummaryScreen
 
 from fakes import ScriptedBackend
 from helpers import fixed_ids, fixed_times, mini_catalog, until
+from model_homes import in_hf_cache, isolated_places, link
 
 SIZES = [(80, 24), (120, 40)]
 ANSWERS = {
@@ -29,6 +31,12 @@ ANSWERS = {
 
 THOUGHT = ("The user wants a second answer in plain words. Keep it long enough to wrap, "
            "and check nothing is cut at 80 columns. Then answer.")
+
+
+@pytest.fixture(autouse=True)
+def places(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, demo_model: Path) -> Path:
+    """Every place rbyf finds models in is under the test's HOME; the demo model is there."""
+    return isolated_places(tmp_path, monkeypatch, demo_model)
 
 
 @pytest.fixture
@@ -67,6 +75,30 @@ def store_session(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
     store.release_session(sid)  # as if the process that rated it had ended
     fixed_times(store)
     return db, sid
+
+
+@pytest.fixture
+def found(stored: tuple[Path, str], places: Path, demo_model: Path) -> Path:
+    """Besides the demo model: a copy in ~/models rated in a session of its own, and one in
+    the Hugging Face cache."""
+    db = stored[0]
+    rated = link(demo_model, places / "models" / "gemma-3-270m-it-Q4_K_M.gguf")
+    in_hf_cache(places, demo_model, "rbyf-tests/gemma-3-270m-GGUF", "gemma-3-270m-Q4_K_M.gguf")
+    store = Store(db)
+    model = ModelInfo(key="sha256:" + "ab" * 32, name=rated.stem, backend="llama.cpp",
+                      path=str(rated), size_bytes=rated.stat().st_size,
+                      quantization="Q4_K_M")
+    catalog = mini_catalog()
+    sid = store.create_session(model, catalog, settings={"backend": "llama.cpp"},
+                               hardware={}, rater="tester", origin="tui")
+    task = catalog.tasks[0]
+    gen = store.start_generation(sid, task, ChatRequest.for_task(task))
+    store.finish_generation(gen, response="An answer.", finish_reason="stop", status="ok",
+                            error=None, figures=Figures(ttft_s=0.5, total_s=2.0))
+    store.rate(gen, 4, "", "tester")
+    store.release_session(sid)
+    fixed_times(store)
+    return db
 
 
 def app_on(db: Path, *, resume: str | None = None) -> RbyfApp:
@@ -124,6 +156,28 @@ def test_home_after_failed_loads(snap_compare: Any, stored: tuple[Path, str],
         await settle(pilot)
 
     assert snap_compare(app_on(db), terminal_size=size, run_before=highlight_the_broken_file)
+
+
+def test_home_with_models_found(snap_compare: Any, found: Path) -> None:
+    """Each model found, with the facts one chooses by, in the left half of 80 columns."""
+    assert snap_compare(app_on(found), terminal_size=(80, 24), run_before=settle)
+
+
+async def models_screen(pilot: Any) -> None:
+    from rbyf_tui.tui.screens.models import ModelsScreen
+
+    await settle(pilot)
+    await pilot.press("m")
+    await until(pilot, lambda: isinstance(pilot.app.screen, ModelsScreen)
+                and not pilot.app.screen.reading, "the models screen")
+    await settle(pilot)
+
+
+@pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
+def test_models(snap_compare: Any, found: Path, size: tuple[int, int]) -> None:
+    """Every fact of every model: at 80 columns those that do not fit are in the line
+    below, for the model under the cursor."""
+    assert snap_compare(app_on(found), terminal_size=size, run_before=models_screen)
 
 
 @pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")

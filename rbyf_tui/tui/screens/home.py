@@ -13,18 +13,21 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
-from textual.widgets import Footer, Input, OptionList, Static
+from textual.widgets import DataTable, Footer, Input, OptionList, Static
 from textual.widgets.option_list import Option
 from textual.worker import Worker, WorkerState
 
 from rbyf_tui import catalog as catalogs
-from rbyf_tui import comparison
-from rbyf_tui.comparison import model_label
+from rbyf_tui import comparison, discovery
+from rbyf_tui.discovery import FoundModel
 from rbyf_tui.errors import RbyfError
 from rbyf_tui.load_failures import full_path
 from rbyf_tui.opening import NewSession, ResumeSession
-from rbyf_tui.store import ComparisonRow, LoadFailure, RecentModel, SessionRow, Store
+from rbyf_tui.store import ComparisonRow, LoadFailure, SessionRow, Store
 from rbyf_tui.store.ids import short_ids
+from rbyf_tui.tui import model_text
+from rbyf_tui.tui.screens.models import list_models
+from rbyf_tui.tui.widgets.facts_table import Column, FactsTable
 
 if TYPE_CHECKING:
     from rbyf_tui.tui.app import RbyfApp
@@ -40,33 +43,82 @@ class ModelChoice:
     backend: str  # llama | openai
     path: str | None  # None: the demo model (llama) or the server's model (openai)
     note: str = ""
+    found: FoundModel | None = None  # a model file found on disk, with its facts
+
+    @property
+    def key(self) -> str:
+        return f"{self.backend}:{self.path or self.label}"
+
+
+@dataclasses.dataclass(frozen=True)
+class ModelRow:
+    """A line of the home's model list."""
+
+    choice: ModelChoice
+    chosen: bool
+    failed: bool
+
+
+def _row_name(row: ModelRow, width: int = 0) -> Text:
+    """The mark of the chosen model, its name and notes; narrower than `width`, notes go
+    first and the name is cut last, but a failed load always says so."""
+    found = row.choice.found
+    name = model_text.short_name(found) if found else row.choice.label
+    note = Text(f" {row.choice.note}", style="dim") if row.choice.note else Text()
+    failed = [Text(" load failed", style="bold"), Text(" failed", style="bold")]
+    notes = [Text.assemble(note, failed[0]), failed[0], failed[1]] if row.failed else [note]
+    fits = [n for n in notes if not width or 2 + len(name) + n.cell_len <= width]
+    tail = fits[0] if fits else notes[-1] if row.failed else Text()
+    room = width - 2 - tail.cell_len
+    if width and len(name) > room:
+        name = name[:max(1, room - 1)] + "…"
+    return Text.assemble("▸ " if row.chosen else "  ", name, tail)
+
+
+def _fact(cell: Any) -> Any:
+    return lambda row: cell(row.choice.found) if row.choice.found else ""
+
+
+# At 80 columns the list is half the screen: the name, the quantization and the size a
+# model is chosen by (its parameters show from 100 columns on, and the name mostly says
+# them too); the models screen (m) has every fact.
+HOME_COLUMNS = [
+    Column("name", "  name", _row_name, most=200, fit=_row_name),
+    Column("quant", "quant", _fact(lambda m: m.facts.quantization or ""), most=9),
+    Column("size", "size", _fact(lambda m: model_text.size(m.size_bytes)), right=True),
+    Column("params", "params", _fact(lambda m: model_text.count(m.facts.parameters)),
+           right=True),
+]
 
 
 @dataclasses.dataclass(frozen=True)
 class HomeData:
     """What the home screen lists, read in a worker (the DB may be busy elsewhere)."""
 
-    recent: list[RecentModel]  # model files rated before, most recently used first
+    found: list[FoundModel]  # every model file found, with its facts and use
     failures: list[LoadFailure]  # failed loads not loaded since, newest first
     sessions: list[SessionRow]  # unfinished sessions, newest first
     catalogs: list[catalogs.CatalogEntry]
     short_ids: dict[str, str] = dataclasses.field(default_factory=dict)  # as shown, by id
     comparisons: list[ComparisonRow] = dataclasses.field(default_factory=list)  # unfinished
     answered: dict[str, int] = dataclasses.field(default_factory=dict)  # catalog -> models
+    found_error: str | None = None  # the models could not be listed
 
 
 def load_home(store: Store) -> HomeData:
     catalog_entries = catalogs.discover()
+    found, error = list_models(store)
     if not store.path.exists():
-        return HomeData([], [], [], catalog_entries)
+        return HomeData(found, [], [], catalog_entries, found_error=error)
     failures = [row for row in store.load_failures(100) if not row.loaded_since]
     every = store.sessions()
     # A comparison's sessions are listed as the comparison.
     sessions = [row for row in every if row.status != "complete" and row.origin != "import"
                 and row.comparison_id is None]
-    return HomeData(store.recent_models(20), failures, sessions, catalog_entries,
+    return HomeData(found, failures, sessions, catalog_entries,
                     short_ids(row.id for row in every),  # unique among all sessions
-                    store.comparisons(unfinished=True), dict(store.answered_catalogs()))
+                    store.comparisons(unfinished=True), dict(store.answered_catalogs()),
+                    found_error=error)
 
 
 def _when(value: Any) -> str:
@@ -77,6 +129,9 @@ class HomeScreen(Screen[None]):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("n", "new_session", "new session",
                 tooltip="Start a session with the chosen model and catalog"),
+        Binding("m", "models", "models",
+                tooltip="Every model found, with all its facts: filter, sort, pick"),
+        Binding("p", "pull", "pull", tooltip="Download a GGUF model from the Hugging Face Hub"),
         Binding("c", "compare", "compare",
                 tooltip="Generate the catalog on several models, then rate them blind"),
         Binding("b", "battle", "battle",
@@ -88,6 +143,12 @@ class HomeScreen(Screen[None]):
     def __init__(self) -> None:
         super().__init__()
         self.models: list[ModelChoice] = []
+        self.found: list[FoundModel] = []
+        self.found_error: str | None = None
+        self.typed: list[ModelChoice] = []  # paths typed below the list, newest first
+        self.shown: list[int] = []  # the models the filter lets through, as listed
+        self.filter = ""  # what is typed below the list
+        self.pulled: str | None = None  # a model just pulled: highlighted once listed
         self.catalog_entries: list[catalogs.CatalogEntry] = []
         self.session_ids: list[str] = []  # the list's entries: sessions, then comparisons
         self.comparison_ids: list[str] = []
@@ -107,8 +168,10 @@ class HomeScreen(Screen[None]):
         yield Static("rbyf · rate local LLMs on your own prompts", id="title")
         with Horizontal(id="home"):
             with Vertical(id="home-left"):
-                yield OptionList(id="models")
-                yield Input(placeholder="or type a .gguf path, enter", id="model-path")
+                yield FactsTable(HOME_COLUMNS, least=20, id="models")
+                yield Static(id="models-empty", markup=False)
+                yield Input(placeholder="filter, or a .gguf path + enter",
+                            id="model-path")
                 yield OptionList(id="catalogs")
             with Vertical(id="home-right"):
                 yield OptionList(id="sessions")
@@ -121,6 +184,7 @@ class HomeScreen(Screen[None]):
         self.query_one("#sessions").border_title = "unfinished sessions · comparisons"
         # What needs no DB shows at once (a few ms of TOML); the rest when the worker ends.
         self._show_lists(HomeData([], [], [], catalogs.discover()), loaded=False)
+        self.query_one("#models-empty").display = False
         self.refresh_lists()
         self.query_one("#models").focus()
 
@@ -157,61 +221,87 @@ class HomeScreen(Screen[None]):
         for row in data.failures:
             if row.session_id:
                 self.failed_sessions.setdefault(row.session_id, row)
-        self._load_models(data.recent)
+        if loaded:  # until then the models found are not known yet
+            self.found, self.found_error = data.found, data.found_error
+        self._load_models(self.found)
         self._load_catalogs(data.catalogs)
         if loaded:  # until then "none" would be a wrong answer
             self.answered = data.answered
             self._load_sessions(data.sessions, data.short_ids, data.comparisons)
             self.reading = False
+            self._show_pulled()
         self._update_help()
 
     # --- the three lists -------------------------------------------------------------
 
-    def _load_models(self, recent: list[dict[str, Any]]) -> None:
+    def _load_models(self, found: list[FoundModel]) -> None:
         config = self.rbyf.config
         options = config.options
-        models: list[ModelChoice] = []
+        chosen = self.models[self.model].key if self.models else None
+        by_path = {str(m.path): m for m in found}  # a file given or typed has its facts too
+        models = [dataclasses.replace(m, found=by_path.get(full_path(m.path or "")))
+                  for m in self.typed]
         if options.backend == "openai":
             served = options.api_model or "the served model"
             models.append(ModelChoice(f"{served} at {options.server}", "openai", None))
         if options.model:
             models.append(ModelChoice(Path(options.model).name, "llama", options.model,
-                                      "given"))
-        if config.offer_demo:
-            models.append(ModelChoice("demo model (Gemma 3 270M)", "llama", None, "demo"))
-        seen = {m.path for m in models}
-        for row in recent:
-            if row.path in seen:
-                continue
-            seen.add(row.path)
-            missing = "" if Path(row.path).exists() else " (missing)"
-            models.append(ModelChoice(model_label(row.name, row.quantization, row.size_bytes),
-                                      "llama", row.path, f"{_when(row.last_used)}{missing}"))
+                                      "given", by_path.get(full_path(options.model))))
+        demo = next((m for m in found if m.source == "demo"), None)
+        if config.offer_demo:  # first, as always: the model every new user has
+            models.append(ModelChoice(demo.name, "llama", str(demo.path), "demo", demo)
+                          if demo is not None else
+                          ModelChoice("demo model (Gemma 3 270M)", "llama", None, "demo"))
+        seen = {full_path(m.path) for m in models if m.path}
+        for model in discovery.sort_models([m for m in found if m.source != "demo"], "used"):
+            if str(model.path) not in seen:
+                seen.add(str(model.path))
+                models.append(self._choice(model))
         for path, row in self.failures.items():
             # a file that failed to load may load after an upgrade; a typo is not offered
             if row.backend == "llama.cpp" and path not in seen and Path(path).is_file():
                 seen.add(path)
-                models.append(ModelChoice(Path(path).name, "llama", path, ""))
+                models.append(ModelChoice(Path(path).name, "llama", path, "",
+                                          by_path.get(path)))
         self.models = models
-        self.model = min(self.model, max(0, len(models) - 1))
+        keys = [m.key for m in models]
+        self.model = keys.index(chosen) if chosen in keys else 0
         self._render_models()
 
-    def _render_models(self) -> None:
-        out = self.query_one("#models", OptionList)
-        out.set_options(self._model_option(i, m) for i, m in enumerate(self.models))
-        if self.models:
-            out.highlighted = self.model
-        else:
-            out.add_option(Option("no models yet: type a .gguf path below", disabled=True))
+    @staticmethod
+    def _choice(model: FoundModel) -> ModelChoice:
+        return ModelChoice(model.name, "llama", str(model.path), "", model)
 
-    def _model_option(self, index: int, model: ModelChoice) -> Option:
-        mark = "▸ " if index == self.model else "  "
-        text = Text(mark + model.label)
-        if model.note:
-            text.append(f"  {model.note}", style="dim")
-        if self._model_failure(model) is not None:
-            text.append("  load failed", style="bold")
-        return Option(text)
+    def _matches(self, model: ModelChoice) -> bool:
+        if model.found is not None:
+            return discovery.matches(model.found, self.filter)
+        words = f"{model.label} {model.note}".lower()
+        return all(word in words for word in self.filter.lower().split())
+
+    def _render_models(self, cursor: int | None = None) -> None:
+        """The list as filtered, the cursor on `cursor` (a model's index), else on the
+        chosen model."""
+        self.shown = [i for i, m in enumerate(self.models) if self._matches(m)]
+        table = self.query_one("#models", FactsTable)
+        rows = [(str(i), ModelRow(self.models[i], i == self.model,
+                                  self._model_failure(self.models[i]) is not None))
+                for i in self.shown]
+        at = cursor if cursor is not None else self.model
+        table.show(rows, cursor=str(at) if at in self.shown else
+                   str(self.shown[0]) if self.shown else None)
+        empty = self.query_one("#models-empty", Static)
+        empty.display = not self.shown or self.found_error is not None
+        if self.found_error is not None:
+            empty.update(f"could not list the models: {self.found_error}")
+        elif self.models:
+            empty.update(f"nothing matches {self.filter!r}: enter takes it as a .gguf path")
+        else:
+            empty.update("no models found: m shows where rbyf looked; p pulls one from the "
+                         "Hugging Face Hub; or type a .gguf path below")
+
+    def _highlighted_model(self) -> ModelChoice | None:
+        row = self.query_one("#models", FactsTable).current()
+        return row.choice if isinstance(row, ModelRow) else None
 
     def _model_failure(self, model: ModelChoice) -> LoadFailure | None:
         return self.failures.get(full_path(model.path)) if model.path else None
@@ -279,6 +369,7 @@ class HomeScreen(Screen[None]):
     # --- the help line: the error of a highlighted model or session that failed to load --
 
     @on(OptionList.OptionHighlighted)
+    @on(DataTable.RowHighlighted)
     def _highlighted(self) -> None:
         self._update_help()
 
@@ -289,9 +380,9 @@ class HomeScreen(Screen[None]):
         focused = self.focused.id if self.focused is not None else None
         failure = None
         if focused == "models":
-            index = self.query_one("#models", OptionList).highlighted
-            if index is not None and index < len(self.models):
-                failure = self._model_failure(self.models[index])
+            model = self._highlighted_model()
+            if model is not None:
+                failure = self._model_failure(model)
         elif focused == "sessions":
             index = self.query_one("#sessions", OptionList).highlighted
             if index is not None and index < len(self.session_ids):
@@ -303,23 +394,40 @@ class HomeScreen(Screen[None]):
 
     # --- choosing ---------------------------------------------------------------------
 
-    @on(OptionList.OptionSelected, "#models")
-    def _model_selected(self, event: OptionList.OptionSelected) -> None:
-        if event.option_index < len(self.models):
-            self.model = event.option_index
-            self._render_models()
-            self.query_one("#models", OptionList).highlighted = self.model
-            self.query_one("#catalogs").focus()
+    @on(DataTable.RowSelected, "#models")
+    def _model_selected(self, event: DataTable.RowSelected) -> None:
+        if event.row_key.value is not None:
+            self._choose(int(event.row_key.value))
+
+    def _choose(self, index: int) -> None:
+        self.model = index
+        if self.filter:  # the list shows every model again, the chosen one marked
+            self.query_one("#model-path", Input).clear()
+            self.filter = ""
+        self._render_models()
+        self.query_one("#catalogs").focus()
+
+    @on(Input.Changed, "#model-path")
+    def _filter_typed(self, event: Input.Changed) -> None:
+        if event.value.strip() != self.filter:
+            self.filter = event.value.strip()
+            self._render_models(cursor=-1)  # the first model that matches
 
     @on(Input.Submitted, "#model-path")
     def _path_typed(self, event: Input.Submitted) -> None:
-        path = event.value.strip()
-        if not path:
+        """A file's path is that file; else the first model the words match; else it is
+        taken as a path all the same (a new session then says what is wrong with it)."""
+        typed = event.value.strip()
+        if not typed:
             return
-        self.models.insert(0, ModelChoice(Path(path).name, "llama", path, "typed"))
-        self.model = 0
-        self._render_models()
-        self.query_one("#catalogs").focus()
+        model = self._highlighted_model()
+        if not Path(typed).expanduser().is_file() and model is not None:
+            self._choose(self.models.index(model))
+            return
+        choice = ModelChoice(Path(typed).name, "llama", typed, "typed")
+        self.typed = [choice, *(m for m in self.typed if m.path != typed)]
+        self.models.insert(0, choice)
+        self._choose(0)
 
     @on(OptionList.OptionSelected, "#catalogs")
     def _catalog_selected(self, event: OptionList.OptionSelected) -> None:
@@ -434,6 +542,46 @@ class HomeScreen(Screen[None]):
         from rbyf_tui.tui.screens.battle import BattleScreen
 
         self.app.push_screen(BattleScreen(name or "", self.rbyf.config.rater))
+
+    # --- all the models, and pulling one ---------------------------------------------
+
+    def action_models(self) -> None:
+        from rbyf_tui.tui.screens.models import ModelsScreen
+
+        chosen = self.models[self.model].path if self.models else None
+        self.app.push_screen(ModelsScreen(None if self.reading else self.found, chosen),
+                             self._picked)
+
+    def _picked(self, model: FoundModel | None) -> None:
+        """Back from the models screen: its model chosen here."""
+        if model is None:
+            return
+        paths = [m.path for m in self.models]
+        if str(model.path) not in paths:
+            self.models.append(self._choice(model))
+            paths.append(str(model.path))
+        self._choose(paths.index(str(model.path)))
+
+    def action_pull(self) -> None:
+        from rbyf_tui.tui.screens.pull import PullDialog
+
+        self.app.push_screen(PullDialog(), self._pulled)
+
+    def _pulled(self, path: Path | None) -> None:
+        if path is not None:
+            self.pulled = str(path)
+            self.refresh_lists()
+
+    def _show_pulled(self) -> None:
+        """The model just pulled, under the cursor once the lists are read again."""
+        if self.pulled is None:
+            return
+        paths = [full_path(m.path) if m.path else None for m in self.models]
+        if full_path(self.pulled) in paths:
+            self.query_one("#models", FactsTable).move_to(
+                str(paths.index(full_path(self.pulled))))
+            self.query_one("#models").focus()
+        self.pulled = None
 
     def action_leaderboard(self) -> None:
         self.rbyf.open_leaderboard(None)
