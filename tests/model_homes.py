@@ -11,11 +11,14 @@ from pathlib import Path
 
 import pytest
 
+from gguf_file import header_copy
+
 HF_COMMIT = "0123456789abcdef0123456789abcdef01234567"
 
 
 def link(source: Path, target: Path) -> Path:
-    """A hard link (a copy across file systems): the same bytes, a path of its own."""
+    """A hard link (a copy across file systems): the same file under another path; rbyf
+    lists it once (gguf_file.header_copy makes a file of its own)."""
     target.parent.mkdir(parents=True, exist_ok=True)
     try:
         os.link(source, target)
@@ -43,8 +46,11 @@ def isolated_places(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
 
 
 def in_hf_cache(home: Path, model: Path, repo: str, file: str) -> Path:
-    """The model as a snapshot file of `repo` in the Hugging Face cache."""
+    """A file with the model's header and size as a snapshot file of `repo` in the Hugging
+    Face cache (a file of its own: rbyf lists each file once)."""
     folder = home / ".cache" / "huggingface" / "hub" / f"models--{repo.replace('/', '--')}"
     (folder / "refs").mkdir(parents=True, exist_ok=True)
     (folder / "refs" / "main").write_text(HF_COMMIT, encoding="utf-8")
-    return link(model, folder / "snapshots" / HF_COMMIT / file)
+    target = folder / "snapshots" / HF_COMMIT / file
+    target.parent.mkdir(parents=True)
+    return header_copy(model, target)

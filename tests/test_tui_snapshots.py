@@ -17,8 +17,9 @@ from rbyf_tui.tui.progress import has_answer
 from rbyf_tui.tui.screens.summary import SummaryScreen
 
 from fakes import ScriptedBackend
+from gguf_file import header_copy
 from helpers import fixed_ids, fixed_times, mini_catalog, until
-from model_homes import in_hf_cache, isolated_places, link
+from model_homes import in_hf_cache, isolated_places
 
 SIZES = [(80, 24), (120, 40)]
 ANSWERS = {
@@ -79,10 +80,10 @@ def store_session(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
 
 @pytest.fixture
 def found(stored: tuple[Path, str], places: Path, demo_model: Path) -> Path:
-    """Besides the demo model: a copy in ~/models rated in a session of its own, and one in
-    the Hugging Face cache."""
+    """Besides the demo model, files with its header and size (each a file of its own): one
+    in ~/models rated in a session of its own, and one in the Hugging Face cache."""
     db = stored[0]
-    rated = link(demo_model, places / "models" / "gemma-3-270m-it-Q4_K_M.gguf")
+    rated = header_copy(demo_model, places / "models" / "gemma-3-270m-it-Q4_K_M.gguf")
     in_hf_cache(places, demo_model, "rbyf-tests/gemma-3-270m-GGUF", "gemma-3-270m-Q4_K_M.gguf")
     store = Store(db)
     model = ModelInfo(key="sha256:" + "ab" * 32, name=rated.stem, backend="llama.cpp",

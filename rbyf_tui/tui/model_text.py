@@ -12,17 +12,19 @@ from rbyf_tui.discovery import FoundModel
 
 
 def count(n: int | None) -> str:
-    """Parameters: 268M, 1.5B, 70B."""
-    if not n:
-        return ""
-    if n < 1e9:
-        return f"{n / 1e6:.0f}M"
-    return f"{n / 1e9:.1f}B" if n < 1e10 else f"{n / 1e9:.0f}B"
+    """Parameters as model names give them: 270M, 1.5B, 70B (as `rbyf models` shows)."""
+    for unit, scale in (("T", 1e12), ("B", 1e9), ("M", 1e6), ("K", 1e3)):
+        if n and n >= scale:
+            value = n / scale
+            return f"{value:.1f}{unit}" if value < 10 else f"{value:.0f}{unit}"
+    return str(n or "")
 
 
 def context(n: int | None) -> str:
-    """Trained context length in thousands of tokens, as model cards say it: 32K, 128K."""
-    return f"{round(n / 1024)}K" if n and n >= 1024 else str(n or "")
+    """The trained context in tokens: 32k, 128k, 1M (as `rbyf models` shows)."""
+    if n and n >= 1 << 20 and n % (1 << 20) == 0:
+        return f"{n >> 20}M"
+    return f"{round(n / 1024)}k" if n and n >= 1024 else str(n or "")
 
 
 def size(n: int | None) -> str:

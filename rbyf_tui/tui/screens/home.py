@@ -249,8 +249,7 @@ class HomeScreen(Screen[None]):
                                       "given", by_path.get(full_path(options.model))))
         demo = next((m for m in found if m.source == "demo"), None)
         if config.offer_demo:  # first, as always: the model every new user has
-            models.append(ModelChoice(demo.name, "llama", str(demo.path), "demo", demo)
-                          if demo is not None else
+            models.append(self._choice(demo) if demo is not None else
                           ModelChoice("demo model (Gemma 3 270M)", "llama", None, "demo"))
         seen = {full_path(m.path) for m in models if m.path}
         for model in discovery.sort_models([m for m in found if m.source != "demo"], "used"):
@@ -270,6 +269,8 @@ class HomeScreen(Screen[None]):
 
     @staticmethod
     def _choice(model: FoundModel) -> ModelChoice:
+        if model.source == "demo":  # assembled from its package when first loaded
+            return ModelChoice(model.name, "llama", None, "demo", model)
         return ModelChoice(model.name, "llama", str(model.path), "", model)
 
     def _matches(self, model: ModelChoice) -> bool:
@@ -426,7 +427,7 @@ class HomeScreen(Screen[None]):
             return
         choice = ModelChoice(Path(typed).name, "llama", typed, "typed")
         self.typed = [choice, *(m for m in self.typed if m.path != typed)]
-        self.models.insert(0, choice)
+        self._load_models(self.found)  # listed first, with its facts if it was found
         self._choose(0)
 
     @on(OptionList.OptionSelected, "#catalogs")
@@ -548,7 +549,8 @@ class HomeScreen(Screen[None]):
     def action_models(self) -> None:
         from rbyf_tui.tui.screens.models import ModelsScreen
 
-        chosen = self.models[self.model].path if self.models else None
+        model = self.models[self.model] if self.models else None
+        chosen = str(model.found.path) if model and model.found else model and model.path
         self.app.push_screen(ModelsScreen(None if self.reading else self.found, chosen),
                              self._picked)
 
@@ -556,11 +558,11 @@ class HomeScreen(Screen[None]):
         """Back from the models screen: its model chosen here."""
         if model is None:
             return
-        paths = [m.path for m in self.models]
-        if str(model.path) not in paths:
+        listed = [m.found.path if m.found else None for m in self.models]
+        if model.path not in listed:
             self.models.append(self._choice(model))
-            paths.append(str(model.path))
-        self._choose(paths.index(str(model.path)))
+            listed.append(model.path)
+        self._choose(listed.index(model.path))
 
     def action_pull(self) -> None:
         from rbyf_tui.tui.screens.pull import PullDialog

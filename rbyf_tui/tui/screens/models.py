@@ -16,6 +16,7 @@ from textual.worker import Worker, WorkerState
 
 from rbyf_tui import discovery
 from rbyf_tui.discovery import FoundModel
+from rbyf_tui.errors import RbyfError
 from rbyf_tui.load_failures import full_path
 from rbyf_tui.store import Store
 from rbyf_tui.tui import model_text
@@ -58,7 +59,10 @@ def list_models(store: Store) -> tuple[list[FoundModel], str | None]:
 def nothing_found() -> str:
     from rbyf_tui import model_places
 
-    looked = "\n".join(f"  {model_text.where(p)}" for p in model_places.places())
+    try:
+        looked = "\n".join(f"  {model_text.where(p)}" for p in model_places.places())
+    except RbyfError as exc:  # a models.toml that does not read
+        looked = f"  (the folders you listed: {exc})"
     return (f"No model files found. rbyf looked in:\n{looked}\n\n"
             "Add your own folders with RBYF_MODELS=DIR1:DIR2, or in "
             f"{model_text.where(model_places.folders_file())}:\n"
