@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from textual.command import CommandList, CommandPalette
 
 from rbyf_tui.backends import BackendOptions
 from rbyf_tui.backends.base import ChatRequest, ModelInfo
@@ -54,6 +55,13 @@ def app_on(tmp_path: Path, *, offer_demo: bool = True, max_tokens: int | None = 
 
 def lines(table: FactsTable) -> list[str]:
     return ["".join(str(cell) for cell in table.get_row_at(i)) for i in range(table.row_count)]
+
+
+def palette(app: RbyfApp) -> list[tuple[str | None, str | None]]:
+    if not isinstance(app.screen, CommandPalette):
+        return []
+    return [(option.hit.text, option.hit.help)
+            for option in app.screen.query_one(CommandList).options]
 
 
 def column(table: FactsTable, key: str) -> list[str]:
@@ -198,13 +206,18 @@ async def test_the_models_screen_sorts_filters_and_picks_and_a_session_starts_on
     assert [o.model for o in opened] == [str(bigger)]
 
 
-async def test_escape_leaves_the_filter_then_the_screen_and_nothing_is_picked(
+async def test_the_palette_sorts_and_escape_leaves_the_filter_then_the_screen(
         tmp_path: Path, places: Path) -> None:
     app = app_on(tmp_path)
     async with app.run_test(size=(80, 24)) as pilot:
         screen = await home(pilot)
         chosen = screen.models[screen.model]
         models = await models_screen(pilot)
+        await pilot.press("ctrl+p")  # the screen's bindings, by name
+        await until(pilot, lambda: ("Sort", "Sort by name, size, last used or score, in "
+                                    "turn (s)") in palette(app))
+        await pilot.press(*"sort", "enter")
+        await until(pilot, lambda: "sorted by size" in str(models.query_one("#title").render()))
         await pilot.press("slash", "x")
         assert models.focused is models.query_one("#models-filter")
         await pilot.press("escape")  # out of the filter, to the list
