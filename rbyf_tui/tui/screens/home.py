@@ -239,8 +239,8 @@ class HomeScreen(Screen[None]):
         options = config.options
         chosen = self.models[self.model].key if self.models else None
         by_path = {str(m.path): m for m in found}  # a file given or typed has its facts too
-        models = [dataclasses.replace(m, found=by_path.get(full_path(m.path or "")))
-                  for m in self.typed]
+        models = [dataclasses.replace(m, found=by_path.get(full_path(m.path), m.found))
+                  if m.path else m for m in self.typed]
         if options.backend == "openai":
             served = options.api_model or "the served model"
             models.append(ModelChoice(f"{served} at {options.server}", "openai", None))
@@ -559,9 +559,10 @@ class HomeScreen(Screen[None]):
         if model is None:
             return
         listed = [m.found.path if m.found else None for m in self.models]
-        if model.path not in listed:
-            self.models.append(self._choice(model))
-            listed.append(model.path)
+        if model.path not in listed:  # not on home's list (the demo, not offered): kept first
+            self.typed = [self._choice(model), *self.typed]
+            self._load_models(self.found)
+            listed = [m.found.path if m.found else None for m in self.models]
         self._choose(listed.index(model.path))
 
     def action_pull(self) -> None:
