@@ -337,3 +337,19 @@ def _from_hub(rest: str, fetch: Fetch | None) -> Path:
         return fetch(repo, file)
     raise ModelError(f"{repo}/{file} is not in the Hugging Face cache ({hub}): download it "
                      f"with: rbyf pull {repo} {file}")
+
+
+def parameter_count(n: int | None) -> str:
+    """Parameters as model names give them: 270M, 1.5B, 70B ("" when unknown)."""
+    for unit, scale in (("T", 1e12), ("B", 1e9), ("M", 1e6), ("K", 1e3)):
+        if n and n >= scale:
+            value = n / scale
+            return f"{value:.1f}{unit}" if value < 10 else f"{value:.0f}{unit}"
+    return str(n or "")
+
+
+def context_length(n: int | None) -> str:
+    """A trained context in tokens: 32k, 128k, 1M ("" when unknown)."""
+    if n and n >= 1 << 20 and n % (1 << 20) == 0:
+        return f"{n >> 20}M"
+    return f"{round(n / 1024)}k" if n and n >= 1024 else str(n or "")

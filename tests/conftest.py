@@ -34,6 +34,12 @@ def rbyf_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.setenv("RBYF_HOME", str(home))
     monkeypatch.delenv("RBYF_DB", raising=False)
     monkeypatch.setenv("RBYF_RATER", "tester")
+    # The places models are found in: empty ones here, never the tester's own models.
+    for name in ("HF_HUB_CACHE", "HUGGINGFACE_HUB_CACHE", "HF_ENDPOINT", "RBYF_MODELS"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("HF_HOME", str(tmp_path / "hf-home"))
+    monkeypatch.setenv("OLLAMA_MODELS", str(tmp_path / "ollama-models"))
+    monkeypatch.setenv("HF_HUB_DISABLE_TELEMETRY", "1")  # nothing may leave the machine
     return home
 
 

@@ -24,6 +24,7 @@ from conftest import assert_one_line_error, run_cli
 from fakes import ScriptedBackend
 from gguf_file import I32, U16, cut_short, header_copy, write_gguf
 from helpers import MINI, new_runner
+from hub_server import closed_port
 
 # The demo's tensor elements, as gguf-py's GGUFReader counts them (a minute to read there).
 DEMO_PARAMETERS = 268_098_176
@@ -423,8 +424,10 @@ def test_bad_model_names_are_one_line_errors(places: Places, demo_model: Path) -
     every_tool(places, demo_model)
     line = assert_one_line_error(run_cli("run", "--model", "gemma"))
     assert "'gemma' matches 4 models" in line
-    line = assert_one_line_error(run_cli("--model", "hf:google/gemma-3-270m-GGUF/x.gguf"))
-    assert "rbyf pull google/gemma-3-270m-GGUF x.gguf" in line
+    # Not in the cache: pulled first; with the Hub out of reach, one line says so.
+    line = assert_one_line_error(run_cli("--model", "hf:google/gemma-3-270m-GGUF/x.gguf",
+                                         HF_ENDPOINT=closed_port()))
+    assert line.startswith("rbyf: cannot reach the Hugging Face Hub at http://127.0.0.1:")
     line = assert_one_line_error(run_cli("run", "--model", "qwen2.5:7b"))
     assert "no model file or model named 'qwen2.5:7b'" in line and "rbyf models" in line
 

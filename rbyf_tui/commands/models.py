@@ -59,31 +59,14 @@ def cells(model: FoundModel) -> dict[str, str]:
     facts = model.facts
     return {
         "name": model.name, "source": model.source, "arch": facts.architecture or "?",
-        "params": count(facts.parameters), "quant": facts.quantization or "?",
-        "ctx": context(facts.context_length), "tmpl": "yes" if facts.chat_template else "no",
+        "params": discovery.parameter_count(facts.parameters) or "?",
+        "quant": facts.quantization or "?",
+        "ctx": discovery.context_length(facts.context_length) or "?",
+        "tmpl": "yes" if facts.chat_template else "no",
         "size": size(model.size_bytes), "sess": str(model.sessions or ""),
         "mean": f"{model.mean_score:.2f}" if model.mean_score is not None else "",
         "used": age(model.last_used),
     }
-
-
-def count(n: int | None) -> str:
-    """270M, 1.5B, 70B: parameters as model names give them."""
-    if not n:
-        return "?"
-    for unit, scale in (("T", 1e12), ("B", 1e9), ("M", 1e6), ("K", 1e3)):
-        if n >= scale:
-            value = n / scale
-            return f"{value:.1f}{unit}" if value < 10 else f"{value:.0f}{unit}"
-    return str(n)
-
-
-def context(n: int | None) -> str:
-    if not n:
-        return "?"
-    if n >= 1 << 20 and n % (1 << 20) == 0:
-        return f"{n >> 20}M"
-    return f"{round(n / 1024)}k" if n >= 1024 else str(n)
 
 
 def size(n: int) -> str:

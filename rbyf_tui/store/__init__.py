@@ -29,7 +29,6 @@ from rbyf_tui.store.records import (
     ModelUsage,
     PairVotes,
     RaterScore,
-    RecentModel,
     SessionRef,
     SessionRow,
     TaskState,
@@ -39,7 +38,7 @@ from rbyf_tui.store.writes import default_rater, new_id, now
 
 __all__ = [
     "FINISHED", "BattleAnswer", "ComparisonMember", "ComparisonRow", "ImportedGeneration",
-    "ImportedSession", "LoadFailure", "ModelUsage", "PairVotes", "RaterScore", "RecentModel",
+    "ImportedSession", "LoadFailure", "ModelUsage", "PairVotes", "RaterScore",
     "SessionRef", "SessionRow", "Store", "TaskState", "Vote", "default_rater", "new_id", "now",
 ]
 
@@ -316,9 +315,6 @@ class Store:
 
     def raters(self) -> list[str]:
         return self.db.read(reads.raters)
-
-    def recent_models(self, limit: int = 20) -> list[RecentModel]:
-        return self.db.read(reads.recent_models, limit)
 
     def model_usage(self) -> dict[str, ModelUsage]:
         """Per model file (resolved path): sessions, mean score, last used; {} before the

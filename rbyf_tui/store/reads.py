@@ -17,7 +17,6 @@ from rbyf_tui.store.records import (
     ModelUsage,
     PairVotes,
     RaterScore,
-    RecentModel,
     SessionRef,
     SessionRow,
     TaskState,
@@ -381,15 +380,6 @@ def raters(con: duckdb.DuckDBPyConnection) -> list[str]:
     rows = con.execute("SELECT DISTINCT rater FROM counted WHERE NOT all_raters "
                        "AND rater <> '' ORDER BY rater").fetchall()
     return [r[0] for r in rows]
-
-
-def recent_models(con: duckdb.DuckDBPyConnection, limit: int) -> list[RecentModel]:
-    """Model files used before (in-process backend), most recently used first."""
-    rows = con.execute(
-        "SELECT name, path, last_used, quantization, size_bytes FROM models "
-        "WHERE backend = 'llama.cpp' "
-        "AND path IS NOT NULL ORDER BY last_used DESC, name LIMIT ?", [limit]).fetchall()
-    return [RecentModel(*row) for row in rows]
 
 
 def model_usage(con: duckdb.DuckDBPyConnection) -> dict[str, ModelUsage]:

@@ -133,15 +133,6 @@ class LoadFailure:
 
 
 @dataclass(frozen=True)
-class RecentModel:
-    name: str
-    path: str
-    last_used: datetime
-    quantization: str | None = None
-    size_bytes: int | None = None
-
-
-@dataclass(frozen=True)
 class ModelUsage:
     """What rbyf knows of one model file, by its resolved path (the models list)."""
 

@@ -9,22 +9,8 @@ from pathlib import Path
 
 from rbyf_tui.comparison import file_size
 from rbyf_tui.discovery import FoundModel
-
-
-def count(n: int | None) -> str:
-    """Parameters as model names give them: 270M, 1.5B, 70B (as `rbyf models` shows)."""
-    for unit, scale in (("T", 1e12), ("B", 1e9), ("M", 1e6), ("K", 1e3)):
-        if n and n >= scale:
-            value = n / scale
-            return f"{value:.1f}{unit}" if value < 10 else f"{value:.0f}{unit}"
-    return str(n or "")
-
-
-def context(n: int | None) -> str:
-    """The trained context in tokens: 32k, 128k, 1M (as `rbyf models` shows)."""
-    if n and n >= 1 << 20 and n % (1 << 20) == 0:
-        return f"{n >> 20}M"
-    return f"{round(n / 1024)}k" if n and n >= 1024 else str(n or "")
+from rbyf_tui.discovery import context_length as context
+from rbyf_tui.discovery import parameter_count as count
 
 
 def size(n: int | None) -> str:
