@@ -310,7 +310,8 @@ def build_parser() -> Parser:
         "pull", help="list a Hugging Face repo's GGUF models, or download one",
         description="Without FILE, list the repo's GGUF models with their sizes and "
         "quantizations. With a file name or a quantization (e.g. q5_k_m), download it into the "
-        "Hugging Face cache ($HF_HUB_CACHE, else ~/.cache/huggingface/hub), where other tools "
+        "Hugging Face cache ($HF_HUB_CACHE, else $HF_HOME/hub, else ~/.cache/huggingface/hub), "
+        "where other tools "
         "see it too: an interrupted download resumes, and the file is checked against the "
         "Hub's sha256. The last line on stdout is the file's path. A gated or private repo "
         "needs a token in $HF_TOKEN.")
@@ -318,7 +319,8 @@ def build_parser() -> Parser:
                       "Qwen/Qwen2.5-1.5B-Instruct-GGUF")
     pull.add_argument("file", nargs="?", metavar="FILE|QUANT",
                       help="a .gguf file of the repo, or its quantization (any case)")
-    pull.add_argument("--verbose", action="store_true", default=argparse.SUPPRESS)
+    pull.add_argument("--verbose", action="store_true", default=argparse.SUPPRESS,
+                      help="debug logs of the transfer")
 
     catalogs = sub.add_parser("catalogs", help="list or validate prompt catalogs")
     _common(catalogs)

@@ -137,7 +137,7 @@ def _list_path(at: str, path: str, folder: Path) -> str:
     try:
         found = discovery.model_argument(path)
     except ModelError as exc:
-        if path.lower().endswith(".gguf"):
+        if path.lower().endswith(".gguf") and not path.startswith("hf:"):
             return str(candidate.resolve())  # a missing file: planning says which
         raise ModelError(f"{at}: {exc}") from None
     return str(candidate.resolve()) if found == path else found

@@ -266,17 +266,16 @@ def _path_like(spec: str) -> bool:
         "/" in spec.replace(os.sep, "/") and spec.lower().endswith(".gguf"))
 
 
-def model_argument(spec: str, store: Store | None = None, fetch: Fetch | None = None) -> str:
+def model_argument(spec: str, fetch: Fetch | None = None) -> str:
     """A --model value as the loader takes it: the file a name stands for (`fetch` gets an
     hf:REPO/FILE not in the cache yet); a path that names no file stays as given, so the
     loader's own error (a failed load, recorded) tells it."""
     if _path_like(spec) and not spec.startswith("hf:"):
         return spec
-    return str(resolve_model(spec, store, fetch=fetch))
+    return str(resolve_model(spec, fetch=fetch))
 
 
-def resolve_model(spec: str, store: Store | None = None, *,
-                  fetch: Fetch | None = None) -> Path:
+def resolve_model(spec: str, *, fetch: Fetch | None = None) -> Path:
     """The file `spec` names: an existing path; an Ollama name (name means name:latest);
     hf:REPO/FILE from the hub cache (`fetch`, when given, gets one not there yet); a
     listed model's name or its unique prefix (any case; also of the name's last part).
@@ -288,18 +287,18 @@ def resolve_model(spec: str, store: Store | None = None, *,
     if text.startswith("hf:"):
         return _from_hub(text[3:], fetch)
     path = Path(text).expanduser()
-    if path.exists():
+    if path.is_file() or (path.is_dir() and _path_like(text)):  # a folder: the loader says so
         return path
     if _path_like(text):
         raise ModelError(f"model file not found: {path}: check the path given to --model")
     blob = model_places.ollama_find(model_places.ollama_dir(), text)
     if blob is not None:
         return blob
-    return _by_name(text, store)
+    return _by_name(text)
 
 
-def _by_name(text: str, store: Store | None) -> Path:
-    models = find_models(store)
+def _by_name(text: str) -> Path:
+    models = find_models()  # names only: what rbyf knows of them is not needed
     wanted = text.lower()
     if wanted.endswith(".gguf"):  # a file's name: that file, never a longer one
         wanted = wanted.removesuffix(".gguf")
@@ -314,8 +313,10 @@ def _by_name(text: str, store: Store | None) -> Path:
         return model_files.demo_model_path() if model.source == "demo" else model.path
     if found:
         names = ", ".join(m.name for m in found[:5]) + (", …" if len(found) > 5 else "")
-        raise ModelError(f"'{text}' matches {len(found)} models ({names}): type more of "
-                         "the name (see `rbyf models`)")
+        alike = text.lower().endswith(".gguf") or len({m.name for m in found}) == 1
+        fix = ("give its path, or its whole name as `rbyf models` shows it" if alike
+               else "type more of the name (see `rbyf models`)")
+        raise ModelError(f"'{text}' matches {len(found)} models ({names}): {fix}")
     if text.lower().endswith(".gguf"):
         raise ModelError(f"model file not found: {text}: check the path given to --model")
     raise ModelError(f"no model file or model named '{text}' (among {len(models)} found): "

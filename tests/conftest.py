@@ -10,6 +10,8 @@ from pathlib import Path
 
 import pytest
 
+from hub_server import closed_port
+
 REPO = Path(__file__).resolve().parent.parent
 LEGACY = REPO / "tests" / "fixtures" / "legacy"  # copies of ../shared/fixtures/legacy
 
@@ -35,11 +37,13 @@ def rbyf_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.delenv("RBYF_DB", raising=False)
     monkeypatch.setenv("RBYF_RATER", "tester")
     # The places models are found in: empty ones here, never the tester's own models.
-    for name in ("HF_HUB_CACHE", "HUGGINGFACE_HUB_CACHE", "HF_ENDPOINT", "RBYF_MODELS"):
+    for name in ("HF_HUB_CACHE", "HUGGINGFACE_HUB_CACHE", "RBYF_MODELS"):
         monkeypatch.delenv(name, raising=False)
+    # Nothing may leave the machine: the Hub is out of reach unless a test starts its own.
+    monkeypatch.setenv("HF_ENDPOINT", closed_port())
     monkeypatch.setenv("HF_HOME", str(tmp_path / "hf-home"))
     monkeypatch.setenv("OLLAMA_MODELS", str(tmp_path / "ollama-models"))
-    monkeypatch.setenv("HF_HUB_DISABLE_TELEMETRY", "1")  # nothing may leave the machine
+    monkeypatch.setenv("HF_HUB_DISABLE_TELEMETRY", "1")
     return home
 
 

@@ -5,6 +5,7 @@ machine (paths under the test's HOME show as ~/...)."""
 
 from __future__ import annotations
 
+import hashlib
 import os
 import shutil
 from pathlib import Path
@@ -51,6 +52,10 @@ def in_hf_cache(home: Path, model: Path, repo: str, file: str) -> Path:
     folder = home / ".cache" / "huggingface" / "hub" / f"models--{repo.replace('/', '--')}"
     (folder / "refs").mkdir(parents=True, exist_ok=True)
     (folder / "refs" / "main").write_text(HF_COMMIT, encoding="utf-8")
+    (folder / "blobs").mkdir(exist_ok=True)
+    name = hashlib.sha256(f"{repo}/{file}".encode()).hexdigest()  # stands for the file's sha256
+    blob = header_copy(model, folder / "blobs" / name)
     target = folder / "snapshots" / HF_COMMIT / file
     target.parent.mkdir(parents=True)
-    return header_copy(model, target)
+    target.symlink_to(Path("..") / ".." / "blobs" / blob.name)  # as huggingface_hub links
+    return target

@@ -3,6 +3,7 @@ under the test's own HOME, a real DuckDB, the app driven by key presses."""
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -25,7 +26,7 @@ from rbyf_tui.tui.widgets.facts_table import FactsTable
 from fakes import ScriptedBackend
 from gguf_file import header_copy, write_gguf
 from helpers import MINI, mini_catalog, rows, until
-from model_homes import isolated_places, link
+from model_homes import in_hf_cache, isolated_places, link
 
 pytestmark = pytest.mark.anyio
 
@@ -155,6 +156,20 @@ async def test_home_lists_each_model_found_with_its_facts_and_filters_as_you_typ
         assert screen.model == 0 and screen.models[0].path == str(folder)
         assert len(lines(table)) == 3  # the file typed is the one found: listed once
         assert lines(table)[0].startswith("▸ gemma-3-270m-it typed")
+
+
+async def test_a_hub_cache_model_given_with_model_is_listed_once(
+        tmp_path: Path, places: Path, demo_model: Path) -> None:
+    # A hub cache file is a snapshot symlink to a blob: the given path and the one found
+    # are one file, one row, with its facts.
+    given = in_hf_cache(places, demo_model, "someone/gemma-GGUF", "gemma-Q4_K_M.gguf")
+    app = app_on(tmp_path, offer_demo=False)
+    app.config.options = dataclasses.replace(app.config.options, model=str(given))
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await home(pilot)
+        assert [m.path for m in screen.models] == [str(given)]
+        assert screen.models[0].note == "given" and screen.models[0].found is not None
+        assert column(screen.query_one("#models", FactsTable), "quant") == ["Q4_K_M"]
 
 
 async def test_the_models_screen_sorts_filters_and_picks_and_a_session_starts_on_it(

@@ -19,10 +19,9 @@ from rbyf_tui.tui.screens.models import ModelsScreen
 from rbyf_tui.tui.screens.pull import PullDialog
 from rbyf_tui.tui.widgets.facts_table import FactsTable
 
+import hub_server
 from helpers import until
 from model_homes import isolated_places
-
-hub_server = pytest.importorskip("hub_server")  # the pull branch's local Hub
 
 pytestmark = [pytest.mark.anyio, pytest.mark.timeout(600)]
 Q8 = "gemma-3-270m-Q8_0.gguf"  # 3 MB: the start of the demo model

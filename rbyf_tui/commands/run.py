@@ -65,7 +65,7 @@ def main(args: argparse.Namespace) -> int:
 def _main(args: argparse.Namespace) -> int:
     store = open_store(args)
     store.recover_interrupted()
-    _resolve_models(args, store)
+    _resolve_models(args)
     comparison_id = _comparison(store, args)
     if comparison_id:
         return _compare(store, args, comparison_id)
@@ -96,13 +96,12 @@ def _models(args: argparse.Namespace) -> list[str]:
     return [given] if isinstance(given, str) else list(given)
 
 
-def _resolve_models(args: argparse.Namespace, store: Store) -> None:
+def _resolve_models(args: argparse.Namespace) -> None:
     """--model values as files: a name (Ollama's, one `rbyf models` lists, a unique
     prefix) or hf:REPO/FILE becomes its path."""
     models = _models(args)
     if models and opt(args, "backend") != "openai":  # there --model is refused anyway
-        args.model = [discovery.model_argument(m, store, pull_terminal.fetch)
-                      for m in models]
+        args.model = [discovery.model_argument(m, pull_terminal.fetch) for m in models]
 
 
 def _one_model(args: argparse.Namespace) -> argparse.Namespace:

@@ -81,10 +81,9 @@ def config_from_args(args: argparse.Namespace) -> AppConfig:
     db_path = locations.db_path(getattr(args, "db", None))
     if options.model and options.backend == "llama":  # a name or hf:REPO/FILE: its file
         from rbyf_tui import discovery, pull_terminal
-        from rbyf_tui.store import Store
 
         options = dataclasses.replace(options, model=discovery.model_argument(
-            options.model, Store(db_path), pull_terminal.fetch))
+            options.model, pull_terminal.fetch))
     command = getattr(args, "command", None)
     catalog = getattr(args, "catalog", None) if command is None else None
     if catalog:

@@ -238,7 +238,8 @@ class HomeScreen(Screen[None]):
         config = self.rbyf.config
         options = config.options
         chosen = self.models[self.model].key if self.models else None
-        by_path = {str(m.path): m for m in found}  # a file given or typed has its facts too
+        # By the file itself: a hub cache file is a symlink, a given path may be another one.
+        by_path = {full_path(str(m.path)): m for m in found}  # a file given has facts too
         models = [dataclasses.replace(m, found=by_path.get(full_path(m.path), m.found))
                   if m.path else m for m in self.typed]
         if options.backend == "openai":
@@ -253,8 +254,8 @@ class HomeScreen(Screen[None]):
                           ModelChoice("demo model (Gemma 3 270M)", "llama", None, "demo"))
         seen = {full_path(m.path) for m in models if m.path}
         for model in discovery.sort_models([m for m in found if m.source != "demo"], "used"):
-            if str(model.path) not in seen:
-                seen.add(str(model.path))
+            if full_path(str(model.path)) not in seen:
+                seen.add(full_path(str(model.path)))
                 models.append(self._choice(model))
         for path, row in self.failures.items():
             # a file that failed to load may load after an upgrade; a typo is not offered
