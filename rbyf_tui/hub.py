@@ -48,12 +48,12 @@ from huggingface_hub.utils import WeakFileLock, build_hf_headers, get_session, h
 
 from rbyf_tui import __version__
 from rbyf_tui.errors import RbyfError
+from rbyf_tui.model_places import SPLIT_RE
 
 DEFAULT_ENDPOINT = "https://huggingface.co"
 TIMEOUT = 15.0  # seconds without an answer (metadata) or without a byte (download)
 RETRIES = 3  # a dropped connection is retried from where it stopped this many times
 PROGRESS_EVERY = 0.1  # seconds between progress callbacks
-SPLIT = re.compile(r"^(?P<stem>.+)-(?P<no>\d{5})-of-(?P<count>\d{5})\.gguf$", re.IGNORECASE)
 QUANT = re.compile(
     r"(?:^|[-._/])((?:UD-)?(?:I?Q\d(?:_[A-Z0-9]+)*|TQ\d_\d|BF16|F16|F32|FP16|FP32"
     r"|MXFP4(?:_MOE)?))(?=$|[-._/])", re.IGNORECASE)
@@ -140,9 +140,9 @@ def list_gguf(repo: str, token: str | None = None) -> list[HubFile]:
             continue
         size = sibling.lfs.size if sibling.lfs else sibling.size
         sha = sibling.lfs.sha256 if sibling.lfs else None
-        match = SPLIT.match(name)
+        match = SPLIT_RE.search(name)
         if match:
-            key = (match["stem"], match["count"])
+            key = (name[:match.start()], match[2])
             splits.setdefault(key, []).append((name, size, sha))
         else:
             singles.append(HubFile(repo, name, size, sha, quantization(name), (name,)))
