@@ -11,12 +11,16 @@ import pytest
 from conftest import REPO
 
 
-def test_the_scale_benchmark_runs_on_tiny_sizes(tmp_path: Path) -> None:
-    result = subprocess.run(
-        [sys.executable, "benchmarks/leaderboard_scale.py", "--models", "6", "--tasks", "4",
-         "--sessions", "2", "--repeat", "1", "--db", str(tmp_path / "scale.duckdb")],
-        capture_output=True, text=True, cwd=REPO, timeout=600)
+def bench(script: str, *args: str) -> subprocess.CompletedProcess[str]:
+    """A benchmark script run as a user runs it, on tiny sizes; it must end well."""
+    result = subprocess.run([sys.executable, f"benchmarks/{script}", *args],
+                            capture_output=True, text=True, cwd=REPO, timeout=600)
     assert result.returncode == 0, result.stderr
+    return result
+
+def test_the_scale_benchmark_runs_on_tiny_sizes(tmp_path: Path) -> None:
+    result = bench("leaderboard_scale.py", "--models", "6", "--tasks", "4", "--sessions", "2",
+                   "--repeat", "1", "--db", str(tmp_path / "scale.duckdb"))
     assert "6 models x 4 tasks x 2 sessions = 60 generations" in result.stdout
     assert "6 models ranked" in result.stdout and "totals agree" in result.stdout
     for name in ("connect + close (read-only)", "ranking.leaderboard(store): all of it",
@@ -25,11 +29,8 @@ def test_the_scale_benchmark_runs_on_tiny_sizes(tmp_path: Path) -> None:
 
 
 def test_the_store_scale_benchmark_runs_on_tiny_sizes(tmp_path: Path) -> None:
-    result = subprocess.run(
-        [sys.executable, "benchmarks/store_scale.py", "--sizes", "60,120", "--tasks", "5",
-         "--sessions", "2", "--repeat", "1", "--dir", str(tmp_path), "--other-process"],
-        capture_output=True, text=True, cwd=REPO, timeout=600)
-    assert result.returncode == 0, result.stderr
+    result = bench("store_scale.py", "--sizes", "60,120", "--tasks", "5", "--sessions", "2",
+                   "--repeat", "1", "--dir", str(tmp_path), "--other-process")
     assert "DB 60: 5 models x 5 tasks x 2 sessions = 60 generations" in result.stdout
     assert "DB 120: 10 models x 5 tasks x 2 sessions = 120 generations" in result.stdout
     for size in ("60", "120"):
@@ -42,11 +43,8 @@ def test_the_store_scale_benchmark_runs_on_tiny_sizes(tmp_path: Path) -> None:
 
 
 def test_the_vote_write_benchmark_runs_on_tiny_sizes(tmp_path: Path) -> None:
-    result = subprocess.run(
-        [sys.executable, "benchmarks/vote_write.py", "--votes", "500", "--models", "4",
-         "--tasks", "3", "--repeat", "2", "--dir", str(tmp_path)],
-        capture_output=True, text=True, cwd=REPO, timeout=600)
-    assert result.returncode == 0, result.stderr
+    result = bench("vote_write.py", "--votes", "500", "--models", "4", "--tasks", "3",
+                   "--repeat", "2", "--dir", str(tmp_path))
     assert "DB: 4 models x 3 tasks" in result.stdout and "500 votes added" in result.stdout
     for name in ("Store.record_vote, file held (app)", "Store.record_vote, opened per call"):
         assert name in result.stdout
@@ -54,10 +52,7 @@ def test_the_vote_write_benchmark_runs_on_tiny_sizes(tmp_path: Path) -> None:
 
 
 def test_the_startup_benchmark_runs() -> None:
-    result = subprocess.run(
-        [sys.executable, "benchmarks/startup.py", "--runs", "1", "--importtime", "--top", "3"],
-        capture_output=True, text=True, cwd=REPO, timeout=600)
-    assert result.returncode == 0, result.stderr
+    result = bench("startup.py", "--runs", "1", "--importtime", "--top", "3")
     assert "rbyf --help" in result.stdout and "x 300 ms" in result.stdout
     assert "slowest imports of rbyf --help" in result.stdout
     assert "rbyf_tui.cli" in result.stdout
@@ -65,30 +60,21 @@ def test_the_startup_benchmark_runs() -> None:
 
 
 def test_the_ui_ingest_benchmark_runs() -> None:
-    result = subprocess.run(
-        [sys.executable, "benchmarks/ui_ingest.py", "--rounds", "1", "--seconds", "0.5"],
-        capture_output=True, text=True, cwd=REPO, timeout=600)
-    assert result.returncode == 0, result.stderr
+    result = bench("ui_ingest.py", "--rounds", "1", "--seconds", "0.5")
     for line in ("source alone, no screen", "paced at 10,000 tok/s:", "flat out:",
                  "tokens/s on screen", "answer repaints/s", "key to effect p95 ms"):
         assert line in result.stdout
 
 
 def test_the_memory_benchmark_runs() -> None:
-    result = subprocess.run(
-        [sys.executable, "benchmarks/tui_memory.py", "--tasks", "3", "--tokens", "60"],
-        capture_output=True, text=True, cwd=REPO, timeout=600)
-    assert result.returncode == 0, result.stderr
+    result = bench("tui_memory.py", "--tasks", "3", "--tokens", "60")
     assert "after   1 tasks" in result.stdout and "growth" in result.stdout
 
 
 @pytest.mark.model
 def test_the_stream_overhead_benchmark_runs(demo_model: Path) -> None:
-    result = subprocess.run(
-        [sys.executable, "benchmarks/stream_overhead.py", "--rounds", "1", "--tokens", "12",
-         "--model", str(demo_model)],
-        capture_output=True, text=True, cwd=REPO, timeout=600)
-    assert result.returncode == 0, result.stderr
+    result = bench("stream_overhead.py", "--rounds", "1", "--tokens", "12", "--model",
+                   str(demo_model))
     for arm in ("(a) bare llama-cpp-python", "(b) rbyf run", "(c) TUI session screen"):
         assert arm in result.stdout
     assert "repaints a second while the answer streamed" in result.stdout
@@ -96,11 +82,8 @@ def test_the_stream_overhead_benchmark_runs(demo_model: Path) -> None:
 
 
 def test_the_bt_scale_benchmark_runs_on_tiny_sizes() -> None:
-    result = subprocess.run(
-        [sys.executable, "benchmarks/bt_scale.py", "--models", "5", "--votes", "500",
-         "--rounds", "50", "--repeat", "1"],
-        capture_output=True, text=True, cwd=REPO, timeout=600)
-    assert result.returncode == 0, result.stderr
+    result = bench("bt_scale.py", "--models", "5", "--votes", "500", "--rounds", "50",
+                   "--repeat", "1")
     assert "5 models, 500 votes (500 counted), 50 bootstrap rounds" in result.stdout
     assert "bt_ranking: median" in result.stdout and "of the 1 s target" in result.stdout
     assert "true ratings inside their 95% interval" in result.stdout
@@ -108,11 +91,8 @@ def test_the_bt_scale_benchmark_runs_on_tiny_sizes() -> None:
 
 
 def test_the_model_discovery_benchmark_runs(tmp_path: Path) -> None:
-    result = subprocess.run(
-        [sys.executable, "benchmarks/model_discovery.py", "--files", "12", "--vocab", "50",
-         "--tensors", "20", "--rounds", "1", "--dir", str(tmp_path)],
-        capture_output=True, text=True, cwd=REPO, timeout=600)
-    assert result.returncode == 0, result.stderr
+    result = bench("model_discovery.py", "--files", "12", "--vocab", "50", "--tensors", "20",
+                   "--rounds", "1", "--dir", str(tmp_path))
     assert "12 files in" in result.stdout
     for name in ("find_models(), uncached (every header read)", "find_models(), cached",
                  "find_models(store), cached, opened per call",
