@@ -47,6 +47,7 @@ class Answer:
     checks: tuple[CheckResult, ...] = ()
     reasoning: str = ""  # the model's thinking, kept apart from the answer
     thinking: str | None = None  # how the catalog's thinking switch applied
+    system: str | None = None
 
     @classmethod
     def from_row(cls, row: dict[str, Any]) -> Answer:
@@ -61,7 +62,8 @@ class Answer:
             sampling=_json(row["sampling"]), extra=_json(row["extra"]),
             started_at=row["started_at"], finished_at=row["finished_at"],
             checks=tuple(checks_from_json(row.get("checks"))),
-            reasoning=row.get("reasoning") or "", thinking=row.get("thinking"))
+            reasoning=row.get("reasoning") or "", thinking=row.get("thinking"),
+            system=row.get("system"))
 
 
 @dataclass(frozen=True)

@@ -28,6 +28,7 @@ EPILOG = """commands:
   blind        rate a comparison's answers blind (opens the app)
   leaderboard  rank every rated model
   export       write sessions as csv, seed-csv, jsonl, parquet or md
+  report       write the results as one HTML page (or Markdown with SVG charts) to share
   merge        bring other raters' sessions into one DB file
   catalogs     list or validate prompt catalogs
   models       list the GGUF models on this machine (Ollama, LM Studio, Hugging Face
@@ -252,6 +253,27 @@ def build_parser() -> Parser:
     board.add_argument("--both-bad", choices=("tie", "drop"), default="tie",
                        help="with --method bt: count a 'both bad' vote as a tie (default) "
                             "or leave it out")
+
+    report = sub.add_parser(
+        "report", help="write the results as one HTML page, or Markdown, to share",
+        description="Write one self-contained HTML file (it makes no request anywhere: it "
+        "opens offline and can be mailed): per catalog the leaderboard with intervals, the "
+        "battles, the models x tasks heat map, quality against speed, each task's prompt and "
+        "the models' answers side by side with scores, remarks, figures, thinking and checks, "
+        "and the sessions' model facts, settings and hardware. --format md writes Markdown "
+        "with the charts as SVG files beside it, for a blog post.")
+    report.add_argument("--db", metavar="PATH", action="append", default=argparse.SUPPRESS,
+                        help="DB file (repeat to report several raters' files together)")
+    report.add_argument("--verbose", action="store_true", default=argparse.SUPPRESS)
+    report.add_argument("--catalog", metavar="NAME",
+                        help="only this catalog (default: every catalog with ratings or votes)")
+    report.add_argument("--models", nargs="+", metavar="NAME",
+                        help="only these models (names as `rbyf leaderboard` shows, or ids)")
+    report.add_argument("--rater", metavar="NAME", help="only this rater's ratings and votes")
+    report.add_argument("--format", choices=("html", "md"), default=None,
+                        help="html (default; md when --out ends in .md)")
+    report.add_argument("--out", metavar="PATH",
+                        help="file to write (default: report.html or report.md here)")
 
     export = sub.add_parser("export", help="write sessions as csv, seed-csv, jsonl, parquet, md")
     _common(export)

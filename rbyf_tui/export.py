@@ -92,7 +92,7 @@ def to_seed_csv(rows: list[dict[str, Any]], catalog: Catalog) -> str:
     return buffer.getvalue()
 
 
-def _fence(text: str) -> str:
+def code_fence(text: str) -> str:
     """A code fence longer than any backtick run in the text, so any answer fits inside."""
     longest, run = 0, 0
     for char in text:
@@ -101,7 +101,7 @@ def _fence(text: str) -> str:
     return "`" * max(3, longest + 1)
 
 
-def _figures_line(row: dict[str, Any]) -> str:
+def figures_line(row: dict[str, Any]) -> str:
     parts = [
         f"TTFT {fmt(row['ttft_s'], ' s', 2)}",
         *([f"answer TTFT {fmt(row['answer_ttft_s'], ' s', 2)}"]
@@ -118,7 +118,7 @@ def _figures_line(row: dict[str, Any]) -> str:
     return " · ".join(parts)
 
 
-def _checks_lines(results: list[CheckResult]) -> str:
+def checks_lines(results: list[CheckResult]) -> str:
     passed = sum(r.passed for r in results)
     lines = [f"**Checks** ({passed} of {len(results)} passed; hints, not part of the score):"
              "\n"]
@@ -154,22 +154,22 @@ def to_markdown(rows: list[dict[str, Any]], catalogs: dict[str, Catalog]) -> str
             out.append(f"## {row['task_title']} ({label} `{key}`, attempt {row['attempt']})\n")
             if row["system"]:
                 out.append(f"**System:** {row['system']}\n")
-            fence = _fence(row["prompt"])
+            fence = code_fence(row["prompt"])
             out.append(f"**Prompt:**\n\n{fence}text\n{row['prompt']}\n{fence}\n")
             if row.get("reasoning"):  # folded, as in the app
-                fence = _fence(row["reasoning"])
+                fence = code_fence(row["reasoning"])
                 title = thinking_line(row.get("reasoning_tokens"), row.get("reasoning_s"))
                 out.append(f"<details><summary>{title}</summary>\n\n{fence}text\n"
                            f"{row['reasoning']}\n{fence}\n\n</details>\n")
-            fence = _fence(row["response"])
+            fence = code_fence(row["response"])
             out.append(f"**Answer** ({row['status']}):\n\n{fence}text\n{row['response']}\n"
                        f"{fence}\n")
             if row["error"]:
                 out.append(f"**Error:** {row['error']}\n")
-            out.append(f"_{_figures_line(row)}_\n")
+            out.append(f"_{figures_line(row)}_\n")
             results = checks_from_json(row.get("checks"))
             if results:
-                out.append(_checks_lines(results))
+                out.append(checks_lines(results))
             if row["counted"]:
                 out.append(f"**Score: {row['score']}/5**" + (
                     f" — {row['remarks']}" if row["remarks"] else "") + "\n")

@@ -4,7 +4,17 @@ from __future__ import annotations
 
 import argparse
 
-from rbyf_tui.commands import catalogs, imports, models, pull, rate, reports, run, vote
+from rbyf_tui.commands import (
+    catalogs,
+    imports,
+    models,
+    pull,
+    rate,
+    report,
+    reports,
+    run,
+    vote,
+)
 
 
 def dispatch(args: argparse.Namespace) -> int:
@@ -18,6 +28,7 @@ def dispatch(args: argparse.Namespace) -> int:
         "vote": vote.main,
         "leaderboard": reports.leaderboard,
         "export": reports.export,
+        "report": report.main,
         "catalogs": catalogs.main,
         "models": models.main,
         "merge": reports.merge,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 
+from rbyf_tui.board_tables import battles_table
 from rbyf_tui.bradley_terry import BTReport, bt_reports, kendall_tau, score_order
 from rbyf_tui.commands.common import print_csv, print_json, table
 from rbyf_tui.errors import UsageError
@@ -29,12 +30,9 @@ def leaderboard(args: argparse.Namespace, store: Store) -> int:
     if not rows:
         print("no battle votes yet: vote in the app's battle screen or with `rbyf vote`")
         return 0
-    print(table(
-        ["rank", "model", "catalog", "rating", "95% CI", "votes", "win rate"],
-        [[r.rank, r.model, catalog, f"{r.rating:.0f}", f"{r.ci_low:.0f}–{r.ci_high:.0f}",
-          r.votes, f"{r.win_rate:.0%}"]
-         for catalog, report in boards.items() for r in report.rows],
-        right=[0, 3, 4, 5, 6]))
+    board = battles_table([(catalog, r) for catalog, report in boards.items()
+                           for r in report.rows])
+    print(table(board.headers, board.rows, right=board.right))
     for catalog, report in boards.items():
         print(f"\n{catalog}: {report.counted} votes counted"
               f"{' (both bad left out)' if args.both_bad == 'drop' else ''}")

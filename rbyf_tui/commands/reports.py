@@ -12,6 +12,7 @@ from typing import Any
 from rbyf_tui import agreement, locations
 from rbyf_tui import comparison as comparing
 from rbyf_tui import export as exporter
+from rbyf_tui.board_tables import standings_table
 from rbyf_tui.catalog import Catalog
 from rbyf_tui.commands.common import open_store, opt, print_csv, print_json, stamp, table
 from rbyf_tui.errors import StoreError, UsageError
@@ -142,20 +143,8 @@ def leaderboard(args: argparse.Namespace) -> int:
         print("no rated models yet: rate a session in `rbyf` or with `rbyf rate`, or bring in "
               "the old scripts' files with `rbyf import`")
         return 0
-    # the thinking column only where some model thought
-    thinks = any(s.median_reasoning_s is not None for s in standings)
-    print(table(
-        ["rank", "model", "catalog", "rated", "total", "mean", "95% CI", "checks", "TTFT",
-         "prompt t/s", "decode t/s", *(["thinking"] if thinks else [])],
-        [[s.rank, comparing.model_label(s.model, s.quantization, s.size_bytes), s.catalog,
-          f"{s.n_rated}/{s.n_tasks}",
-          f"{s.total}/{5 * s.n_rated}", fmt(s.mean, "", 2),
-          f"{s.ci_low:.2f}–{s.ci_high:.2f}",
-          "–" if s.check_pass_rate is None else f"{s.check_pass_rate:.0%}",
-          fmt(s.median_ttft_s, " s", 2), fmt(s.median_prompt_tps), fmt(s.median_decode_tps),
-          *([fmt(s.median_reasoning_s, " s")] if thinks else [])]
-         for s in standings],
-        right=[0, 3, 4, 5, 6, 7, 8, 9, 10, 11]))
+    board = standings_table(standings)
+    print(table(board.headers, board.rows, right=board.right))
     if args.by_rater:
         print_raters(means, agreements)
     return 0

@@ -327,6 +327,9 @@ class Store:
                         rater: str | None = None) -> list[dict[str, Any]]:
         return self.db.read(reads.compare_answers, catalog, model_ids, rater)
 
+    def report_sessions(self, catalog: str, model_ids: Sequence[str]) -> list[dict[str, Any]]:
+        return self.db.read(reads.report_sessions, catalog, model_ids)
+
     def answer(self, generation_id: str, rater: str | None = None) -> dict[str, Any]:
         row = self.db.read(reads.answer, generation_id, rater)
         if row is None:

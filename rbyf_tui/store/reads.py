@@ -303,6 +303,22 @@ def models_named(con: duckdb.DuckDBPyConnection,
         [list(names), list(names)]).fetchall()
 
 
+def report_sessions(con: duckdb.DuckDBPyConnection, catalog: str,
+                    model_ids: Sequence[str]) -> list[dict[str, Any]]:
+    """The sessions of these models on a catalog, oldest first, with what a report shows of
+    each: settings, hardware, the catalog's version and the model file's facts."""
+    return _dicts(con.execute("""
+        SELECT s.id, s.model_id, m.name AS model, s.backend, s.rater, s.origin, s.status,
+               s.created_at, s.settings, s.hardware, c.version AS catalog_version,
+               m.architecture, m.parameters, m.quantization, m.size_bytes, m.chat_format,
+               m.n_ctx_train, m.sha256, m.path
+        FROM sessions s JOIN models m ON m.id = s.model_id
+        LEFT JOIN catalogs c ON c.id = s.catalog_id
+        WHERE s.catalog_name = ? AND s.model_id IN (SELECT unnest(?::VARCHAR[]))
+        ORDER BY s.created_at, s.id
+    """, [catalog, list(model_ids)]))
+
+
 def _answer_columns() -> str:
     return ", ".join(f"g.{c}" for c in GENERATION_COLUMNS)
 

@@ -1,0 +1,1 @@
+"""`rbyf report`: the results as a self-contained HTML page or Markdown for a blog."""
