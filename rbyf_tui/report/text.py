@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import PurePath
 from typing import Any
 
 from rbyf_tui.answers import Answer
@@ -34,7 +35,13 @@ def fact_groups(s: SessionFacts) -> list[tuple[str, dict[str, Any]]]:
     model = dict(s.model_facts)
     if "size_bytes" in model:
         model["size"] = file_size(model.pop("size_bytes"))
-    groups = [("model", model), ("settings", s.settings), ("hardware", s.hardware)]
+    settings = dict(s.settings)
+    # A report is shared: a file's name tells the model, its folder only the user's home.
+    for facts in (model, settings):
+        for key in ("path", "model_path"):
+            if isinstance(facts.get(key), str):
+                facts[key] = PurePath(facts[key]).name
+    groups = [("model", model), ("settings", settings), ("hardware", s.hardware)]
     return [(name, facts) for name, facts in groups if facts]
 
 
