@@ -167,7 +167,7 @@ def test_ruff_is_clean() -> None:
     assert result.returncode == 0, result.stdout
 
 
-def test_the_wheel_carries_the_bundled_catalogs(tmp_path: Path) -> None:
+def test_the_wheel_carries_the_bundled_catalogs_and_page_files(tmp_path: Path) -> None:
     # The build backend (hatchling, in the test extra) comes from this environment and no
     # index is asked: this holds offline.
     result = subprocess.run(
@@ -179,5 +179,6 @@ def test_the_wheel_carries_the_bundled_catalogs(tmp_path: Path) -> None:
     names = zipfile.ZipFile(wheel).namelist()
     assert "rbyf_tui/catalogs/rbyf-v2.toml" in names
     assert "rbyf_tui/cli.py" in names
+    assert "rbyf_tui/report/page.css" in names  # the report's styles, read at run time
     entry = next(n for n in names if n.endswith("entry_points.txt"))
     assert "rbyf = rbyf_tui.cli:main" in zipfile.ZipFile(wheel).read(entry).decode()

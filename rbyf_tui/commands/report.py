@@ -17,9 +17,11 @@ def main(args: argparse.Namespace) -> int:
 
     fmt = args.format or ("md" if args.out and args.out.endswith(".md") else "html")
     out = Path(args.out or f"report.{fmt}").expanduser()
-    if not out.parent.is_dir():
-        raise UsageError(f"--out {out}: no folder {out.parent}: make it first or write "
-                         "somewhere else")
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise UsageError(f"--out {out}: cannot make its folder {out.parent}: "
+                         f"{exc.strerror or exc}") from exc
     store = board_store(args)
     if args.catalog:
         data.check_catalog(store, args.catalog)

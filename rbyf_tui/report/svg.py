@@ -95,7 +95,7 @@ def quality_chart(data: Chart) -> str:
 
 def heat_map(grid: Matrix) -> str:
     """Models (rows, best mean first) x tasks (columns, by key), each cell its score."""
-    cell, label_w, head_h = 30, 230, 120
+    cell, label_w, head_h = 30, 230, 140
     width = label_w + cell * (len(grid.tasks) + 1) + 10
     height = head_h + cell * len(grid.rows) + 10
     out = [f"<svg xmlns='http://www.w3.org/2000/svg' viewBox='0 0 {width} {height}' "
@@ -106,7 +106,7 @@ def heat_map(grid: Matrix) -> str:
     for n, task in enumerate([*(t.key for t in grid.tasks), "mean"]):
         cx = label_w + n * cell + cell / 2
         out.append(f"<text transform='translate({cx + 4:.0f} {head_h - 6}) rotate(-60)' "
-                   f"fill='#222'>{escape(_short(task, 18))}</text>")
+                   f"fill='#222'>{escape(_short(task, 22))}</text>")
     for r, row in enumerate(grid.rows):
         top = head_h + r * cell
         out.append(f"<text x='{label_w - 8}' y='{top + cell / 2 + 4:.0f}' text-anchor='end' "
