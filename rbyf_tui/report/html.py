@@ -15,6 +15,7 @@ from rbyf_tui.ranking import MAX_SCORE
 from rbyf_tui.report import svg
 from rbyf_tui.report.data import CatalogReport, Report, SessionFacts, TaskAnswers
 from rbyf_tui.report.text import (
+    NO_TEXT,
     fact_groups,
     figures_text,
     made_line,
@@ -168,8 +169,7 @@ def _answer(model: str, a: Answer | None) -> str:
         parts.append(f"<details class='thinking'><summary>{escape(title)}</summary>"
                      f"<pre>{escape(a.reasoning)}</pre></details>")
     parts.append(f"<pre class='response'>{escape(a.response)}</pre>" if a.response else
-                 "<p class='muted response'>(no answer text: e.g. imported from a CSV "
-                 "without its log)</p>")
+                 f"<p class='muted response'>{NO_TEXT}</p>")
     if a.status != "ok":
         parts.append(f"<p class='muted'>status: {escape(a.status)}</p>")
     parts.append(f"<p class='figures'>"

@@ -10,6 +10,7 @@ from rbyf_tui.report import svg
 from rbyf_tui.report.data import CatalogReport, Report, SessionFacts
 from rbyf_tui.report.html import slug
 from rbyf_tui.report.text import (
+    NO_TEXT,
     fact_groups,
     figures_text,
     made_line,
@@ -99,8 +100,11 @@ def _answer(model: str, a: Answer | None) -> str:
         title = thinking_line(a.figures.get("reasoning_tokens"), a.figures.get("reasoning_s"))
         out.append(f"<details><summary>{title}</summary>\n\n{fence}text\n{a.reasoning}\n"
                    f"{fence}\n\n</details>\n")
-    fence = code_fence(a.response)
-    out.append(f"{fence}text\n{a.response}\n{fence}\n")
+    if a.response:
+        fence = code_fence(a.response)
+        out.append(f"{fence}text\n{a.response}\n{fence}\n")
+    else:
+        out.append(f"_{NO_TEXT}_\n")
     out.append(f"_{figures_text(a)}_\n")
     if a.checks:
         out.append(checks_lines(list(a.checks)))

@@ -12,6 +12,8 @@ from rbyf_tui.metrics import fmt
 from rbyf_tui.ranking import MAX_SCORE
 from rbyf_tui.report.data import CatalogReport, Report, SessionFacts
 
+NO_TEXT = "(no answer text: e.g. imported from a CSV without its log)"
+
 
 def made_line(report: Report) -> str:
     who = f"ratings and votes by {report.rater}" if report.rater else "every rater's ratings"
