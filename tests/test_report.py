@@ -20,7 +20,7 @@ from rbyf_tui.store import Store
 
 from browser import artefact, chromium
 from conftest import LEGACY, assert_one_line_error, run_cli
-from helpers import rows
+from helpers import MINI, rows
 from thinking_models import TAGGED, Constrained
 
 PHONE = {"width": 390, "height": 844}
@@ -165,24 +165,8 @@ def test_report_of_chosen_models_ranks_them_among_themselves(tmp_path: Path,
     assert answers.evaluate_all("a => a.map(x => x.dataset.model)") == list(board)
 
 
-CATALOG = '''name = "report-mini"
-version = "3"
-
-[defaults]
-max_tokens = 40
-
-[rubric]
-0 = "zero"
-1 = "one"
-2 = "two"
-3 = "three"
-4 = "four"
-5 = "five"
-
-[warmup]
-key = "warm"
-prompt = "Say hi."
-
+# The mini catalog's rubric and warm-up, with two tasks that carry checks.
+CATALOG = MINI.split("[[tasks]]", 1)[0].replace("max_tokens = 64", "max_tokens = 40") + """
 [[tasks]]
 key = "greet"
 title = "Greeting"
@@ -194,13 +178,13 @@ key = "count"
 title = "Counting"
 prompt = "Count from one to five in words."
 checks = { contains = "zebra" }
-'''
+"""
 
 
 def real_runs(tmp_path: Path, demo: Path, q8: Path) -> tuple[Path, dict[str, str]]:
     """The demo model run by `rbyf run`, and its Q8_0 requantization made to think (a
     grammar writes <think>…</think>): both rated, and battled."""
-    db, cat_file = tmp_path / "real.duckdb", tmp_path / "report-mini.toml"
+    db, cat_file = tmp_path / "real.duckdb", tmp_path / "mini.toml"
     cat_file.write_text(CATALOG, encoding="utf-8")
     result = run_cli("run", "--db", str(db), "--model", str(demo), "--catalog", str(cat_file),
                      "--seed", "3")
@@ -279,7 +263,7 @@ def test_report_of_real_runs_shows_figures_thinking_checks_and_battles(
     # the sessions: hardware and settings as recorded, the catalog's version
     sessions = page.locator("table.sessions tbody tr")
     assert sessions.count() == 2
-    assert "3" in sessions.first.inner_text().split("\t")
+    assert "1" in sessions.first.inner_text().split("\t")  # the catalog's version
     facts = page.locator("details.session").first
     facts.locator("summary").click()
     assert "llama_cpp_python" in facts.inner_text() and "quantization" in facts.inner_text()
