@@ -100,3 +100,20 @@ def test_the_model_discovery_benchmark_runs(tmp_path: Path) -> None:
         assert name in result.stdout
     assert "uncached listing reads only headers" in result.stdout
     assert "12 models listed from the cache" in result.stdout
+
+
+def test_the_report_scale_benchmark_runs_on_tiny_sizes(tmp_path: Path) -> None:
+    result = bench("report_scale.py", "--models", "3", "--tasks", "4", "--rounds", "1",
+                   "--keep", str(tmp_path))
+    assert "DB: 3 models x 4 tasks = 12 answers of 1,500 characters" in result.stdout
+    assert "report: 3 models, 4 tasks, 12 answers, 30 votes; HTML" in result.stdout
+    for name in ("data.build(store, made_at)", "html.render(report)",
+                 "markdown.render(report, stem)", "rbyf report (new process)",
+                 "rbyf leaderboard (new process)", "Chromium: open until load"):
+        assert name in result.stdout
+    assert "us an answer" in result.stdout and "rbyf report / rbyf leaderboard:" in result.stdout
+    assert "report opens in Chromium in" in result.stdout
+    # the command's own file, of the DB built: every answer, with thinking and checks
+    page = (tmp_path / "report.html").read_text(encoding="utf-8")
+    assert page.count("<article class='answer'") == 12
+    assert "details class='thinking'" in page and "<ul class='checks'>" in page
