@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
@@ -94,10 +95,7 @@ def to_seed_csv(rows: list[dict[str, Any]], catalog: Catalog) -> str:
 
 def code_fence(text: str) -> str:
     """A code fence longer than any backtick run in the text, so any answer fits inside."""
-    longest, run = 0, 0
-    for char in text:
-        run = run + 1 if char == "`" else 0
-        longest = max(longest, run)
+    longest = max(map(len, re.findall("`+", text)), default=0)
     return "`" * max(3, longest + 1)
 
 

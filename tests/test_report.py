@@ -51,6 +51,18 @@ def open_report(browser: Any, path: Path, viewport: dict[str, int] = DESKTOP) ->
     return page, asked
 
 
+def seen(locator: Any) -> str:
+    """The text as a reader sees it: scrolled to first (tasks off screen are not laid out
+    until then, so the browser gives no text for them)."""
+    locator.scroll_into_view_if_needed()
+    for _ in range(100):  # laid out at the next frame or so
+        text = locator.inner_text()
+        if text.strip():
+            return text
+        locator.page.wait_for_timeout(50)
+    return text
+
+
 def imported(tmp_path: Path) -> Path:
     db = tmp_path / "legacy.duckdb"
     result = run_cli("import", "--db", str(db), str(LEGACY))
@@ -127,10 +139,10 @@ def test_report_of_the_old_scripts_runs_holds_their_numbers(tmp_path: Path,
     # remarks travel with the answers; an answer the CSV lacks says so
     qwen_story = page.locator("section.task[data-task='sf-story'] "
                               "article[data-model='qwen2.5-1.5b-instruct-q5_k_m']")
-    assert "not ended generation" in qwen_story.inner_text()
-    assert "0/5" in qwen_story.locator(".score").inner_text()
-    assert "no answer text" in page.locator(
-        "section.task[data-task='rag'] article[data-model='Llama-3.2-3B-Instruct']").inner_text()
+    assert "not ended generation" in seen(qwen_story)
+    assert "0/5" in seen(qwen_story.locator(".score"))
+    assert "no answer text" in seen(page.locator(
+        "section.task[data-task='rag'] article[data-model='Llama-3.2-3B-Instruct']"))
     # no speed was measured by the old scripts: the chart says so instead of plotting
     assert page.locator("svg.chart g.point").count() == 0
     assert "No decode speed" in page.locator("figure").inner_text()
@@ -243,7 +255,7 @@ def test_report_of_real_runs_shows_figures_thinking_checks_and_battles(
     for row in stored:
         card = page.locator(f"section.task[data-task='{row['task_key']}'] "
                             f"article[data-model='{row['name']}']")
-        assert f"decode {row['decode_tps']:.1f} t/s" in card.locator(".figures").inner_text()
+        assert f"decode {row['decode_tps']:.1f} t/s" in seen(card.locator(".figures"))
         assert card.locator("pre.response").inner_text().strip() == row["response"].strip()
         thinking = card.locator("details.thinking")
         if row["reasoning"]:
@@ -258,7 +270,7 @@ def test_report_of_real_runs_shows_figures_thinking_checks_and_battles(
     assert sum(bool(r["reasoning"]) for r in stored) == 2  # the thinker's two answers
     # checks: the hints per answer; "zebra" is in no count answer
     count_checks = page.locator("section.task[data-task='count'] li.fail")
-    assert count_checks.count() == 2 and "zebra" in count_checks.first.inner_text()
+    assert count_checks.count() == 2 and "zebra" in seen(count_checks.first)
     assert page.locator("section.task[data-task='greet'] li.pass").count() == 2
     # the sessions: hardware and settings as recorded, the catalog's version
     sessions = page.locator("table.sessions tbody tr")
