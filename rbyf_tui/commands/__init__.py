@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from rbyf_tui.commands import catalogs, imports, models, pull, rate, reports, run, vote
+from rbyf_tui.commands import catalogs, imports, models, pull, rate, reports, run, serve, vote
 
 
 def dispatch(args: argparse.Namespace) -> int:
@@ -23,6 +23,7 @@ def dispatch(args: argparse.Namespace) -> int:
         "merge": reports.merge,
         "import": imports.main,
         "pull": pull.main,
+        "serve": serve.main,
     }
     return handlers[args.command](args)
 
