@@ -98,9 +98,12 @@ class RbyfServer(Server):
         pass  # cli._setup_logging already logs to rbyf.log
 
     async def on_startup(self, app: web.Application) -> None:
-        shown = "127.0.0.1" if self.host in ("0.0.0.0", "::", "") else url_host(self.host)
-        print(f"rbyf serve: open http://{shown}:{self.port} in a browser "
-              "(Ctrl+C stops)", flush=True)
+        if self.host in ("0.0.0.0", "::"):  # every address of this machine
+            where = (f"http://127.0.0.1:{self.port} here, or http://<this machine's "
+                     f"address>:{self.port} from others,")
+        else:
+            where = f"http://{url_host(self.host)}:{self.port}"
+        print(f"rbyf serve: open {where} in a browser (Ctrl+C stops)", flush=True)
 
     async def handle_websocket(self, request: web.Request) -> web.WebSocketResponse:
         """One tab: its own app process, as textual-serve's, but with AppProcess (which

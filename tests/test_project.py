@@ -179,5 +179,6 @@ def test_the_wheel_carries_the_bundled_catalogs(tmp_path: Path) -> None:
     names = zipfile.ZipFile(wheel).namelist()
     assert "rbyf_tui/catalogs/rbyf-v2.toml" in names
     assert "rbyf_tui/cli.py" in names
+    assert "rbyf_tui/serve_page/index.html" in names  # `rbyf serve`'s page
     entry = next(n for n in names if n.endswith("entry_points.txt"))
     assert "rbyf = rbyf_tui.cli:main" in zipfile.ZipFile(wheel).read(entry).decode()

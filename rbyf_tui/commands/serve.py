@@ -29,7 +29,7 @@ def app_args(args: argparse.Namespace) -> list[str]:
         flag = "--" + name.replace("_", "-")
         if value is True:
             out.append(flag)
-        elif value not in (None, False):
+        elif value is not None and value is not False:  # 0 is a value (--seed 0)
             out += [flag, str(value)]
     return out
 
