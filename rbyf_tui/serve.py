@@ -8,7 +8,6 @@ off the machine, unlike textual-serve's stock page (Google Fonts).
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import ipaddress
 import logging
 import shlex
@@ -18,6 +17,7 @@ from asyncio.subprocess import Process
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import aiohttp_jinja2
 from aiohttp import web
@@ -32,16 +32,21 @@ QUIT_WAIT_S = 10.0  # for an app to end after each of: quit, SIGTERM
 
 def is_loopback(host: str) -> bool:
     """True when every address the host stands for is this machine's loopback."""
-    try:
-        return ipaddress.ip_address(host.strip("[]")).is_loopback
-    except ValueError:
-        pass
+    if _loopback_literal(host):
+        return True
     try:
         infos = socket.getaddrinfo(host, None)
     except OSError:
         return False  # a name that does not resolve is not known to be loopback
     return bool(infos) and all(
         ipaddress.ip_address(str(info[4][0]).split("%")[0]).is_loopback for info in infos)
+
+
+def _loopback_literal(host: str) -> bool:
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
 
 
 def app_command(app_args: Sequence[str]) -> str:
@@ -85,19 +90,27 @@ class RbyfServer(Server):
     Overridden: handle_index (the stock one builds every URL from `public_url`, i.e. the
     --host it listens on; with 0.0.0.0 a browser elsewhere cannot connect, so the URLs come
     from the Host the browser asked for), handle_websocket and on_shutdown (every app
-    process ends with its tab or with the server), on_startup (one line instead of a
-    banner) and initialize_logging (rbyf's log file stays the only handler).
+    process ends with its tab or with the server), serve and on_startup (one line once the
+    port listens, instead of a banner before).
     """
 
     def __init__(self, app_args: Sequence[str], host: str, port: int) -> None:
         super().__init__(app_command(app_args), host=host, port=port, title="rbyf",
                          templates_path=PAGE_DIR)
+        self.loopback_only = is_loopback(host)
         self.tabs: dict[AppProcess, web.WebSocketResponse] = {}
 
-    def initialize_logging(self) -> None:
-        pass  # cli._setup_logging already logs to rbyf.log
-
     async def on_startup(self, app: web.Application) -> None:
+        pass  # textual-serve prints a banner here, before the port even listens
+
+    def serve(self, debug: bool = False) -> None:
+        """As textual-serve's, but the start line comes once the port listens, and aiohttp
+        turns SIGINT and SIGTERM into its graceful exit itself."""
+        self.debug = debug
+        web.run_app(self._make_app(), host=self.host, port=self.port,
+                    print=lambda _banner: self.listening())
+
+    def listening(self) -> None:
         if self.host in ("0.0.0.0", "::"):  # every address of this machine
             where = (f"http://127.0.0.1:{self.port} here, or http://<this machine's "
                      f"address>:{self.port} from others,")
@@ -108,6 +121,7 @@ class RbyfServer(Server):
     async def handle_websocket(self, request: web.Request) -> web.WebSocketResponse:
         """One tab: its own app process, as textual-serve's, but with AppProcess (which
         makes sure the process ends) and tracked, so that a stop can end every tab."""
+        self.check_asker(request)
         websocket = web.WebSocketResponse(heartbeat=15)
         await websocket.prepare(request)
         service = AppProcess(self.command, write_bytes=websocket.send_bytes,
@@ -135,8 +149,21 @@ class RbyfServer(Server):
         for _, websocket in tabs:
             await websocket.close()
 
+    def check_asker(self, request: web.Request) -> None:
+        """Another web site open in the rater's browser must not drive the app: a websocket
+        from a page of another origin is refused (browsers do not stop those), and so is,
+        on loopback, a Host that is not a loopback address (a DNS rebinding)."""
+        host = request.url.host or ""
+        if self.loopback_only and host not in ("localhost", self.host) \
+                and not _loopback_literal(host):
+            raise web.HTTPForbidden(text=f"rbyf serve answers on loopback only, not {host}")
+        origin = request.headers.get("Origin")
+        if request.path == "/ws" and origin and urlsplit(origin).netloc != request.host:
+            raise web.HTTPForbidden(text=f"rbyf serve: a page from {origin} may not connect")
+
     @aiohttp_jinja2.template("index.html")
     async def handle_index(self, request: web.Request) -> dict[str, Any]:
+        self.check_asker(request)
         base = f"{request.scheme}://{request.host}"
         ws_scheme = "wss" if request.scheme == "https" else "ws"
         return {
@@ -149,6 +176,4 @@ class RbyfServer(Server):
 
 def serve(app_args: Sequence[str], host: str, port: int) -> None:
     """Serve until Ctrl+C or SIGTERM. OSError when the address cannot be listened on."""
-    server = RbyfServer(app_args, host, port)
-    with contextlib.suppress(KeyboardInterrupt):
-        server.serve()
+    RbyfServer(app_args, host, port).serve()

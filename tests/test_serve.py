@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import http.client
 import os
 import shlex
 import signal
@@ -119,6 +120,31 @@ def test_with_the_flag_it_warns_and_the_page_uses_the_address_asked_for() -> Non
     assert server.proc.returncode == 0, err
     assert len(err.strip().splitlines()) == 1  # the warning, nothing else
     assert out.strip() == line.strip()
+
+
+def status_of(port: int, path: str, **headers: str) -> int:
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    try:
+        connection.request("GET", path, headers=headers)
+        return connection.getresponse().status
+    finally:
+        connection.close()
+
+
+def test_other_web_sites_cannot_drive_the_app() -> None:
+    port = free_port()
+    handshake = {"Connection": "Upgrade", "Upgrade": "websocket", "Sec-WebSocket-Version": "13",
+                 "Sec-WebSocket-Key": "dGhlIHNhbXBsZSBub25jZQ=="}
+    with serving("--port", str(port)) as server:
+        server.wait_line("rbyf serve: open", timeout=60)
+        assert status_of(port, "/") == 200
+        # a page of another site opening the app's websocket (browsers allow that)
+        assert status_of(port, "/ws", Origin="http://evil.example", **handshake) == 403
+        # DNS rebinding: another site's name pointed at 127.0.0.1
+        assert status_of(port, "/", Host=f"evil.example:{port}") == 403
+        os.killpg(server.proc.pid, signal.SIGTERM)
+        server.finish()
+    assert server.proc.returncode == 0
 
 
 def test_a_busy_port_is_one_line_naming_it() -> None:
