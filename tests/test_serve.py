@@ -206,7 +206,6 @@ def has(db: Path, key: str, status: str) -> bool:
 
 @pytest.mark.model
 def test_a_rater_in_a_browser_rates_on_the_demo_model(tmp_path: Path, rbyf_home: Path) -> None:
-    started = time.monotonic()
     catalog = tmp_path / "mini.toml"
     catalog.write_text(MINI, encoding="utf-8")
     db = tmp_path / "served.duckdb"
@@ -264,4 +263,3 @@ def test_a_rater_in_a_browser_rates_on_the_demo_model(tmp_path: Path, rbyf_home:
     answers = rows(db, "SELECT status, completion_tokens FROM generations")
     assert all(a["status"] != "running" for a in answers)
     assert all(a["completion_tokens"] is None or a["completion_tokens"] <= 8 for a in answers)
-    print(f"serve test took {time.monotonic() - started:.1f} s")
