@@ -35,6 +35,7 @@ EPILOG = """commands:
                cache, your folders) with their facts
   import       bring in the old scripts' CSV and log files
   pull         list a Hugging Face repo's GGUF models, or download one into the HF cache
+  serve        the app in a browser (one app per tab, all on the same DB)
 
 Files: the DB is --db, else $RBYF_DB, else the user data dir; $RBYF_HOME moves everything."""
 
@@ -73,6 +74,16 @@ def _non_negative(text: str) -> int:
         value = -1
     if value < 0:
         raise argparse.ArgumentTypeError(f"{text!r} is not a whole number >= 0")
+    return value
+
+
+def _port(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = -1
+    if not 0 < value < 65536:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a port: use a number 1 to 65535")
     return value
 
 
@@ -343,6 +354,20 @@ def build_parser() -> Parser:
                       help="a .gguf file of the repo, or its quantization (any case)")
     pull.add_argument("--verbose", action="store_true", default=argparse.SUPPRESS,
                       help="debug logs of the transfer")
+
+    serve = sub.add_parser(
+        "serve", help="the app in a browser",
+        description="Serve the app to a browser: each tab runs its own app (as `rbyf` with "
+        "the options given here), all on the same DB. The page loads nothing from other "
+        "machines. Ctrl+C or SIGTERM stops the server and every tab's app.")
+    _common(serve)
+    _model_options(serve)
+    serve.add_argument("--host", default="127.0.0.1",
+                       help="the address to listen on (default 127.0.0.1: this machine only)")
+    serve.add_argument("--port", type=_port, default=8000, help="the port (default 8000)")
+    serve.add_argument("--allow-remote", action="store_true",
+                       help="allow a --host other machines can reach; anyone who reaches the "
+                            "page can rate and read everything in the DB")
 
     catalogs = sub.add_parser("catalogs", help="list or validate prompt catalogs")
     _common(catalogs)

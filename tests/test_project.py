@@ -180,5 +180,6 @@ def test_the_wheel_carries_the_bundled_catalogs_and_page_files(tmp_path: Path) -
     assert "rbyf_tui/catalogs/rbyf-v2.toml" in names
     assert "rbyf_tui/cli.py" in names
     assert "rbyf_tui/report/page.css" in names  # the report's styles, read at run time
+    assert "rbyf_tui/serve_page/index.html" in names  # `rbyf serve`'s page
     entry = next(n for n in names if n.endswith("entry_points.txt"))
     assert "rbyf = rbyf_tui.cli:main" in zipfile.ZipFile(wheel).read(entry).decode()

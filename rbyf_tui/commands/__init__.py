@@ -13,6 +13,7 @@ from rbyf_tui.commands import (
     report,
     reports,
     run,
+    serve,
     vote,
 )
 
@@ -34,6 +35,7 @@ def dispatch(args: argparse.Namespace) -> int:
         "merge": reports.merge,
         "import": imports.main,
         "pull": pull.main,
+        "serve": serve.main,
     }
     return handlers[args.command](args)
 
