@@ -358,7 +358,8 @@ def build_parser() -> Parser:
     serve = sub.add_parser(
         "serve", help="the app in a browser",
         description="Serve the app to a browser: each tab runs its own app (as `rbyf` with "
-        "the options given here), all on the same DB. The page loads nothing from other "
+        "the options given here), all on the same DB. A tab opened at /?rater=NAME rates as "
+        "NAME, so a team rates under their own names. The page loads nothing from other "
         "machines. Ctrl+C or SIGTERM stops the server and every tab's app.")
     _common(serve)
     _model_options(serve)
@@ -367,7 +368,8 @@ def build_parser() -> Parser:
     serve.add_argument("--port", type=_port, default=8000, help="the port (default 8000)")
     serve.add_argument("--allow-remote", action="store_true",
                        help="allow a --host other machines can reach; anyone who reaches the "
-                            "page can rate and read everything in the DB")
+                            "page can use the app as you (rate, read the whole DB, load model "
+                            "files of this machine, download models)")
 
     catalogs = sub.add_parser("catalogs", help="list or validate prompt catalogs")
     _common(catalogs)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import ipaddress
 import logging
+import re
 import shlex
 import socket
 import sys
@@ -17,7 +18,7 @@ from asyncio.subprocess import Process
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlsplit
 
 import aiohttp_jinja2
 from aiohttp import web
@@ -28,6 +29,8 @@ log = logging.getLogger("rbyf.serve")
 
 PAGE_DIR = Path(__file__).resolve().parent / "serve_page"
 QUIT_WAIT_S = 10.0  # for an app to end after each of: quit, SIGTERM
+# A tab's rater, from the page's address (?rater=NAME): a name, never an option or a path.
+RATER_RE = re.compile(r"[^\W_][\w .@+-]{0,63}")
 
 
 def is_loopback(host: str) -> bool:
@@ -52,7 +55,9 @@ def _loopback_literal(host: str) -> bool:
 def app_command(app_args: Sequence[str]) -> str:
     """The shell command textual-serve runs per tab: this Python, this rbyf. `exec`, so
     that the process textual-serve waits for (and signals) is the app, not a shell."""
-    return "exec " + shlex.join([sys.executable, "-m", "rbyf_tui", *app_args])
+    # -P: the folder serve was started in is not put on sys.path, so no file there (a
+    # `duckdb.py`, say) can stand in for a module the app imports
+    return "exec " + shlex.join([sys.executable, "-P", "-m", "rbyf_tui", *app_args])
 
 
 def url_host(host: str) -> str:
@@ -97,8 +102,23 @@ class RbyfServer(Server):
     def __init__(self, app_args: Sequence[str], host: str, port: int) -> None:
         super().__init__(app_command(app_args), host=host, port=port, title="rbyf",
                          templates_path=PAGE_DIR)
+        self.app_args = list(app_args)
         self.loopback_only = is_loopback(host)
         self.tabs: dict[AppProcess, web.WebSocketResponse] = {}
+
+    async def _make_app(self) -> web.Application:
+        app = await super()._make_app()
+        # a tab that rates under its own name: /ws/rater/NAME (from the page's ?rater=NAME)
+        app.router.add_get("/ws/rater/{rater}", self.handle_websocket)
+        return app
+
+    def tab_command(self, rater: str | None) -> str:
+        if rater is None:
+            return self.command
+        if not RATER_RE.fullmatch(rater):
+            raise web.HTTPBadRequest(text=f"rbyf serve: {rater!r} is not a rater name: use "
+                                     "letters, digits, spaces and . @ + - (up to 64)")
+        return app_command([*self.app_args, "--rater", rater])  # the last --rater counts
 
     async def on_startup(self, app: web.Application) -> None:
         pass  # textual-serve prints a banner here, before the port even listens
@@ -122,9 +142,10 @@ class RbyfServer(Server):
         """One tab: its own app process, as textual-serve's, but with AppProcess (which
         makes sure the process ends) and tracked, so that a stop can end every tab."""
         self.check_asker(request)
+        command = self.tab_command(request.match_info.get("rater"))
         websocket = web.WebSocketResponse(heartbeat=15)
         await websocket.prepare(request)
-        service = AppProcess(self.command, write_bytes=websocket.send_bytes,
+        service = AppProcess(command, write_bytes=websocket.send_bytes,
                              write_str=websocket.send_str, close=websocket.close,
                              download_manager=self.download_manager, debug=self.debug)
         self.tabs[service] = websocket
@@ -158,19 +179,22 @@ class RbyfServer(Server):
                 and not _loopback_literal(host):
             raise web.HTTPForbidden(text=f"rbyf serve answers on loopback only, not {host}")
         origin = request.headers.get("Origin")
-        if request.path == "/ws" and origin and urlsplit(origin).netloc != request.host:
+        if request.path.startswith("/ws") and origin and urlsplit(origin).netloc != request.host:
             raise web.HTTPForbidden(text=f"rbyf serve: a page from {origin} may not connect")
 
     @aiohttp_jinja2.template("index.html")
     async def handle_index(self, request: web.Request) -> dict[str, Any]:
         self.check_asker(request)
+        rater = request.query.get("rater") or None
+        self.tab_command(rater)  # a bad name is refused here, before the page
         base = f"{request.scheme}://{request.host}"
         ws_scheme = "wss" if request.scheme == "https" else "ws"
+        path = "/ws" if rater is None else f"/ws/rater/{quote(rater, safe='')}"
         return {
-            "title": self.title,
+            "title": self.title if rater is None else f"{self.title} · {rater}",
             "font_size": to_int(request.query.get("fontsize", "16"), 16),
             "static_url": f"{base}/static/",
-            "websocket_url": f"{ws_scheme}://{request.host}/ws",
+            "websocket_url": f"{ws_scheme}://{request.host}{path}",
         }
 
 

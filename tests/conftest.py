@@ -74,12 +74,12 @@ def cli_env(home: Path | None = None, **extra: str) -> dict[str, str]:
     return env
 
 
-def run_cli(*args: str, home: Path | None = None, timeout: float = 600,
+def run_cli(*args: str, home: Path | None = None, timeout: float = 600, cwd: Path = REPO,
             **env: str) -> subprocess.CompletedProcess[str]:
     """The real `rbyf` command in a subprocess (python -m rbyf_tui, this checkout)."""
     return subprocess.run(
         [sys.executable, "-m", "rbyf_tui", *args],
-        capture_output=True, text=True, timeout=timeout, cwd=REPO,
+        capture_output=True, text=True, timeout=timeout, cwd=cwd,
         env=cli_env(home, **env),
     )
 

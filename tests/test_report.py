@@ -15,6 +15,7 @@ import pytest
 
 from rbyf_tui import catalog as catalogs
 from rbyf_tui.backends.llama_cpp import LlamaSettings
+from rbyf_tui.report.text import md_inline
 from rbyf_tui.runner import Runner
 from rbyf_tui.store import Store
 
@@ -166,8 +167,9 @@ def test_report_of_chosen_models_ranks_them_among_themselves(tmp_path: Path,
     db = imported(tmp_path)
     out = tmp_path / "two.html"
     chosen = ["Llama-3.2-1B-Instruct-Q8_0", "qwen2.5-1.5b-instruct-q5_k_m"]
-    result = run_cli("report", "--db", str(db), "--catalog", "rbyf-v2", "--models", *chosen,
-                     "--out", str(out))
+    # a name as the leaderboard shows it, quantization and size in brackets, works too
+    result = run_cli("report", "--db", str(db), "--catalog", "rbyf-v2", "--models",
+                     chosen[0], f"{chosen[1]} (Q5_K_M, 1.1 GB)", "--out", str(out))
     assert result.returncode == 0, result.stderr
     page, _ = open_report(browser, out)
     board = table_rows(page, "leaderboard")
@@ -175,6 +177,43 @@ def test_report_of_chosen_models_ranks_them_among_themselves(tmp_path: Path,
     assert set(heat_rows(page)) == set(chosen)
     answers = page.locator("section.task[data-task='introduction'] article.answer")
     assert answers.evaluate_all("a => a.map(x => x.dataset.model)") == list(board)
+
+
+EVIL = "<b>evil</b> | x_y `t` *z*"
+REMARK = "<script>alert(1)</script>\n# not a heading | [link](http://x)"
+
+
+def test_names_and_remarks_show_as_written_in_both_formats(tmp_path: Path,
+                                                           browser: Any) -> None:
+    db = tmp_path / "evil.duckdb"
+    result = run_cli("import", "--db", str(db), "--model", EVIL,
+                     str(LEGACY / "Qwen2.5-1.5B-it_CPP_YWDAB.csv"))
+    assert result.returncode == 0, result.stderr
+    session = re.search(r"session (\w+)", result.stdout).group(1)
+    result = run_cli("rate", "--db", str(db), "--session", session, "--task", "introduction",
+                     "--score", "2", "--remarks", REMARK)
+    assert result.returncode == 0, result.stderr
+    out = tmp_path / "evil.html"
+    assert run_cli("report", "--db", str(db), "--out", str(out)).returncode == 0
+    page, asked = open_report(browser, out)
+    assert asked == [out.as_uri()]  # the remark's link and script fetched nothing
+    assert page.locator("script, b, a[href^='http']").count() == 0
+    card = page.locator("section.task[data-task='introduction'] article.answer")
+    assert seen(card.locator("h5")) == EVIL
+    assert seen(card.locator(".remarks")) == REMARK  # its line break kept
+    assert list(table_rows(page, "leaderboard")) == [EVIL]
+
+    md = tmp_path / "evil.md"
+    assert run_cli("report", "--db", str(db), "--out", str(md)).returncode == 0
+    text = md.read_text(encoding="utf-8")
+    assert "<script>" not in text and "<b>" not in text  # no live HTML in a blog post
+    assert not any(line.startswith("# not") for line in text.splitlines())
+    assert "&lt;b&gt;evil&lt;/b&gt; \\| x\\_y \\`t\\` \\*z\\*" in text
+    # the leaderboard's row keeps its cells: the name's | does not split one
+    lines = text.splitlines()
+    head = lines.index(next(line for line in lines if line.startswith("| rank | model |")))
+    cells = [len(re.findall(r"(?<!\\)\|", lines[n])) for n in (head, head + 2)]
+    assert cells[0] == cells[1] and lines[head + 2].startswith("| 1 | &lt;b&gt;evil")
 
 
 # The mini catalog's rubric and warm-up, with two tasks that carry checks.
@@ -293,22 +332,26 @@ def test_report_of_real_runs_shows_figures_thinking_checks_and_battles(
     for svg in written[:-1]:  # the charts, beside the Markdown, linked from it
         assert Path(svg).parent == md.parent and f"]({Path(svg).name})" in text
         assert ET.parse(svg).getroot().tag == "{http://www.w3.org/2000/svg}svg"
-    assert f"| {names['plain']} |" in text and "| 3.50 |" in text
+    assert f"| {md_inline(names['plain'])} |" in text and "| 3.50 |" in text
     assert "<details><summary>thinking · " in text
     assert "✗ " in text and "zebra" in text
 
 
 def test_report_errors_are_one_line(tmp_path: Path) -> None:
-    empty = tmp_path / "empty.duckdb"
-    line = assert_one_line_error(run_cli("report", "--db", str(empty)))
+    here = tmp_path / "here"
+    here.mkdir()
+    line = assert_one_line_error(run_cli("report", "--db", str(tmp_path / "empty.duckdb"),
+                                         cwd=here))
     assert "no DB at" in line
+    assert list(here.iterdir()) == []  # no report.html, no part file
     db = imported(tmp_path)
     line = assert_one_line_error(run_cli("report", "--db", str(db), "--catalog", "nope"), 2)
     assert "no catalog 'nope'" in line and "rbyf-v2" in line
     line = assert_one_line_error(run_cli("report", "--db", str(db), "--models", "nope"))
     assert "no model 'nope'" in line
+    line = assert_one_line_error(run_cli("report", "--db", str(db), "--rater", "nobody"))
+    assert "rater 'nobody'" in line and "tester" in line  # whose ratings there are
     (tmp_path / "a-file").write_text("", encoding="utf-8")
     line = assert_one_line_error(run_cli("report", "--db", str(db), "--out",
                                          str(tmp_path / "a-file" / "r.html")), 2)
     assert "a-file" in line
-    assert not (tmp_path / "report.html").exists()

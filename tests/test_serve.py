@@ -90,9 +90,9 @@ def test_every_tab_gets_the_options_given_to_serve() -> None:
     assert forwarded[2:] == ["--catalog", "my cat.toml", "--gpu-layers", "0", "--seed", "0",
                              "--reuse-prefix", "--rater", "ann"]
     command = app_command(forwarded)
-    assert command.startswith("exec ") and shlex.split(command)[1:4] == [
-        sys.executable, "-m", "rbyf_tui"]
-    assert shlex.split(command)[4:] == forwarded  # quoted for the shell
+    assert command.startswith("exec ") and shlex.split(command)[1:5] == [
+        sys.executable, "-P", "-m", "rbyf_tui"]
+    assert shlex.split(command)[5:] == forwarded  # quoted for the shell
 
 
 @pytest.mark.parametrize("host", ["0.0.0.0", "192.0.2.7"])
@@ -142,6 +142,24 @@ def test_other_web_sites_cannot_drive_the_app() -> None:
         assert status_of(port, "/ws", Origin="http://evil.example", **handshake) == 403
         # DNS rebinding: another site's name pointed at 127.0.0.1
         assert status_of(port, "/", Host=f"evil.example:{port}") == 403
+        os.killpg(server.proc.pid, signal.SIGTERM)
+        server.finish()
+    assert server.proc.returncode == 0
+
+
+def test_a_tab_rates_under_the_name_in_its_address() -> None:
+    port = free_port()
+    with serving("--port", str(port)) as server:
+        server.wait_line("rbyf serve: open", timeout=60)
+        url = f"http://127.0.0.1:{port}/?rater=ann%20lee"
+        with urllib.request.urlopen(url, timeout=30) as response:
+            page = response.read().decode()
+        assert f'data-session-websocket-url="ws://127.0.0.1:{port}/ws/rater/ann%20lee"' in page
+        assert "<title>rbyf · ann lee</title>" in page
+        # a name is never an option, a path or markup
+        for bad in ("--db%3Dx", "a/b", "%3Cb%3E", "_x"):
+            assert status_of(port, f"/?rater={bad}") == 400, bad
+            assert status_of(port, f"/ws/rater/{bad}") in (400, 404), bad
         os.killpg(server.proc.pid, signal.SIGTERM)
         server.finish()
     assert server.proc.returncode == 0
@@ -212,11 +230,10 @@ def test_a_rater_in_a_browser_rates_on_the_demo_model(tmp_path: Path, rbyf_home:
     port = free_port()
     own = f"http://127.0.0.1:{port}/"
     with serving("--port", str(port), "--db", str(db), "--catalog", str(catalog),
-                 "--max-tokens", "8", "--rater", "browser-rater") as server, \
-            chromium() as browser:
+                 "--max-tokens", "8") as server, chromium() as browser:
         start = server.wait_line("rbyf serve: open", timeout=60)
         pgid = server.proc.pid
-        tab = Tab(browser, own)
+        tab = Tab(browser, own + "?rater=browser-rater")  # this tab's rater
         # Home: the demo model and the catalog given to serve, drawn in the browser.
         tab.until(lambda: "gemma-3-270m" in tab.text() and "mini" in tab.text(),
                   "the home screen")
@@ -243,8 +260,8 @@ def test_a_rater_in_a_browser_rates_on_the_demo_model(tmp_path: Path, rbyf_home:
         tab.page.close()
         poll(lambda: len(group_pids(pgid)) == 2, "the first tab's app to end", timeout=60)
 
-        # Ctrl+C in the server's terminal (the whole group): the server and every app end.
-        os.killpg(pgid, signal.SIGINT)
+        # SIGTERM to the server alone, a tab still open: the server ends every app it started.
+        os.kill(pgid, signal.SIGTERM)
         out, err = server.finish(timeout=60)
         assert server.proc.returncode == 0, err
         assert (out, err) == (start, "")  # the apps' own output stays off the terminal
@@ -252,8 +269,8 @@ def test_a_rater_in_a_browser_rates_on_the_demo_model(tmp_path: Path, rbyf_home:
                     "every process of the server to end", timeout=10)
         for seen in (tab, second):  # nothing but this server: no fonts or scripts elsewhere
             assert seen.requests and all(url.startswith(own) for url in seen.requests)
-            assert seen.sockets == [s for s in seen.sockets
-                                    if s.startswith(f"ws://127.0.0.1:{port}/ws")]
+            assert seen.sockets and all(s.startswith(f"ws://127.0.0.1:{port}/ws")
+                                        for s in seen.sockets)
         assert any("RobotoMono" in url for url in tab.requests)
 
     duckdb.connect(str(db)).close()  # no app holds the file any more

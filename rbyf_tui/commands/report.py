@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -15,18 +16,22 @@ from rbyf_tui.errors import RbyfError, UsageError
 def main(args: argparse.Namespace) -> int:
     from rbyf_tui.report import data
 
-    fmt = args.format or ("md" if args.out and args.out.endswith(".md") else "html")
+    markdown_out = bool(args.out) and Path(args.out).suffix.lower() in (".md", ".markdown")
+    fmt = args.format or ("md" if markdown_out else "html")
     out = Path(args.out or f"report.{fmt}").expanduser()
-    try:
-        out.parent.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise UsageError(f"--out {out}: cannot make its folder {out.parent}: "
-                         f"{exc.strerror or exc}") from exc
     store = board_store(args)
     if args.catalog:
         data.check_catalog(store, args.catalog)
     report = data.build(store, datetime.now(UTC).replace(tzinfo=None), args.catalog,
                         args.models, opt(args, "rater", None))
+    if report.missing:
+        print(f"rbyf report: nothing rated or voted on for {', '.join(report.missing)}: "
+              "left out", file=sys.stderr)
+    try:  # made only now: a report that fails leaves no empty folder behind
+        out.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise UsageError(f"--out {out}: cannot make its folder {out.parent}: "
+                         f"{exc.strerror or exc}") from exc
     if fmt == "md":
         from rbyf_tui.report import markdown
 

@@ -57,7 +57,8 @@ def main(args: argparse.Namespace) -> int:
     check(args)
     if args.allow_remote and not serve.is_loopback(args.host):
         print(f"rbyf serve: warning: listening on {args.host}: anyone who reaches this page "
-              "can rate, and read everything in the DB", file=sys.stderr, flush=True)
+              "can use the app as you: rate, read everything in the DB, load model files of "
+              "this machine and download models", file=sys.stderr, flush=True)
     try:
         serve.serve(app_args(args), args.host, args.port)
     except OSError as exc:

@@ -5,6 +5,7 @@ side, and the sessions behind them. The HTML and Markdown writers only lay it ou
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
@@ -20,6 +21,7 @@ from rbyf_tui.score_matrix import Matrix, matrix
 if TYPE_CHECKING:
     from rbyf_tui.store import Store
 
+LABEL = re.compile(r"(.+) \([^()]*\)")
 MODEL_FACTS = ("architecture", "parameters", "quantization", "size_bytes", "chat_format",
                "n_ctx_train", "sha256", "path")
 
@@ -80,6 +82,7 @@ class Report:
     rbyf_version: str
     rater: str | None  # only this rater's ratings and votes; None: everyone's
     catalogs: tuple[CatalogReport, ...]
+    missing: tuple[str, ...] = ()  # models asked for with nothing rated or voted on
 
 
 def _object(value: Any) -> dict[str, Any]:
@@ -94,16 +97,28 @@ def build(store: Store, made_at: datetime, catalog: str | None = None,
     if not store.path.exists():
         raise NotFoundError(f"no DB at {store.path}: rate some answers first (`rbyf`), or "
                             "give --db")
-    wanted = resolve_models(store, models) if models else None
+    wanted = resolve_models(store, [_bare(store, m) for m in models]) if models else None
     names = [catalog] if catalog else _reported_catalogs(store, rater)
     reports = [c for c in (_catalog_report(store, name, wanted, rater) for name in names) if c]
     if not reports:
         which = f"catalog '{catalog}'" if catalog else "this DB"
         if wanted:
             which += " for " + ", ".join(m.name for m in wanted)
+        if rater:
+            which += f" by rater '{rater}' (raters: {', '.join(store.raters()) or 'none'})"
         raise NotFoundError(f"nothing rated or voted on in {which}: rate answers in `rbyf` "
                             "(or `rbyf import` old runs), see `rbyf leaderboard`")
-    return Report(made_at, __version__, rater, tuple(reports))
+    shown = {m.model_id for c in reports for m in c.models}
+    missing = tuple(m.name for m in wanted or () if m.model_id not in shown)
+    return Report(made_at, __version__, rater, tuple(reports), missing)
+
+
+def _bare(store: Store, name: str) -> str:
+    """A name as `rbyf leaderboard` shows it, "name (Q8_0, 292 MB)", as the model's name."""
+    label = LABEL.fullmatch(name)
+    if label and not store.models_named([name]):
+        return label.group(1)
+    return name
 
 
 def _reported_catalogs(store: Store, rater: str | None) -> list[str]:
@@ -129,9 +144,11 @@ def _catalog_report(store: Store, catalog: str, wanted: tuple[ModelRef, ...] | N
                   if r.model_id not in {m.model_id for m in order}]
     if not order:
         return None
-    shown = {m.model_id for m in order}
+    place = {m.model_id: n for n, m in enumerate(order)}
     full = matrix(store, catalog, rater)
-    grid = replace(full, rows=tuple(r for r in full.rows if r.model_id in shown))
+    # the leaderboard's order, ties included, so that every part lists models alike
+    grid = replace(full, rows=tuple(sorted((r for r in full.rows if r.model_id in place),
+                                           key=lambda r: place[r.model_id])))
     sessions = tuple(SessionFacts.from_row(row)
                      for row in store.report_sessions(catalog, [m.model_id for m in order]))
     versions = tuple(dict.fromkeys(s.catalog_version for s in reversed(sessions)

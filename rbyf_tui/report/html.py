@@ -3,7 +3,6 @@ request to anywhere, so it opens offline and survives being mailed."""
 
 from __future__ import annotations
 
-import re
 from html import escape
 from importlib import resources
 from typing import Any
@@ -21,6 +20,7 @@ from rbyf_tui.report.text import (
     made_line,
     plain,
     score_of,
+    slug,
     versions_line,
 )
 
@@ -28,10 +28,6 @@ CSS = resources.files("rbyf_tui.report").joinpath("page.css").read_text(encoding
 # the heat map's colours, one source for the page and the SVG
 SCORE_CSS = "".join(".s{}{{background:{};color:{}}}".format(n, *svg.score_colour(n))
                     for n in range(MAX_SCORE + 1))
-
-
-def slug(text: str) -> str:
-    return re.sub(r"[^A-Za-z0-9_-]+", "-", text).strip("-") or "x"
 
 
 def render(report: Report) -> str:
@@ -147,21 +143,21 @@ def _task(c: CatalogReport, task: TaskAnswers) -> str:
               "</details>")
     cards = "".join(_answer(m.name, a) for m, a in zip(c.models, task.answers, strict=True))
     return (f"<section class='task' id='task-{slug(c.catalog)}-{slug(task.key)}' "
-            f"data-task='{escape(task.key)}'><h3>{escape(task.title)} "
-            f"<span class='muted'>{escape(task.key)}</span></h3>{system}"
+            f"data-task='{escape(task.key)}'><h4>{escape(task.title)} "
+            f"<span class='muted'>{escape(task.key)}</span></h4>{system}"
             f"<div class='prompt'><pre>{escape(task.prompt)}</pre></div>"
             f"<div class='answers'>{cards}</div></section>")
 
 
 def _answer(model: str, a: Answer | None) -> str:
     if a is None:
-        return (f"<article class='answer' data-model='{escape(model)}'><header><h4>"
-                f"{escape(model)}</h4><span class='score none'>no answer</span></header>"
+        return (f"<article class='answer' data-model='{escape(model)}'><header><h5>"
+                f"{escape(model)}</h5><span class='score none'>no answer</span></header>"
                 "</article>")
     score = score_of(a)
     badge = (f"<span class='score s{a.score}'>{score}</span>" if a.score is not None
              else f"<span class='score none'>{score}</span>")
-    parts = [f"<header><h4>{escape(model)}</h4>{badge}</header>"]
+    parts = [f"<header><h5>{escape(model)}</h5>{badge}</header>"]
     if a.remarks:
         parts.append(f"<p class='remarks'>{escape(a.remarks)}</p>")
     if a.reasoning:

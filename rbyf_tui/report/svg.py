@@ -35,8 +35,8 @@ def _number(value: float) -> str:
 
 
 def quality_chart(data: Chart) -> str:
-    """Mean score (with its 95% interval) against median decode tokens/s; each point
-    numbered by its place in the leaderboard."""
+    """Mean score (with its 95% interval) against median decode tokens/s; the points are
+    numbered in leaderboard order (the caption names them)."""
     width, height = 640, 380
     left, right, top, bottom = 52, 20, 28, 52
     plot_w, plot_h = width - left - right, height - top - bottom
@@ -87,8 +87,8 @@ def quality_chart(data: Chart) -> str:
             f"font-size='11' font-weight='bold'>{number}</text></g>")
     if not data.points:
         out.append(f"<text x='{left + plot_w / 2}' y='{top + plot_h / 2}' "
-                   "text-anchor='middle' fill='#666'>no decode speed measured for these "
-                   "models (imported runs have none)</text>")
+                   "text-anchor='middle' fill='#666'>no model here has a measured decode "
+                   "speed</text>")
     out.append("</svg>")
     return "".join(out)
 
@@ -96,7 +96,7 @@ def quality_chart(data: Chart) -> str:
 def heat_map(grid: Matrix) -> str:
     """Models (rows, best mean first) x tasks (columns, by key), each cell its score."""
     cell, label_w, head_h = 30, 230, 140
-    width = label_w + cell * (len(grid.tasks) + 1) + 10
+    width = label_w + cell * (len(grid.tasks) + 1) + 90  # the last rotated keys lean right
     height = head_h + cell * len(grid.rows) + 10
     out = [f"<svg xmlns='http://www.w3.org/2000/svg' viewBox='0 0 {width} {height}' "
            f"width='{width}' height='{height}' role='img' class='heatmap' {FONT} "

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import html
 import json
+import re
 from pathlib import PurePath
 from typing import Any
 
@@ -25,7 +27,8 @@ def versions_line(c: CatalogReport) -> str:
     versions = ", ".join(c.versions) if c.versions else "unknown"
     models = len(c.models)
     return (f"Catalog {c.catalog}, version {versions} · {len(c.tasks)} tasks answered · "
-            f"{models} model{'s' if models != 1 else ''} · {len(c.sessions)} sessions")
+            f"{models} model{'s' if models != 1 else ''} · {len(c.sessions)} "
+            f"session{'s' if len(c.sessions) != 1 else ''}")
 
 
 def score_of(a: Answer) -> str:
@@ -74,3 +77,18 @@ def figures_text(a: Answer) -> str:
     if a.finish_reason:
         parts.append(f"finish {a.finish_reason}")
     return " · ".join(parts) or "no figures recorded"
+
+
+_MD_SPECIAL = re.compile(r"([\\`*_\[\]#|!])")
+
+
+def md_inline(text: str) -> str:
+    """Free text (a model's name, a remark, a title) as one line of Markdown that shows as
+    written: no heading, emphasis, link, table cell break or live HTML comes of it."""
+    flat = " ".join(text.splitlines())
+    return _MD_SPECIAL.sub(r"\\\1", html.escape(flat, quote=False))
+
+
+def slug(text: str) -> str:
+    """A catalog's or task's name as an id or file name part."""
+    return re.sub(r"[^A-Za-z0-9_-]+", "-", text).strip("-") or "x"
