@@ -115,6 +115,13 @@ def compare(store: Store, catalog: str, models: Sequence[str],
     refs = resolve_models(store, models)
     if len(refs) < 2:
         raise UsageError("compare needs two or more different models")
+    return side_by_side(store, catalog, refs, rater)
+
+
+def side_by_side(store: Store, catalog: str, refs: Sequence[ModelRef],
+                 rater: str | None = None) -> Comparison:
+    """What `compare` gives, for models already resolved (one or more)."""
+    refs = tuple(refs)
     rows = store.compare_answers(catalog, [r.model_id for r in refs], rater)
     position = {ref.model_id: n for n, ref in enumerate(refs)}
     by_task: dict[str, list[Answer | None]] = {}

@@ -12,7 +12,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from rbyf_tui import __version__
-from rbyf_tui.answers import Answer, ModelRef, resolve_models
+from rbyf_tui.answers import Answer, ModelRef, resolve_models, side_by_side
 from rbyf_tui.bradley_terry import BTReport, bt_ranking
 from rbyf_tui.errors import NotFoundError, UsageError
 from rbyf_tui.ranking import Chart, Standing, chart, rank_rows
@@ -156,28 +156,17 @@ def _catalog_report(store: Store, catalog: str, wanted: tuple[ModelRef, ...] | N
     return CatalogReport(
         catalog=catalog, versions=versions, models=tuple(order), standings=standings,
         battles=battles, matrix=grid, chart=chart(standings, catalog),
-        tasks=_tasks(store, catalog, grid, tuple(order), rater), sessions=sessions)
+        tasks=_tasks(store, catalog, tuple(order), rater), sessions=sessions)
 
 
-def _tasks(store: Store, catalog: str, grid: Matrix, models: tuple[ModelRef, ...],
+def _tasks(store: Store, catalog: str, models: tuple[ModelRef, ...],
            rater: str | None) -> tuple[TaskAnswers, ...]:
-    position = {m.model_id: n for n, m in enumerate(models)}
-    by_task: dict[str, list[Answer | None]] = {}
-    for row in store.compare_answers(catalog, list(position), rater):
-        answer = Answer.from_row(row)
-        slots = by_task.setdefault(answer.task_key, [None] * len(models))
-        slots[position[answer.model_id]] = answer
-    keys = [t.key for t in grid.tasks] + sorted(k for k in by_task
-                                                 if k not in {t.key for t in grid.tasks})
-    titles = {t.key: t.title for t in grid.tasks}
     tasks = []
-    for key in keys:
-        answers = tuple(by_task.get(key, [None] * len(models)))
-        first = next((a for a in answers if a is not None), None)
-        if first is None:
-            continue  # a task no model shown has answered
-        tasks.append(TaskAnswers(key, titles.get(key, first.task_title), first.prompt,
-                                 first.system, answers))
+    for row in side_by_side(store, catalog, models, rater).rows:
+        first = next((a for a in row.answers if a is not None), None)
+        if first is not None:  # else no model shown has answered the task
+            tasks.append(TaskAnswers(row.task_key, row.task_title, first.prompt,
+                                     first.system, row.answers))
     return tuple(tasks)
 
 
