@@ -50,12 +50,13 @@ def check(args: argparse.Namespace) -> None:
 def main(args: argparse.Namespace) -> int:
     from rbyf_tui import serve
 
-    if not (args.allow_remote or serve.is_loopback(args.host)):
+    remote = not serve.is_loopback(args.host)  # a name is looked up once
+    if remote and not args.allow_remote:
         raise UsageError(f"rbyf serve: --host {args.host} is not this machine's loopback: "
                          "add --allow-remote to let other machines reach the app "
                          "(see rbyf serve --help)")
     check(args)
-    if args.allow_remote and not serve.is_loopback(args.host):
+    if remote:
         print(f"rbyf serve: warning: listening on {args.host}: anyone who reaches this page "
               "can use the app as you: rate, read everything in the DB, load model files of "
               "this machine and download models", file=sys.stderr, flush=True)

@@ -20,6 +20,7 @@ from rbyf_tui.score_matrix import Matrix, matrix
 
 if TYPE_CHECKING:
     from rbyf_tui.store import Store
+    from rbyf_tui.store.records import Vote
 
 LABEL = re.compile(r"(.+) \([^()]*\)")
 MODEL_FACTS = ("architecture", "parameters", "quantization", "size_bytes", "chat_format",
@@ -98,8 +99,17 @@ def build(store: Store, made_at: datetime, catalog: str | None = None,
         raise NotFoundError(f"no DB at {store.path}: rate some answers first (`rbyf`), or "
                             "give --db")
     wanted = resolve_models(store, [_bare(store, m) for m in models]) if models else None
-    names = [catalog] if catalog else _reported_catalogs(store, rater)
-    reports = [c for c in (_catalog_report(store, name, wanted, rater) for name in names) if c]
+    # read once for every catalog reported, then split by catalog
+    board_rows: dict[str, list[dict[str, Any]]] = {}
+    for row in store.leaderboard(catalog, rater):
+        board_rows.setdefault(row["catalog"], []).append(row)
+    votes: dict[str, list[Vote]] = {}
+    for vote in store.votes(catalog, rater):
+        votes.setdefault(vote.catalog_name, []).append(vote)
+    names = [catalog] if catalog else sorted(board_rows.keys() | votes.keys())
+    reports = [c for c in (_catalog_report(store, name, board_rows.get(name, []),
+                                           votes.get(name, []), wanted, rater)
+                           for name in names) if c]
     if not reports:
         which = f"catalog '{catalog}'" if catalog else "this DB"
         if wanted:
@@ -121,19 +131,13 @@ def _bare(store: Store, name: str) -> str:
     return name
 
 
-def _reported_catalogs(store: Store, rater: str | None) -> list[str]:
-    rated = {s.catalog for s in rank_rows(store.leaderboard(None, rater))}
-    voted = {v.catalog_name for v in store.votes(None, rater)}
-    return sorted(rated | voted)
-
-
-def _catalog_report(store: Store, catalog: str, wanted: tuple[ModelRef, ...] | None,
+def _catalog_report(store: Store, catalog: str, board_rows: list[dict[str, Any]],
+                    all_votes: list[Vote], wanted: tuple[ModelRef, ...] | None,
                     rater: str | None) -> CatalogReport | None:
     keep = None if wanted is None else {m.model_id for m in wanted}
     # Ranks are among the models shown, so the rows are ranked after the filter.
-    standings = tuple(rank_rows(r for r in store.leaderboard(catalog, rater)
-                                if keep is None or r["model_id"] in keep))
-    votes = [v for v in store.votes(catalog, rater)
+    standings = tuple(rank_rows(r for r in board_rows if keep is None or r["model_id"] in keep))
+    votes = [v for v in all_votes
              if keep is None or {v.left_model_id, v.right_model_id} <= keep]
     order = [ModelRef(s.model_id, s.model) for s in standings]
     battles = None
