@@ -186,6 +186,9 @@ async def one_size(size: tuple[int, int], tokens: int, rate: float, work: Path,
     if not shown.startswith(answer_text(tokens)[:20]):
         raise RuntimeError("the answer did not reach the screen")
     frames_ms = [f * 1000 for f in meter.frames]
+    if not frames_ms:
+        raise RuntimeError(f"no frame was painted in the {wall:.2f} s measured: give the "
+                           "answer more time (--tokens, --rate)")
     return {"size": f"{size[0]}x{size[1]}", "seconds": wall, "frames": len(frames_ms),
             "frames_per_s": len(frames_ms) / wall, "repaints_per_s": repaints / wall,
             "frame_ms_median": statistics.median(frames_ms),

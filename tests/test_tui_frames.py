@@ -154,8 +154,10 @@ def painted(compositor: RowCompositor, regions: list[Region], console: Any,
 
 
 def test_the_frame_cost_benchmark_runs() -> None:
+    # 3 s of answer, measured from 0.75 s: the pacer paints a few frames a second, and a
+    # busy machine (a CI run) must still see some (0.45 s measured once saw none)
     result = subprocess.run(
-        [sys.executable, "benchmarks/frame_cost.py", "--tokens", "120", "--rate", "200",
+        [sys.executable, "benchmarks/frame_cost.py", "--tokens", "360", "--rate", "120",
          "--sizes", "80x24"], capture_output=True, text=True, cwd=REPO, timeout=600)
     assert result.returncode == 0, result.stderr
     assert "80x24:" in result.stdout and "CPU a frame median" in result.stdout
