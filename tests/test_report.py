@@ -21,7 +21,8 @@ from rbyf_tui.store import Store
 
 from browser import artefact, chromium
 from conftest import LEGACY, assert_one_line_error, run_cli
-from helpers import MINI, rows
+from fakes import ScriptedBackend
+from helpers import MINI, new_runner, rows
 from thinking_models import TAGGED, Constrained
 
 PHONE = {"width": 390, "height": 844}
@@ -355,3 +356,37 @@ def test_report_errors_are_one_line(tmp_path: Path) -> None:
     line = assert_one_line_error(run_cli("report", "--db", str(db), "--out",
                                          str(tmp_path / "a-file" / "r.html")), 2)
     assert "a-file" in line
+
+
+def test_catalogs_whose_names_differ_in_punctuation_keep_their_own_anchors_and_charts(
+        tmp_path: Path) -> None:
+    db = tmp_path / "two.duckdb"
+    store = Store(db)
+    for name, model, score in (("a.b", "dotted", 5), ("a-b", "dashed", 1)):
+        catalog = catalogs.parse(MINI.replace('name = "mini"', f'name = "{name}"'), "c.toml")
+        runner = new_runner(db, ScriptedBackend([f"{model} answers"], model=model),
+                            catalog=catalog)
+        for task in runner.catalog.all_tasks():
+            runner.run_task(task)
+        for state in store.task_states(runner.session_id).values():
+            store.rate(state.id, score)
+    store.close()
+
+    md = tmp_path / "out" / "r.md"
+    assert run_cli("report", "--db", str(db), "--out", str(md)).returncode == 0
+    text = md.read_text(encoding="utf-8")
+    charts = sorted(p.name for p in md.parent.glob("*-chart.svg"))
+    assert charts == ["r-a-b-2-chart.svg", "r-a-b-chart.svg"]
+    for chart in charts:  # each catalog links its own chart, showing its own model
+        catalog_md = text.split(f"]({chart})")[0].rsplit("\n## ", 1)[1]
+        shown = (md.parent / chart).read_text(encoding="utf-8")
+        model = "dotted" if catalog_md.startswith("a.b") else "dashed"
+        assert model in shown and ({"dotted", "dashed"} - {model}).pop() not in shown
+
+    out = tmp_path / "r.html"
+    assert run_cli("report", "--db", str(db), "--out", str(out)).returncode == 0
+    page = out.read_text(encoding="utf-8")
+    ids = re.findall(r" id='([^']+)'", page)
+    assert len(ids) == len(set(ids)) and "a-b" in ids and "a-b-2" in ids
+    for href in re.findall(r"href='#([^']+)'", page):
+        assert href in ids

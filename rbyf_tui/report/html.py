@@ -20,7 +20,7 @@ from rbyf_tui.report.text import (
     made_line,
     plain,
     score_of,
-    slug,
+    unique_slugs,
     versions_line,
 )
 
@@ -32,10 +32,11 @@ SCORE_CSS = "".join(".s{}{{background:{};color:{}}}".format(n, *svg.score_colour
 
 def render(report: Report) -> str:
     names = ", ".join(c.catalog for c in report.catalogs)
+    anchors = unique_slugs(c.catalog for c in report.catalogs)
     body = [f"<h1>rbyf report: {escape(names)}</h1>",
-            f"<p class='meta'>{escape(made_line(report))}</p>", _contents(report)]
-    for n, catalog in enumerate(report.catalogs):
-        body.append(_catalog(catalog, first=n == 0))
+            f"<p class='meta'>{escape(made_line(report))}</p>", _contents(report, anchors)]
+    for n, (catalog, anchor) in enumerate(zip(report.catalogs, anchors, strict=True)):
+        body.append(_catalog(catalog, anchor, first=n == 0))
     return ("<!DOCTYPE html>\n<html lang='en'><head><meta charset='utf-8'>"
             "<meta name='viewport' content='width=device-width, initial-scale=1'>"
             "<meta name='generator' content='rbyf'>"
@@ -43,10 +44,9 @@ def render(report: Report) -> str:
             f"<body><main>{''.join(body)}</main></body></html>\n")
 
 
-def _contents(report: Report) -> str:
+def _contents(report: Report, anchors: list[str]) -> str:
     items = []
-    for c in report.catalogs:
-        anchor = slug(c.catalog)
+    for c, anchor in zip(report.catalogs, anchors, strict=True):
         parts = [("board", "leaderboard"), *([("battles", "battles")] if c.battles else []),
                  ("heatmap", "heat map"), ("chart", "quality against speed"),
                  ("tasks", f"{len(c.tasks)} tasks side by side"), ("sessions", "sessions")]
@@ -68,8 +68,7 @@ def _table(table: Table, css: str, row_keys: list[str] | None = None) -> str:
             f"<tbody>{''.join(rows)}</tbody></table></div>")
 
 
-def _catalog(c: CatalogReport, first: bool) -> str:
-    anchor = slug(c.catalog)
+def _catalog(c: CatalogReport, anchor: str, first: bool) -> str:
     out = [f"<h2 id='{anchor}'{' class=first' if first else ''}>{escape(c.catalog)}</h2>",
            f"<p class='meta'>{escape(versions_line(c))}</p>",
            f"<h3 id='board-{anchor}'>Leaderboard</h3>"]
@@ -92,7 +91,8 @@ def _catalog(c: CatalogReport, first: bool) -> str:
     out += [f"<h3 id='heatmap-{anchor}'>Scores per task</h3>", _heat_map(c),
             f"<h3 id='chart-{anchor}'>Quality against speed</h3>", _chart(c),
             f"<h3 id='tasks-{anchor}'>Tasks side by side</h3>"]
-    out += [_task(c, task) for task in c.tasks]
+    out += [_task(c, task, f"task-{anchor}-{key}")
+            for task, key in zip(c.tasks, unique_slugs(t.key for t in c.tasks), strict=True)]
     out += [f"<h3 id='sessions-{anchor}'>Sessions</h3>", _sessions(c.sessions)]
     return f"<section class='catalog' data-catalog='{escape(c.catalog)}'>{''.join(out)}</section>"
 
@@ -137,12 +137,12 @@ def _chart(c: CatalogReport) -> str:
             f"{f'<ol>{items}</ol>' if items else ''}{without}</figcaption></figure>")
 
 
-def _task(c: CatalogReport, task: TaskAnswers) -> str:
+def _task(c: CatalogReport, task: TaskAnswers, anchor: str) -> str:
     system = ("" if not task.system else
               f"<details><summary>system prompt</summary><pre>{escape(task.system)}</pre>"
               "</details>")
     cards = "".join(_answer(m.name, a) for m, a in zip(c.models, task.answers, strict=True))
-    return (f"<section class='task' id='task-{slug(c.catalog)}-{slug(task.key)}' "
+    return (f"<section class='task' id='{anchor}' "
             f"data-task='{escape(task.key)}'><h4>{escape(task.title)} "
             f"<span class='muted'>{escape(task.key)}</span></h4>{system}"
             f"<div class='prompt'><pre>{escape(task.prompt)}</pre></div>"

@@ -19,7 +19,7 @@ from rbyf_tui.report.text import (
     md_inline,
     plain,
     score_of,
-    slug,
+    unique_slugs,
     versions_line,
 )
 
@@ -31,9 +31,10 @@ def render(report: Report, stem: str) -> tuple[str, dict[str, str]]:
     files: dict[str, str] = {}
     out = [f"# rbyf report: {', '.join(c.catalog for c in report.catalogs)}\n",
            f"_{made_line(report)}_\n"]
-    for c in report.catalogs:
-        chart_file = f"{stem}-{slug(c.catalog)}-chart.svg"
-        heat_file = f"{stem}-{slug(c.catalog)}-heatmap.svg"
+    for c, name in zip(report.catalogs, unique_slugs(c.catalog for c in report.catalogs),
+                       strict=True):
+        chart_file = f"{stem}-{name}-chart.svg"
+        heat_file = f"{stem}-{name}-heatmap.svg"
         files[chart_file] = svg.quality_chart(c.chart)
         if c.matrix.rows:
             files[heat_file] = svg.heat_map(c.matrix)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import html
 import json
 import re
+from collections.abc import Iterable
 from pathlib import PurePath
 from typing import Any
 
@@ -92,3 +93,18 @@ def md_inline(text: str) -> str:
 def slug(text: str) -> str:
     """A catalog's or task's name as an id or file name part."""
     return re.sub(r"[^A-Za-z0-9_-]+", "-", text).strip("-") or "x"
+
+
+def unique_slugs(texts: Iterable[str]) -> list[str]:
+    """slug() of each, numbered where two would be the same (catalogs `a.b` and `a-b`
+    must not share an anchor or a chart file)."""
+    seen: set[str] = set()
+    out = []
+    for text in texts:
+        base = name = slug(text)
+        n = 2
+        while name in seen:
+            name, n = f"{base}-{n}", n + 1
+        seen.add(name)
+        out.append(name)
+    return out
