@@ -127,7 +127,7 @@ async def settle(pilot: Pilot[None], timeout_s: float = 30.0) -> None:
         idle = 0 if busy else idle + 1
 
 
-async def until(pilot: Pilot[None], shown: str, timeout_s: float = 10.0) -> str:
+async def until(pilot: Pilot[None], shown: str, timeout_s: float = 60.0) -> str:
     """The screen's text once it shows `shown`; fails after `timeout_s` with what it shows."""
     deadline = time.monotonic() + timeout_s
     while shown not in (text := screen_text(pilot.app)):

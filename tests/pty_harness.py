@@ -72,6 +72,23 @@ def quit_app(child: pexpect.spawn, timeout: float = 60) -> None:
     child.close()
 
 
+ANSI = re.compile(r"\x1b(\[[0-9;?<>=]*[ -/]*[@-~]|\][^\x07\x1b]*(\x07|\x1b\\)|[@-Z\\-_])")
+
+
+def shown(screen: Path) -> str:
+    """What the terminal got so far (the `screen` log), its escape sequences taken out."""
+    return ANSI.sub("", screen.read_text(encoding="utf-8"))
+
+
+def rate_when_done(child: pexpect.spawn, screen: Path, title: str, score: int) -> None:
+    """Give a task's answer `score` once the screen shows it done: the DB has the answer a
+    moment before the screen hears of it, and an enter in that moment is refused (the
+    answer is still being written)."""
+    wait_for(child, lambda: f"{title} · done" in shown(screen), timeout=300)
+    child.send(str(score))
+    child.send("\r")
+
+
 def generations(db: Path) -> list[tuple[str, int, str, str]]:
     """Every answer so far; none while the app holds the file (any other error is raised)."""
     if not db.exists():

@@ -73,7 +73,8 @@ def test_the_memory_benchmark_runs() -> None:
 
 @pytest.mark.model
 def test_the_stream_overhead_benchmark_runs(demo_model: Path) -> None:
-    result = bench("stream_overhead.py", "--rounds", "1", "--tokens", "12", "--model",
+    # enough tokens that the screen's first text is seen before the answer ends
+    result = bench("stream_overhead.py", "--rounds", "1", "--tokens", "32", "--model",
                    str(demo_model))
     for arm in ("(a) bare llama-cpp-python", "(b) rbyf run", "(c) TUI session screen"):
         assert arm in result.stdout

@@ -12,6 +12,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import duckdb
 import pytest
 
 from conftest import LEGACY, assert_one_line_error, run_cli
@@ -377,9 +378,18 @@ def test_a_refused_connection_during_a_run_is_retried(rbyf_home: Path, tmp_path:
     port = vanishing_server.server_address[1]
     back: list[FakeServer] = []
 
+    def a_started() -> bool:  # its row is written just before its first request
+        try:
+            return bool(rows(db, "SELECT 1 FROM generations WHERE task_key = 'a'"))
+        except duckdb.Error:  # not made yet, or the run has it open this moment
+            return False
+
     def come_back() -> None:  # before the last retry (after 0.5 + 1 + 2 s of backoff)
         assert vanishing_server.closed.wait(30)  # type: ignore[attr-defined]
-        time.sleep(2.0)
+        deadline = time.monotonic() + 120
+        while not a_started() and time.monotonic() < deadline:
+            time.sleep(0.2)
+        time.sleep(1.5)
         server = FakeServer(port=port)
         back.append(server)
         server.serve_forever(poll_interval=0.05)

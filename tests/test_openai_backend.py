@@ -81,10 +81,13 @@ def collect(backend: OpenAIBackend, req: ChatRequest,
     return text, end
 
 
-def backend_for(server: FakeServer, model: str | None = "fake-model", **kwargs: object
-                ) -> OpenAIBackend:
+def backend_for(server: FakeServer, model: str | None = "fake-model", timeout_s: float = 10,
+                **kwargs: object) -> OpenAIBackend:
+    """A backend on the fake server; waits for a byte `timeout_s` (short only where a test
+    means it to run out: a busy machine can stall a thread for half a second)."""
     settings = OpenAISettings(base_url=server.url, api_model=model, backoff_s=0.05,
-                              idle_timeout_s=0.5, first_byte_timeout_s=0.5, **kwargs)  # type: ignore[arg-type]
+                              idle_timeout_s=timeout_s, first_byte_timeout_s=timeout_s,
+                              **kwargs)  # type: ignore[arg-type]
     backend = OpenAIBackend(settings)
     backend.load()
     return backend
@@ -132,7 +135,7 @@ def test_the_only_served_model_is_picked_or_a_choice_is_asked() -> None:
 def test_each_failure_is_one_line_and_keeps_the_partial_text(prompt: str, message: str,
                                                              partial: str) -> None:
     with serving(pause_s=2.0) as server:
-        backend = backend_for(server)
+        backend = backend_for(server, timeout_s=0.5)
         seen: list[str] = []
         with pytest.raises(BackendError) as info:
             for item in backend.stream(request(prompt), threading.Event()):
@@ -145,7 +148,7 @@ def test_each_failure_is_one_line_and_keeps_the_partial_text(prompt: str, messag
 
 def test_a_slow_first_byte_times_out() -> None:
     with serving(pause_s=2.0) as server, pytest.raises(BackendError, match="sent nothing"):
-        collect(backend_for(server), request("#slowfirst"))
+        collect(backend_for(server, timeout_s=0.5), request("#slowfirst"))
 
 
 def test_a_wrong_key_and_an_unknown_model() -> None:
@@ -168,10 +171,16 @@ def test_cancel_interrupts_a_waiting_read() -> None:
         backend.settings = OpenAISettings(base_url=server.url, api_model="fake-model",
                                           idle_timeout_s=120, first_byte_timeout_s=120)
         cancel = threading.Event()
-        threading.Timer(0.3, cancel.set).start()
         started = time.monotonic()
-        text, end = collect(backend, request("#stall"), cancel)
-        assert end.finish_reason == "cancelled" and text == "Hello from"
+        text, end = "", None
+        for item in backend.stream(request("#stall"), cancel):
+            if not isinstance(item, str):
+                end = item
+                continue
+            text += item
+            if text == "Hello from":  # the server now stalls: cancel once the read waits
+                threading.Timer(0.3, cancel.set).start()
+        assert end is not None and end.finish_reason == "cancelled" and text == "Hello from"
         # Ended by the cancel, long before the server would have said more.
         assert time.monotonic() - started < 30
 

@@ -38,7 +38,9 @@ def browser() -> Iterator[Any]:
 def open_report(browser: Any, path: Path, viewport: dict[str, int] = DESKTOP) -> tuple[Any, list[str]]:
     """The page, and every URL it asked for (anything but the file itself is refused)."""
     page = browser.new_page(viewport=viewport)
-    page.set_default_timeout(5000)  # the page is a local file: a wait is a missing element
+    # a local file, but Chromium renders in software on a busy machine: a long wait
+    # still means a missing element
+    page.set_default_timeout(30_000)
     asked: list[str] = []
 
     def record(route: Any) -> None:
@@ -57,7 +59,7 @@ def seen(locator: Any) -> str:
     """The text as a reader sees it: scrolled to first (tasks off screen are not laid out
     until then, so the browser gives no text for them)."""
     locator.scroll_into_view_if_needed()
-    for _ in range(100):  # laid out at the next frame or so
+    for _ in range(600):  # laid out at the next frame or so (30 s on a busy machine)
         text = locator.inner_text()
         if text.strip():
             return text

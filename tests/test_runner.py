@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -52,7 +53,14 @@ def test_partial_text_is_checkpointed_while_streaming(tmp_path: Path) -> None:
         nonlocal count
         count += 1
         if count == 30 and not seen:
-            state = Store(runner.store.path).task_states(runner.session_id)["a"]
+            # checkpoints are written by a background thread: give a busy disk time (the
+            # stream waits here, so what is stored stays a partial answer)
+            deadline = time.monotonic() + 30
+            while True:
+                state = Store(runner.store.path).task_states(runner.session_id)["a"]
+                if state.response or time.monotonic() > deadline:
+                    break
+                time.sleep(0.05)
             seen.append(state)
 
     outcome = runner.run_task(runner.catalog.task("a"), on_text=on_text)

@@ -23,6 +23,7 @@ from rbyf_tui.tui.screens.session import SessionScreen
 from rbyf_tui.tui.screens.summary import SummaryScreen
 from rbyf_tui.tui.widgets.facts_table import FactsTable
 from rbyf_tui.tui.widgets.live_stream import CPU_DRAIN_HZ, DRAIN_HZ, CpuPacer
+from rbyf_tui.tui.widgets.rating import RatingForm
 from rbyf_tui.tui.widgets.stream import StreamView, wrap_starts
 
 from fakes import ScriptedBackend
@@ -147,6 +148,30 @@ async def test_skip_moves_on_and_a_backend_error_keeps_the_session_usable(
         await pilot.press("n")  # ...and a's failure
         assert str(screen.query_one("#prompt").render()) == "First task."
         assert "error: scripted failure" in str(screen.query_one("#status").render())
+
+
+async def test_a_score_typed_while_the_answer_streams_is_kept_for_enter(
+        tmp_path: Path) -> None:
+    # Over SSH a rater who has read enough types the score before the last tokens arrive:
+    # enter is refused while the answer is written, and the score must survive its end.
+    # the warm-up says hi; a takes 10 s (time for the keys on a busy machine)
+    backend = ScriptedBackend(["hi", " ".join(["word"] * 200)], delay_s=0.05)
+    app = app_for(tmp_path, "/models/x.gguf", backend=backend, max_tokens=200)
+    db = tmp_path / "rbyf.duckdb"
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = session(app)
+        await until(pilot, lambda: task_status(screen, "warm") == "ok")
+        await pilot.press("s")
+        await until(pilot, lambda: screen.live is not None and screen.live.key == "a"
+                    and screen.live.buffer.count > 0)
+        await pilot.press("4", "enter")  # refused: the answer is still being written
+        assert screen.gen_key == "a" and task_status(screen, "a") is None
+        await until(pilot, lambda: task_status(screen, "a") == "ok" and screen.gen_key is None)
+        assert screen.query_one(RatingForm).score == 4
+        sid = screen.runner.session_id  # type: ignore[union-attr]
+        assert ratings(db, sid) == []
+        await pilot.press("enter")
+        await until(pilot, lambda: ratings(db, sid) == [("a", 4, "")])
 
 
 async def test_resume_shows_an_unrated_answer_without_generating_it(tmp_path: Path) -> None:
@@ -394,9 +419,10 @@ async def test_the_command_palette_runs_session_actions(tmp_path: Path) -> None:
         await until(pilot, lambda: screen.runner is not None and screen.gen_key is None
                     and "warm" in screen.states)
         await pilot.press("ctrl+p")
-        await pilot.pause(0.2)
+        await until(pilot, lambda: isinstance(app.screen, CommandPalette))
         await pilot.press(*"skip task")
-        await pilot.pause(0.3)
+        # the search is asynchronous: enter once skip leads the list
+        await until(pilot, lambda: (palette(app) or [("", "")])[0][0] == "Skip")
         await pilot.press("enter")
         await until(pilot, lambda: task_status(screen, "a") == "ok")
         assert screen.tasks[screen.view].key == "a"

@@ -4,7 +4,7 @@ back; the ratings are ordinary ones that say they were given blind."""
 
 from __future__ import annotations
 
-import time
+import threading
 from pathlib import Path
 
 import duckdb
@@ -129,14 +129,16 @@ async def test_scores_typed_ahead_of_the_screen_land_in_order(tmp_path: Path) ->
         await settle(pilot)
         await until(pilot, "0/3 rated, names hidden")
         rate = app.store.rate
+        gate = threading.Event()
 
         def slow_rate(*args: object, **kwargs: object) -> None:  # a slow link or disk
-            time.sleep(0.5)
+            gate.wait(60)
             rate(*args, **kwargs)  # type: ignore[arg-type]
 
         app.store.rate = slow_rate  # type: ignore[method-assign]
         await pilot.press("3", "4", "5")
         assert app.screen.typed_ahead == [4, 5]  # the screen is still saving the first
+        gate.set()
         await settle(pilot)
         await until(pilot, "names shown")
     assert sorted((m, s, b) for m, s, _, b, _ in ratings(db)) == sorted([

@@ -19,7 +19,7 @@ from rbyf_tui.tui.screens.board.grid import ScoreGrid
 from rbyf_tui.tui.screens.board.leaderboard import LeaderboardScreen
 from rbyf_tui.tui.screens.board.matrix import MatrixScreen
 
-from board_app import BoardApp, full_db, legacy_db, screen_text, settle
+from board_app import BoardApp, full_db, legacy_db, screen_text, settle, until
 from conftest import REPO
 
 pytestmark = pytest.mark.anyio
@@ -190,8 +190,7 @@ async def test_the_keys_are_in_the_command_palette(legacy: Path) -> None:
         await settle(pilot)
         await pilot.press("ctrl+p")
         await pilot.press(*"matrix")
-        await pilot.pause(0.3)
-        assert "Models x tasks, every score (m)" in screen_text(app)
+        await until(pilot, "Models x tasks, every score (m)")  # the search is asynchronous
         await pilot.press("enter")
         await settle(pilot)
         assert isinstance(app.screen, MatrixScreen)

@@ -8,14 +8,21 @@ from __future__ import annotations
 
 import json
 import signal
-import time
 from pathlib import Path
 
 import pytest
 
 from conftest import run_cli
 from helpers import MINI, with_story
-from pty_harness import generations, quit_app, rated, spawn, start, wait_for
+from pty_harness import (
+    generations,
+    quit_app,
+    rate_when_done,
+    rated,
+    spawn,
+    start,
+    wait_for,
+)
 
 pytestmark = pytest.mark.model
 
@@ -32,21 +39,17 @@ def sessions(home: Path) -> list[dict[str, object]]:
     return json.loads(listing.stdout)
 
 
-def rate_a(child: object, db: Path, score: int) -> None:
-    """Skip the warm-up's rating, rate task a once its answer is in."""
+def rate_a(child: object, tmp_path: Path, db: Path, score: int) -> None:
+    """Skip the warm-up's rating, rate task a once its answer is on the screen."""
     wait_for(child, lambda: any(g[0] == "warm" and g[2] == "ok" for g in generations(db)),
              timeout=300)
     child.send("s")  # type: ignore[attr-defined]
-    wait_for(child, lambda: any(g[0] == "a" and g[2] == "ok" for g in generations(db)),
-             timeout=300)
-    time.sleep(0.5)
-    child.send(str(score))  # type: ignore[attr-defined]
-    child.send("\r")  # type: ignore[attr-defined]
+    rate_when_done(child, tmp_path / "screen.txt", "Task A", score)  # type: ignore[arg-type]
 
 
 def test_kill9_right_after_a_rating_keeps_it(tmp_path: Path, demo_model: Path) -> None:
     child, home, db = start(tmp_path, demo_model, None, with_story(MINI, "b", 1500))
-    rate_a(child, db, 4)
+    rate_a(child, tmp_path, db, 4)
     wait_for(child, lambda: rated(db) == [("a", 4)])
     kill9(child)  # b is starting or streaming: it becomes interrupted
     [row] = sessions(home)
@@ -70,7 +73,7 @@ def long_b(tmp_path: Path, demo_model: Path) -> tuple[object, Path, Path]:
 def test_kill9_mid_stream_keeps_the_checkpointed_partial_answer(tmp_path: Path,
                                                                demo_model: Path) -> None:
     child, home, db = long_b(tmp_path, demo_model)
-    rate_a(child, db, 2)
+    rate_a(child, tmp_path, db, 2)
     # the answer in progress is checkpointed every 3 s: wait for text in the running row
     wait_for(child, lambda: any(g[0] == "b" and g[2] == "running" and g[3]
                                 for g in generations(db)), timeout=120)
@@ -95,7 +98,7 @@ def test_kill9_mid_stream_keeps_the_checkpointed_partial_answer(tmp_path: Path,
 
 def test_kill9_while_the_model_loads_on_resume(tmp_path: Path, demo_model: Path) -> None:
     child, home, db = start(tmp_path, demo_model, 16)
-    rate_a(child, db, 5)
+    rate_a(child, tmp_path, db, 5)
     wait_for(child, lambda: rated(db) == [("a", 5)])
     wait_for(child, lambda: any(g[0] == "b" and g[2] == "ok" for g in generations(db)),
              timeout=300)

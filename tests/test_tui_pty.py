@@ -16,6 +16,7 @@ from pty_harness import (
     LLAMA_WORDS,
     generations,
     quit_app,
+    rate_when_done,
     rated,
     spawn,
     start,
@@ -31,10 +32,7 @@ def test_keys_in_a_terminal_rate_and_llama_stays_off_the_screen(
     child, home, db = start(tmp_path, demo_model, 16)
     wait_for(child, lambda: any(g[0] == "warm" and g[2] == "ok" for g in generations(db)))
     child.send("s")
-    wait_for(child, lambda: any(g[0] == "a" and g[2] == "ok" for g in generations(db)))
-    time.sleep(0.5)
-    child.send("4")
-    child.send("\r")
+    rate_when_done(child, tmp_path / "screen.txt", "Task A", 4)
     wait_for(child, lambda: rated(db) == [("a", 4)])
     wait_for(child, lambda: any(g[0] == "b" and g[2] == "ok" for g in generations(db)))
     quit_app(child)
@@ -54,11 +52,7 @@ def test_a_stop_signal_mid_stream_keeps_everything(tmp_path: Path, demo_model: P
     wait_for(child, lambda: any(g[0] == "warm" and g[2] == "ok" for g in generations(db)),
              timeout=300)
     child.send("s")
-    wait_for(child, lambda: any(g[0] == "a" and g[2] == "ok" for g in generations(db)),
-             timeout=300)
-    time.sleep(0.5)
-    child.send("3")
-    child.send("\r")
+    rate_when_done(child, tmp_path / "screen.txt", "Task A", 3)
     # b starts; stop it once its first tokens are on the screen (the stats pane counts them)
     wait_for(child, lambda: any(g[0] == "b" for g in generations(db)))
     until_tokens_shown(child, tmp_path / "screen.txt")

@@ -111,12 +111,12 @@ def app_on(db: Path, *, resume: str | None = None) -> RbyfApp:
 
 
 async def settle(pilot: Any) -> None:
-    for _ in range(200):  # the home screen reads its lists in a worker
+    for _ in range(1200):  # the home screen reads its lists in a worker
         if not getattr(pilot.app.screen, "reading", False):
             break
         await pilot.pause(0.05)
     else:
-        raise AssertionError("the home screen's lists were not read in 10 s")
+        raise AssertionError("the home screen's lists were not read in 60 s")
     await pilot.pause(0.3)
     await pilot.wait_for_scheduled_animations()
     await pilot.pause(0.2)

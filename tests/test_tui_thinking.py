@@ -50,7 +50,8 @@ def text_of(app: RbyfApp, selector: str) -> str:
 
 async def test_the_thought_streams_unfolded_then_folds_when_the_answer_starts(
         tmp_path: Path) -> None:
-    backend = ScriptedBackend(["The answer is four."], thought=THOUGHT, delay_s=0.02)
+    # 6 s of thought: the asserts made while it streams must not find the answer begun
+    backend = ScriptedBackend(["The answer is four."], thought=THOUGHT, delay_s=0.1)
     app = app_for(tmp_path, lambda options, n_ctx, seed: backend)
     async with app.run_test(size=(80, 24)) as pilot:
         screen = screen_of(app)

@@ -24,6 +24,7 @@ from rbyf_tui.tui.screens.board.compare import CompareScreen
 from rbyf_tui.tui.screens.session import SessionScreen
 from rbyf_tui.tui.widgets.stats import StatsPane
 
+from board_app import settle
 from fakes import ScriptedBackend
 from helpers import fixed_ids, fixed_times, until
 
@@ -103,9 +104,9 @@ def test_compare_in_chinese_at_80x24(snap_compare: Any, stored: tuple[Path, str]
     async def ready(pilot: Any) -> None:
         await pilot.app.push_screen(CompareScreen(catalog="rbyf-zh",
                                                   models=["通义千问-mini", "gemma-zh"]))
-        await pilot.pause(0.5)
+        await settle(pilot)  # the models, then their answers
         await pilot.press("n", "n")  # task 3: three paragraphs (the warm-up is not compared)
-        await pilot.pause(0.5)
+        await settle(pilot)
         await pilot.wait_for_scheduled_animations()
 
     assert snap_compare(app_on(db), terminal_size=(80, 24), run_before=ready)

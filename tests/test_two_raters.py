@@ -9,7 +9,6 @@ from pathlib import Path
 
 import pexpect
 
-from rbyf_tui.errors import StoreError
 from rbyf_tui.store import Store
 
 from comparison_db import COMPARISON, comparison_db
@@ -22,16 +21,6 @@ def shown(log: Path, text: str, after: int = 0) -> bool:
     return text in log.read_text(encoding="utf-8", errors="replace")[after:]
 
 
-def votes_by(db: Path, rater: str) -> int:
-    """The rater's votes in the file, read while the apps hold it (they hand it over)."""
-    try:
-        return len([v for v in Store(db, wait_s=5).vote_rows() if v["rater"] == rater])
-    except StoreError as exc:
-        if "is held by" not in str(exc):
-            raise
-        return -1
-
-
 def open_app(tmp_path: Path, name: str, *args: str) -> tuple[pexpect.spawn, Path]:
     home = tmp_path / f"home-{name}"
     home.mkdir()
@@ -41,17 +30,21 @@ def open_app(tmp_path: Path, name: str, *args: str) -> tuple[pexpect.spawn, Path
     return child, log
 
 
-def vote_left(child: pexpect.spawn, db: Path, rater: str, count: int) -> None:
-    """space (the next battle), then 1 (left is better), until the rater's `count`th vote
-    is in the file: a key that comes while the screen is busy is ignored, so both are
-    sent again (space before a vote and 1 after it change nothing)."""
+def vote_left(child: pexpect.spawn, log: Path, rater: str, count: int) -> None:
+    """space (the next battle), then 1 (left is better), until the screen counts the
+    rater's `count`th vote: a key that comes while the screen is busy is ignored, so both
+    are sent again, but only once a vote had time to be saved (a second space and 1 after
+    a vote would vote again)."""
+    want = f"{count} vote{'' if count == 1 else 's'} this time"
     end = time.monotonic() + 120
-    while votes_by(db, rater) != count:
-        assert time.monotonic() < end, f"{rater}'s vote {count} never landed"
+    while not shown(log, want):
+        assert time.monotonic() < end, f"{rater}'s vote {count} never showed"
         child.send(" ")
         drain_for(child, 0.2)
         child.send("1")
-        drain_for(child, 1.0)
+        wait = time.monotonic() + 10
+        while not shown(log, want) and time.monotonic() < wait:
+            drain_for(child, 0.5)
 
 
 def leave(child: pexpect.spawn) -> None:
@@ -70,8 +63,8 @@ def test_two_raters_battle_at_once_on_one_file(tmp_path: Path) -> None:
     for child, log in raters.values():
         wait_for(child, lambda log=log: shown(log, "0 votes this time"))
     for round_no in range(3):  # the two alternate, each vote while the other's app is open
-        for name, (child, _) in raters.items():
-            vote_left(child, db, name, round_no + 1)
+        for name, (child, log) in raters.items():
+            vote_left(child, log, name, round_no + 1)
     for child, _ in raters.values():
         leave(child)
     for _, log in raters.values():

@@ -449,7 +449,13 @@ class SessionScreen(Screen[None]):
             self._advance(self._index_of(message.key))
             return
         if self.tasks[self.view].key == message.key:
+            # what the rater typed while the answer streamed is theirs: keep it for enter
+            form = self.query_one(RatingForm)
+            typed = (form.score, form.remarks)
             self._show()
+            state = self.states.get(message.key)
+            if (typed[0] is not None or typed[1]) and (state is None or state.score is None):
+                form.load(*typed)
 
     def _index_of(self, key: str) -> int:
         return next(i for i, t in enumerate(self.tasks) if t.key == key)
