@@ -67,6 +67,7 @@ def long_b(tmp_path: Path, demo_model: Path) -> tuple[object, Path, Path]:
     catalog = tmp_path / "long-b.toml"
     catalog.write_text(with_story(MINI, "b", 1500), encoding="utf-8")
     child = spawn(home, "--model", str(demo_model), "--catalog", str(catalog))
+    child.logfile_read = (tmp_path / "screen.txt").open("w", encoding="utf-8")
     return child, home, home / "rbyf.duckdb"
 
 
